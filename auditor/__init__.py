@@ -1,0 +1,38 @@
+"""Pilot-zone facility auditor: does an operator's infrastructure lie inside its pilot region?
+
+The public API is small and flat::
+
+    import auditor
+    result = auditor.audit("examples/shanghai-operator/operator.yaml")
+    auditor.render(result, "json")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "audit", "load_inventory", "load_registry", "render", "where", "write_reports"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import auditor` cheap
+    if name == "audit":
+        from auditor.engine import audit
+
+        return audit
+    if name == "load_inventory":
+        from auditor.inventory import load_inventory
+
+        return load_inventory
+    if name == "load_registry":
+        from auditor.regions import load_registry
+
+        return load_registry
+    if name in ("render", "write_reports"):
+        from auditor import report
+
+        return getattr(report, name)
+    if name == "where":
+        from auditor.where import where
+
+        return where
+    raise AttributeError(f"module 'auditor' has no attribute {name!r}")

@@ -1,0 +1,169 @@
+"""The ``auditor`` command: a thin layer over the engine; library errors become messages here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from auditor import __version__
+from auditor.errors import AuditorError, InputError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _fail_usage(message: str) -> None:
+    click.echo(f"auditor: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the auditor's exceptions into one-line messages and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, UsageError, AuditorError) as exc:
+            _fail_usage(str(exc))
+
+    return wrapper
+
+
+def _as_of(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _options(values: tuple[str, ...]) -> dict[str, bool]:
+    out = {}
+    for v in values:
+        name, _, flag = v.partition("=")
+        flag = flag.strip().lower() or "true"
+        if flag not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
+            raise InputError(f"--option {v!r}: write NAME=true or NAME=false")
+        out[name.strip()] = flag in ("true", "on", "yes", "1")
+    return out
+
+
+region_option = click.option("--region", help="Region id (beijing, shanghai, hainan, shenzhen).")
+option_option = click.option("--option", "options", multiple=True, metavar="NAME=BOOL", help="Region option, e.g. include_sansha=true (repeatable).")
+as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
+crs_option = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+def main() -> None:
+    """Audit whether a telecom operator's facilities lie inside its Chinese VATS pilot region."""
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@region_option
+@option_option
+@as_of_option
+@crs_option
+@click.option("--out", "out_dir", default="reports/audit", show_default=True, type=click.Path(file_okay=False), help="Folder for the reports.")
+@click.option("--format", "formats", default="json,md,csv,geojson", show_default=True, help="Comma-separated: json, md, csv, geojson.")
+@click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
+@handles_errors
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None) -> None:
+    """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
+
+    Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
+
+    \b
+    Example:
+      auditor audit examples/shanghai-operator/operator.yaml --out reports/example
+      auditor audit facilities.csv --region beijing --crs gcj02 --format json,csv
+    """
+    from auditor.engine import audit as run_audit
+    from auditor.report import parse_formats, write_reports
+
+    fmts = parse_formats(formats)
+    result = run_audit(target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs)
+    paths = write_reports(result, out_dir, fmts, generated_at=generated_at)
+    verdicts = {}
+    for f in result.facilities:
+        v = result.facility_verdict(f).value
+        verdicts[v] = verdicts.get(v, 0) + 1
+    counts = ", ".join(f"{k} {verdicts.get(k, 0)}" for k in ("pass", "fail", "indeterminate", "error"))
+    click.echo(f"{result.region.id}: verdict {result.verdict.upper()} — {len(result.facilities)} facilities ({counts})")
+    for x in result.operator_findings:
+        if x.status.value in ("fail", "indeterminate"):
+            click.echo(f"  operator {x.status.value}: [{x.rule}] {x.message}")
+    for w in result.warnings:
+        click.echo(f"  warning: {w}")
+    click.echo("reports: " + ", ".join(str(p) for p in paths))
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@as_of_option
+@handles_errors
+def regions(as_of: str | None) -> None:
+    """List the pilot regions, their parts, options and status on a date.
+
+    \b
+    Example:
+      auditor regions --as-of 2024-06-01
+    """
+    from auditor.regions import load_registry
+
+    reg = load_registry()
+    day = _as_of(as_of) or dt.date.today()
+    for rid in reg.region_ids:
+        r = reg.region(rid)
+        st = r.status_on(day)
+        status = f"{st.status} since {st.date}" if st else "not yet a pilot region"
+        click.echo(f"{rid}: {r.name_en}")
+        click.echo(f"  status on {day}: {status}")
+        click.echo("  parts: " + ", ".join(f"{p.id} ({p.role.value}, ±{p.accuracy_m:.0f} m)" for p in r.parts))
+        for name, spec in r.option_specs.items():
+            click.echo(f"  option {name} (default {str(spec.get('default', False)).lower()}): {spec.get('description', '')}")
+        if st:
+            click.echo("  services: " + ", ".join(st.services))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("lon", type=float)
+@click.argument("lat", type=float)
+@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True, help="Coordinate system of LON LAT.")
+@region_option
+@option_option
+@click.option("--uncertainty", "uncertainty_m", type=float, default=0.0, show_default=True, help="Uncertainty radius of the point, metres.")
+@handles_errors
+def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[str, ...], uncertainty_m: float) -> None:
+    """Say which region LON LAT is in, the part, the verdict and the distance to the boundary.
+
+    \b
+    Example:
+      auditor where 121.93 30.905 --region shanghai
+      auditor where 121.4365 31.188 --crs gcj02
+    """
+    from auditor.where import where as locate_point
+
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        hint = " (swapped? LON comes first)" if -90 <= lon <= 90 and not -90 <= lat <= 90 else ""
+        raise InputError(f"coordinates out of range: lon {lon}, lat {lat}{hint}")
+    if uncertainty_m < 0:
+        raise InputError("--uncertainty must be >= 0")
+    answers = locate_point(lon, lat, crs=crs, region=region, uncertainty_m=uncertainty_m, options=_options(options))
+    a0 = answers[0]
+    click.echo(f"point: {lon} {lat} ({crs}) = {a0.lon_wgs84:.6f} {a0.lat_wgs84:.6f} (wgs84), uncertainty {uncertainty_m:g} m")
+    for a in answers:
+        parts = ", ".join(a.parts) or "-"
+        click.echo(f"{a.region}: {a.verdict.value}; part: {parts}; {a.distance_m:,.0f} m from the boundary")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

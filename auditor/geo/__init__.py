@@ -1,0 +1,1 @@
+"""Pure geometry: coordinate systems, projections and three-valued containment."""

@@ -1,0 +1,176 @@
+"""Operator profiles (YAML or TOML): who the operator is and what it declares.
+
+Example (YAML)::
+
+    name: Example Cloud (Shanghai) Co., Ltd.
+    region: shanghai
+    region_options: {}
+    registration:
+      address: 上海市浦东新区...
+      lon: 121.93
+      lat: 30.90
+      crs: wgs84
+      adcode: "310115"
+    services: [IDC, CDN]
+    foreign_equity_pct: 100
+    isp: {prefixes: [], service_area: [], upstream_asns: []}
+    cdn: {accelerated_domains: [www.example.cn]}
+    facilities: facilities.csv     # relative to this file
+    facilities_crs: wgs84          # for rows whose crs cell is empty
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import InputError, UsageError
+from auditor.geo.crs import parse_crs
+from auditor.inventory.read import decode_text
+from auditor.models import Operator
+
+__all__ = ["load_profile", "parse_profile", "PROFILE_SUFFIXES"]
+
+PROFILE_SUFFIXES = (".yaml", ".yml", ".toml")
+_KNOWN = {
+    "name", "region", "region_options", "registration", "services", "foreign_equity_pct",
+    "isp", "cdn", "facilities", "facilities_crs", "notes",
+}
+
+
+class _SafeNoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases: a profile has no need for them, and they allow expansion bombs."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a profile", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_profile(path: Path | str) -> tuple[Operator, dict[str, Any]]:
+    """Read an operator profile; returns the Operator and the raw mapping (for the report)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("profile not found", source=str(path))
+    text, _ = decode_text(p.read_bytes(), str(p))
+    try:
+        if p.suffix.lower() == ".toml":
+            doc = tomllib.loads(text)
+        else:
+            doc = yaml.load(text, Loader=_SafeNoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot parse profile: {exc}", source=str(p)) from exc
+    return parse_profile(doc, source=str(p)), doc
+
+
+def _expect(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], source: str, default: Any) -> Any:
+    value = doc.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise InputError(f"key {key!r} must be {names}, not {type(value).__name__}", source=source)
+    return value
+
+
+def _str_list(value: Any, key: str, source: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        raise InputError(f"key {key!r} must be a list of strings", source=source)
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _number(value: Any, key: str, source: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputError(f"key {key!r} must be a number", source=source)
+    try:
+        f = float(value)
+    except ValueError:
+        raise InputError(f"key {key!r} must be a number, not {value!r}", source=source) from None
+    if not math.isfinite(f):
+        raise InputError(f"key {key!r} must be finite", source=source)
+    return f
+
+
+def parse_profile(doc: Any, *, source: str) -> Operator:
+    """Build an :class:`Operator` from a parsed profile mapping, checking every type."""
+    if not isinstance(doc, dict):
+        raise InputError("a profile is a mapping of keys (name, region, ...)", source=source)
+    unknown = sorted(set(doc) - _KNOWN)
+    if unknown:
+        raise InputError(f"unknown key(s) {unknown}", source=source, hint=f"known keys: {sorted(_KNOWN)}")
+    name = _expect(doc, "name", str, source, "")
+    region = _expect(doc, "region", str, source, "")
+    if not region:
+        raise InputError("the profile must name its registered region ('region')", source=source)
+    options = _expect(doc, "region_options", dict, source, {})
+    for k, v in options.items():
+        if not isinstance(v, bool):
+            raise InputError(f"region option {k!r} must be true or false", source=source)
+    reg = _expect(doc, "registration", dict, source, {})
+    lon = _number(reg.get("lon"), "registration.lon", source)
+    lat = _number(reg.get("lat"), "registration.lat", source)
+    if (lon is None) != (lat is None):
+        raise InputError("registration needs both lon and lat, or neither", source=source)
+    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InputError(f"registration coordinates out of range (lon {lon}, lat {lat}); swapped?", source=source)
+    reg_crs = reg.get("crs")
+    if reg_crs is not None:
+        try:
+            reg_crs = parse_crs(str(reg_crs)).value
+        except UsageError as exc:
+            raise InputError(str(exc), source=source) from None
+    adcode = str(reg.get("adcode", "") or "").strip()
+    if adcode and not (adcode.isdigit() and len(adcode) == 6):
+        raise InputError(f"registration.adcode must have six digits, not {adcode!r}", source=source)
+    isp = _expect(doc, "isp", dict, source, {})
+    cdn = _expect(doc, "cdn", dict, source, {})
+    asns = []
+    for a in isp.get("upstream_asns") or []:
+        text = str(a).strip().upper().removeprefix("AS")
+        if not text.isdigit() or not (0 < int(text) < 2**32):
+            raise InputError(f"isp.upstream_asns: {a!r} is not an AS number", source=source)
+        asns.append(int(text))
+    facilities = _expect(doc, "facilities", str, source, "")
+    if facilities:
+        base = Path(source).parent
+        facilities = str((base / facilities)) if not Path(facilities).is_absolute() else facilities
+    fcrs = doc.get("facilities_crs")
+    if fcrs is not None:
+        try:
+            parse_crs(str(fcrs))
+        except UsageError as exc:
+            raise InputError(str(exc), source=source) from None
+    return Operator(
+        name=name,
+        region=region,
+        region_options=dict(options),
+        registration_address=str(reg.get("address", "") or ""),
+        registration_lon=lon,
+        registration_lat=lat,
+        registration_crs=reg_crs,
+        registration_adcode=adcode,
+        services=_str_list(doc.get("services"), "services", source),
+        foreign_equity_pct=_number(doc.get("foreign_equity_pct"), "foreign_equity_pct", source),
+        isp_prefixes=_str_list(isp.get("prefixes"), "isp.prefixes", source),
+        isp_service_area=_str_list(isp.get("service_area"), "isp.service_area", source),
+        upstream_asns=tuple(asns),
+        cdn_domains=_str_list(cdn.get("accelerated_domains"), "cdn.accelerated_domains", source),
+        facilities_path=facilities,
+        source=source,
+    )
+
+
+def profile_default_crs(doc: dict[str, Any]) -> str | None:
+    value = doc.get("facilities_crs") if isinstance(doc, dict) else None
+    return None if value is None else parse_crs(str(value)).value

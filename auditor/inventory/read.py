@@ -1,0 +1,272 @@
+"""Readers: any supported file into a :class:`RawTable` of strings, with row numbers.
+
+Formats: CSV/TSV (UTF-8, UTF-8 with BOM, UTF-16 with BOM, GBK/GB18030), XLSX,
+GeoJSON, GeoPackage, (Geo)Parquet. Every value is kept as text here, so that
+validation sees exactly what the file said (``121.50`` keeps its precision).
+Geometry columns become ``lon``/``lat`` text. Errors that make the whole file
+unusable raise :class:`~auditor.errors.InputError`; per-row trouble is left to
+validation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.paths import sha256_file
+
+__all__ = ["RawTable", "read_table", "FORMATS"]
+
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".geojson": "geo", ".json": "geo", ".gpkg": "geo", ".shp": "geo", ".fgb": "geo",
+    ".parquet": "parquet", ".geoparquet": "parquet",
+}
+
+
+@dataclass
+class RawTable:
+    """Rows of text as the file holds them."""
+
+    source: str
+    format: str
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]    # (row number, values aligned with headers)
+    encoding: str = ""
+    sha256: str = ""
+    file_crs: str | None = None          # "wgs84" when the file itself states WGS-84
+    row_problems: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(path: Path | str) -> RawTable:
+    """Read a facility list into text rows; raise InputError when the file is unusable."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", source=str(path))
+    kind = FORMATS.get(p.suffix.lower())
+    if kind is None:
+        raise InputError(
+            f"unsupported file type {p.suffix!r}", source=str(path),
+            hint="use CSV, XLSX, GeoJSON, GeoPackage or Parquet",
+        )
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "geo": _read_geo, "parquet": _read_parquet}[kind]
+    table = reader(p)
+    table.sha256 = sha256_file(p)
+    return table
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+def decode_text(data: bytes, source: str) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (a GBK superset)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    last: UnicodeDecodeError | None = None
+    for enc in candidates:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            last = exc
+    assert last is not None
+    line = data[: last.start].count(b"\n") + 1
+    raise InputError(
+        f"cannot decode as {' or '.join(candidates)} (bad byte at offset {last.start}, line {line})",
+        source=source,
+        hint="save the file as UTF-8 or GBK/GB18030",
+    )
+
+
+def _read_csv(p: Path) -> RawTable:
+    text, encoding = decode_text(p.read_bytes(), str(p))
+    if "\x00" in text:
+        raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
+    sample = text[:65536]
+    delimiter = "\t" if p.suffix.lower() == ".tsv" or (sample.count("\t") > sample.count(",") and "\t" in sample.split("\n", 1)[0]) else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    problems: dict[int, str] = {}
+    blank = 0
+    start = 1
+    try:
+        for record in reader:
+            row_no = start
+            start = reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                blank += 1
+                continue
+            if headers is None:
+                headers = record
+                header_row = row_no
+                continue
+            if len(record) > len(headers):
+                extra = [c for c in record[len(headers):] if c.strip()]
+                if extra:
+                    problems[row_no] = f"row has {len(record)} fields but the header has {len(headers)}"
+                record = record[: len(headers)]
+            elif len(record) < len(headers):
+                record = record + [""] * (len(headers) - len(record))
+            rows.append((row_no, record))
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV near line {reader.line_num}: {exc}", source=str(p)) from exc
+    if headers is None:
+        raise InputError("file is empty (no header row)", source=str(p))
+    table = RawTable(str(p), "csv", headers, rows, encoding=encoding, row_problems=problems)
+    if blank:
+        table.notes.append(f"{blank} blank line(s) ignored")
+    if header_row != 1:
+        table.notes.append(f"header found on line {header_row}")
+    return table
+
+
+# -- XLSX ------------------------------------------------------------------------------------
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(p: Path) -> RawTable:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise InputError("reading XLSX needs openpyxl", source=str(p), hint="pip install openpyxl") from exc
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise InputError(f"cannot open as XLSX: {type(exc).__name__}: {exc}", source=str(p)) from exc
+    try:
+        ws = wb["facilities"] if "facilities" in wb.sheetnames else wb.worksheets[0]
+        headers: list[str] | None = None
+        rows: list[tuple[int, list[str]]] = []
+        for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            if headers is None:
+                headers = cells
+                while headers and not headers[-1].strip():
+                    headers.pop()
+                continue
+            cells = (cells + [""] * len(headers))[: len(headers)]
+            rows.append((row_no, cells))
+    finally:
+        wb.close()
+    if headers is None:
+        raise InputError("worksheet is empty (no header row)", source=str(p))
+    return RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", notes=[f"sheet {ws.title!r}"])
+
+
+# -- geospatial files ------------------------------------------------------------------------
+
+def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
+    import geopandas as gpd
+    import shapely
+
+    file_crs = None
+    geometry = None
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        geometry = frame.geometry
+        if frame.crs is not None:
+            if frame.crs.to_epsg() in (4326, 4490) or frame.crs.to_string() in ("OGC:CRS84",):
+                file_crs = "wgs84"
+            else:
+                geometry = geometry.to_crs(4326)
+                file_crs = "wgs84"
+        frame = frame.drop(columns=[frame.geometry.name])
+    headers = [str(c) for c in frame.columns]
+    extra_headers: list[str] = []
+    lon_text: list[str] = []
+    lat_text: list[str] = []
+    spread: list[str] = []
+    if geometry is not None:
+        extra_headers = ["lon", "lat", "uncertainty_m"]
+        from auditor.geo.measure import geodesic_distance_m
+
+        for g in geometry:
+            if g is None or shapely.is_empty(g):
+                lon_text.append("")
+                lat_text.append("")
+                spread.append("")
+                continue
+            if g.geom_type == "Point":
+                lon_text.append(repr(g.x))
+                lat_text.append(repr(g.y))
+                spread.append("")
+            else:
+                # a site drawn as an area: its centroid, uncertain by its farthest vertex
+                c = g.centroid
+                coords = shapely.get_coordinates(g)
+                far = float(geodesic_distance_m(c.x, c.y, coords[:, 0], coords[:, 1]).max())
+                lon_text.append(repr(c.x))
+                lat_text.append(repr(c.y))
+                spread.append(f"{far:.1f}")
+        # columns already named lon/lat in the attributes would be ambiguous
+        from auditor.inventory.columns import map_headers
+
+        _, seen = map_headers(headers)
+        for canon in ("lon", "lat", "uncertainty_m"):
+            if canon in seen:
+                raise InputError(
+                    f"both a point geometry and a {seen[canon][0]!r} column give the {canon}",
+                    source=str(p), hint="drop one of them",
+                )
+    rows = []
+    values = frame.astype(object).where(frame.notna(), None).values.tolist()
+    for i, vals in enumerate(values):
+        cells = [_cell_text(v) for v in vals]
+        if geometry is not None:
+            cells += [lon_text[i], lat_text[i], spread[i]]
+        rows.append((i + 1, cells))
+    return RawTable(str(p), fmt, headers + extra_headers, rows, encoding="binary", file_crs=file_crs)
+
+
+def _read_geo(p: Path) -> RawTable:
+    try:
+        import geopandas as gpd
+
+        frame = gpd.read_file(p)
+    except Exception as exc:  # pyogrio/GDAL raise a variety of errors for broken files
+        raise InputError(f"cannot read as a geospatial file: {type(exc).__name__}: {exc}", source=str(p)) from exc
+    fmt = "geojson" if p.suffix.lower() in (".geojson", ".json") else p.suffix.lower().lstrip(".")
+    return _frame_to_table(frame, p, fmt)
+
+
+def _read_parquet(p: Path) -> RawTable:
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(p).metadata or {}
+        if b"geo" in meta:
+            import geopandas as gpd
+
+            frame = gpd.read_parquet(p)
+            fmt = "geoparquet"
+        else:
+            import pandas as pd
+
+            frame = pd.read_parquet(p)
+            fmt = "parquet"
+    except Exception as exc:
+        raise InputError(f"cannot read as Parquet: {type(exc).__name__}: {exc}", source=str(p)) from exc
+    return _frame_to_table(frame, p, fmt)

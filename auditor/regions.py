@@ -1,0 +1,334 @@
+"""The region registry: regions, their parts and options, opened services, dated status.
+
+Everything here is read from ``boundaries/regions.yaml``; code holds no region
+facts. :func:`load_registry` reads and checks it; :meth:`Registry.region` builds
+a :class:`Region` with its options applied, whose :attr:`Region.geometry` does
+the containment.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+import shapely
+import yaml
+from shapely.geometry import shape
+
+from auditor.errors import BoundaryError, DataError, RegistryError, UsageError
+from auditor.geo.containment import PartRole, RegionGeometry, RegionPart, Verdict
+from auditor.paths import boundaries_dir, sha256_file
+
+__all__ = [
+    "AdminUnit",
+    "DataSource",
+    "Region",
+    "Registry",
+    "StatusEntry",
+    "load_registry",
+]
+
+STATUSES = ("announced", "active", "scope_reduced", "exited")
+
+
+@dataclass(frozen=True, slots=True)
+class DataSource:
+    """A data file an answer rests on, for the report's provenance."""
+
+    name: str
+    path: str
+    sha256: str
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    date: dt.date
+    status: str
+    services: tuple[str, ...]
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AdminUnit:
+    adcode: str
+    name_zh: str
+    name_en: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def prefix(self) -> str:
+        """The adcode without its trailing zero pairs: 110000 -> '11', 460100 -> '4601'."""
+        code = self.adcode
+        while code.endswith("00") and len(code) > 2:
+            code = code[:-2]
+        return code
+
+
+def adcode_prefix(adcode: str) -> str:
+    return AdminUnit(adcode, "", "").prefix
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region with its options applied."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    scope_note: str
+    parts: tuple[RegionPart, ...]
+    part_files: tuple[str, ...]
+    options: dict[str, bool]
+    option_specs: dict[str, dict[str, Any]]
+    status: tuple[StatusEntry, ...]
+    admin_rules: tuple[dict[str, Any], ...]
+    registry: "Registry" = field(repr=False, compare=False)
+
+    @cached_property
+    def geometry(self) -> RegionGeometry:
+        return RegionGeometry(self.id, list(self.parts))
+
+    def status_on(self, day: dt.date) -> StatusEntry | None:
+        """The latest status entry on or before ``day`` (None before the first)."""
+        current = None
+        for entry in self.status:
+            if entry.date <= day:
+                current = entry
+        return current
+
+    def is_active_on(self, day: dt.date) -> bool:
+        entry = self.status_on(day)
+        return entry is not None and entry.status in ("active", "scope_reduced")
+
+    def data_sources(self) -> list[DataSource]:
+        root = self.registry.root
+        files = sorted(set(self.part_files) | {"regions.yaml", "admin-units.csv"})
+        return [DataSource(name=f"boundaries/{f}", path=f"boundaries/{f}", sha256=sha256_file(root / f)) for f in files]
+
+    # -- admin units ---------------------------------------------------------------------
+
+    def admin_relation(self, adcode: str) -> tuple[Verdict, str]:
+        """How an administrative unit relates to this region, from the registry's admin table.
+
+        Returns a verdict (inside, outside, or indeterminate for a unit that
+        straddles the line) and the reason. Units and the region come from the
+        same boundary dataset, so a unit that only touches the region is outside.
+        """
+        code = str(adcode).strip()
+        target = adcode_prefix(code)
+        rules = [self._rule_relation(r) for r in self.admin_rules]
+        for rule, rel in rules:
+            if rule["adcode"] == code:
+                return rel, rule.get("note", f"registry: {code} {rel.value} {self.id}")
+        # an ancestor of a listed inside/straddling unit straddles the region
+        for rule, rel in rules:
+            if rel is not Verdict.OUTSIDE and adcode_prefix(rule["adcode"]).startswith(target):
+                return Verdict.INDETERMINATE, f"{code} contains {rule['adcode']}, which is (partly) in {self.id}"
+        # a descendant inherits from its nearest listed ancestor
+        ancestors = sorted(
+            ((rule, rel) for rule, rel in rules if target.startswith(adcode_prefix(rule["adcode"]))),
+            key=lambda pair: -len(adcode_prefix(pair[0]["adcode"])),
+        )
+        if ancestors:
+            rule, rel = ancestors[0]
+            if rel is Verdict.INDETERMINATE:
+                others = rule.get("others")
+                if others == "outside":
+                    return Verdict.OUTSIDE, f"{code} is a part of {rule['adcode']} that the registry lists as outside {self.id}"
+                return Verdict.INDETERMINATE, f"{code} lies in {rule['adcode']}, which straddles {self.id}"
+            return rel, f"{code} lies in {rule['adcode']} ({rel.value})"
+        return Verdict.OUTSIDE, f"{code} is not within any unit that overlaps {self.id}"
+
+    def _rule_relation(self, rule: dict[str, Any]) -> tuple[dict[str, Any], Verdict]:
+        rel = rule["relation"]
+        for option, when_rel in (rule.get("when") or {}).items():
+            if self.options.get(option):
+                rel = when_rel
+        return rule, {"inside": Verdict.INSIDE, "outside": Verdict.OUTSIDE}.get(rel, Verdict.INDETERMINATE)
+
+
+class Registry:
+    """The parsed region registry."""
+
+    def __init__(self, root: Path, doc: dict[str, Any], units: dict[str, AdminUnit]) -> None:
+        self.root = root
+        self.doc = doc
+        self.units = units
+        self.sources: dict[str, dict[str, Any]] = doc.get("sources", {})
+        self.opened: dict[str, dict[str, Any]] = doc["services"]["opened"]
+        self.excluded: dict[str, dict[str, Any]] = doc["services"]["excluded"]
+        self._regions: dict[str, dict[str, Any]] = doc["regions"]
+
+    @property
+    def region_ids(self) -> list[str]:
+        return list(self._regions)
+
+    def region(self, region_id: str, options: dict[str, bool] | None = None) -> Region:
+        """The region ``region_id`` with ``options`` applied (others at their defaults)."""
+        if region_id not in self._regions:
+            raise UsageError("region", region_id, self.region_ids)
+        spec = self._regions[region_id]
+        specs = spec.get("options") or {}
+        chosen = {name: bool(o.get("default", False)) for name, o in specs.items()}
+        for name, value in (options or {}).items():
+            if name not in specs:
+                raise UsageError(f"option for region {region_id}", name, list(specs) or ["(none)"])
+            chosen[name] = bool(value)
+        parts, files = [], []
+        for p in spec["parts"]:
+            if p.get("option") and not chosen.get(p["option"]):
+                continue
+            feature = _feature(self.root / p["file"], p["feature"])
+            props = feature["properties"]
+            parts.append(
+                RegionPart(
+                    id=p["id"],
+                    geometry=feature["geometry"],
+                    accuracy_m=float(p.get("accuracy_m", props["accuracy_m"])),
+                    role=PartRole(p.get("role", "core")),
+                    name_en=props.get("name_en", ""),
+                    name_zh=props.get("name_zh", ""),
+                )
+            )
+            files.append(p["file"])
+        status = tuple(
+            StatusEntry(
+                date=_date(s["date"]),
+                status=s["status"],
+                services=self._services(s.get("services")),
+                source=s["source"],
+                note=s.get("note", ""),
+            )
+            for s in spec["status"]
+        )
+        return Region(
+            id=region_id,
+            name_en=spec["name_en"],
+            name_zh=spec["name_zh"],
+            scope_note=spec.get("scope_note", ""),
+            parts=tuple(parts),
+            part_files=tuple(files),
+            options=chosen,
+            option_specs=specs,
+            status=status,
+            admin_rules=tuple(spec.get("admin") or ()),
+            registry=self,
+        )
+
+    def _services(self, value: Any) -> tuple[str, ...]:
+        if value in (None, "all_opened"):
+            return tuple(self.opened)
+        return tuple(value)
+
+    def service_category(self, name: str) -> tuple[str, str] | None:
+        """('opened'|'excluded', category id) for a declared service name, or None if unknown."""
+        key = " ".join(str(name).strip().lower().replace("_", " ").split())
+        for group, table in (("excluded", self.excluded), ("opened", self.opened)):
+            for cid, meta in table.items():
+                names = {cid.replace("_", " ")} | {" ".join(a.lower().replace("_", " ").split()) for a in meta.get("aliases", [])}
+                if key in names:
+                    return group, cid
+        return None
+
+    def find_units(self, name: str) -> list[AdminUnit]:
+        """Admin units whose name, English name or alias equals ``name`` (case-insensitive)."""
+        key = str(name).strip().lower()
+        if not key:
+            return []
+        return [
+            u for u in self.units.values()
+            if key in {u.name_zh.lower(), u.name_en.lower(), *(a.lower() for a in u.aliases)}
+        ]
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+@lru_cache(maxsize=64)
+def _feature_collection(path: Path, sha: str) -> dict[str, dict[str, Any]]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        features = {}
+        for f in doc["features"]:
+            geom = shape(f["geometry"])
+            if not shapely.is_valid(geom):
+                raise BoundaryError(
+                    f"feature {f['properties'].get('id')!r} is not a valid polygon: {shapely.is_valid_reason(geom)}",
+                    path=str(path),
+                )
+            features[f["properties"]["id"]] = {"geometry": geom, "properties": f["properties"]}
+        return features
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BoundaryError(f"cannot read boundary file: {exc}", path=str(path)) from exc
+
+
+def _feature(path: Path, feature_id: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise BoundaryError("boundary file missing", path=str(path), hint="the registry names a file that is not in boundaries/")
+    features = _feature_collection(path, sha256_file(path))
+    if feature_id not in features:
+        raise BoundaryError(f"no feature with id {feature_id!r}", path=str(path))
+    return features[feature_id]
+
+
+def _load_units(path: Path) -> dict[str, AdminUnit]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return {
+            row["adcode"]: AdminUnit(
+                adcode=row["adcode"],
+                name_zh=row["name_zh"],
+                name_en=row["name_en"],
+                aliases=tuple(a for a in row.get("aliases", "").split("|") if a),
+            )
+            for row in csv.DictReader(f)
+        }
+
+
+@lru_cache(maxsize=8)
+def _load_registry_cached(root: str, sha: str) -> Registry:
+    path = Path(root) / "regions.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"cannot read the region registry: {exc}", path=str(path)) from exc
+    _check_registry(doc, path)
+    return Registry(Path(root), doc, _load_units(Path(root) / "admin-units.csv"))
+
+
+def load_registry(root: Path | str | None = None) -> Registry:
+    """Read and check the region registry in ``root`` (default: :func:`~auditor.paths.boundaries_dir`)."""
+    base = Path(root) if root is not None else boundaries_dir()
+    return _load_registry_cached(str(base), sha256_file(base / "regions.yaml"))
+
+
+def _check_registry(doc: Any, path: Path) -> None:
+    if not isinstance(doc, dict) or "regions" not in doc or "services" not in doc:
+        raise DataError("registry must have 'services' and 'regions'", path=str(path))
+    sources = doc.get("sources") or {}
+    for rid, spec in doc["regions"].items():
+        for key in ("name_en", "name_zh", "parts", "status"):
+            if key not in spec:
+                raise DataError(f"region {rid!r} lacks {key!r}", path=str(path))
+        last = None
+        for s in spec["status"]:
+            if s.get("status") not in STATUSES:
+                raise DataError(f"region {rid!r}: status {s.get('status')!r} is not one of {STATUSES}", path=str(path))
+            if s.get("source") not in sources:
+                raise DataError(f"region {rid!r}: status source {s.get('source')!r} is not in 'sources'", path=str(path))
+            day = _date(s["date"])
+            if last is not None and day < last:
+                raise DataError(f"region {rid!r}: status history is not in date order", path=str(path))
+            last = day
+        for p in spec["parts"]:
+            if p.get("option") and p["option"] not in (spec.get("options") or {}):
+                raise DataError(f"region {rid!r}: part {p['id']!r} names unknown option {p['option']!r}", path=str(path))

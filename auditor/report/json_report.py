@@ -1,0 +1,113 @@
+"""report.json: the contract (DESIGN §5). Versioned by ``schema``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from auditor.engine import AuditResult
+from auditor.models import FacilityVerdict, Status
+
+__all__ = ["SCHEMA", "build_report", "render_json"]
+
+SCHEMA = "pilot-zone-auditor/report/1"
+
+
+def _summary(result: AuditResult) -> dict[str, Any]:
+    verdicts = Counter(result.facility_verdict(f).value for f in result.facilities)
+    per_rule: dict[str, dict[str, int]] = {}
+    for finding in result.all_findings:
+        per_rule.setdefault(finding.rule, {}).setdefault(finding.status.value, 0)
+        per_rule[finding.rule][finding.status.value] += 1
+    parts: Counter[str] = Counter()
+    for f in result.facilities:
+        for c in result.claims.get(f.id, ()):
+            cont = result.containment.get(c.id)
+            if cont is not None and c.kind == "point":
+                parts[" + ".join(cont.parts) or "(none)"] += 1
+    return {
+        "verdict": result.verdict,
+        "facilities": {v.value: verdicts.get(v.value, 0) for v in FacilityVerdict},
+        "facility_count": len(result.facilities),
+        "operator_findings": {s.value: sum(1 for x in result.operator_findings if x.status is s) for s in Status},
+        "rules": {rule: dict(sorted(counts.items())) for rule, counts in per_rule.items()},
+        "declared_points_by_part": dict(sorted(parts.items())),
+        "exit_code": result.exit_code,
+    }
+
+
+def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
+    claims = result.claims.get(f.id, ())
+    d: dict[str, Any] = {
+        "id": f.id,
+        "row": f.row,
+        "source": f.source,
+        "kind": f.kind,
+        "tenure": f.tenure,
+        "name": f.name,
+        "address": f.address,
+        "verdict": result.facility_verdict(f).value,
+    }
+    if f.ip:
+        d["ip"] = list(f.ip)
+    if f.hostname:
+        d["hostname"] = list(f.hostname)
+    d["claims"] = [c.as_dict() for c in claims]
+    d["containment"] = [result.containment[c.id].as_dict() for c in claims if c.id in result.containment]
+    d["findings"] = [x.as_dict() for x in result.facility_findings.get(f.id, [])]
+    if f.errors:
+        d["errors"] = [e.as_dict() for e in f.errors]
+    if f.warnings:
+        d["warnings"] = list(f.warnings)
+    if f.extra:
+        d["extra"] = dict(f.extra)
+    return d
+
+
+def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
+    """The report as a plain mapping (for JSON, and for other renderers to share)."""
+    op = result.operator
+    region = result.region
+    status = region.status_on(result.as_of)
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "pilot-zone-auditor", "version": result.tool_version, "rules_version": result.rules_version, "mode": "offline"},
+        "generated_at": generated_at,
+        "as_of": result.as_of.isoformat(),
+        "operator": {
+            "name": op.name,
+            "profile": op.source if op.has_profile else None,
+            "registered_region": op.region,
+            "registration_address": op.registration_address,
+            "services": list(op.services),
+            "foreign_equity_pct": op.foreign_equity_pct,
+            "cdn_domains": list(op.cdn_domains),
+            "isp": {"prefixes": list(op.isp_prefixes), "service_area": list(op.isp_service_area), "upstream_asns": list(op.upstream_asns)},
+        },
+        "region": {
+            "id": region.id,
+            "name_en": region.name_en,
+            "name_zh": region.name_zh,
+            "scope_note": region.scope_note,
+            "options": {
+                name: {"value": region.options[name], "default": bool(spec.get("default", False)), "description": spec.get("description", "")}
+                for name, spec in region.option_specs.items()
+            },
+            "parts": [{"id": p.id, "role": p.role.value, "accuracy_m": p.accuracy_m, "name_en": p.name_en} for p in region.parts],
+            "status_on_as_of": None if status is None else {"status": status.status, "since": status.date.isoformat(), "source": status.source},
+        },
+        "evidence_sources": list(result.evidence_sources),
+        "data_sources": [{"name": s.name, "path": s.path, "version": s.version, "sha256": s.sha256} for s in result.data_sources],
+        "inputs": result.inputs,
+        "summary": _summary(result),
+        "warnings": list(result.warnings),
+        "operator_findings": [x.as_dict() for x in result.operator_findings],
+        "operator_claims": [c.as_dict() for c in result.claims.get("(operator)", ())],
+        "facilities": [_facility(result, f) for f in result.facilities],
+        "discovered": list(result.discovered),
+    }
+
+
+def render_json(result: AuditResult, *, generated_at: str) -> str:
+    return json.dumps(build_report(result, generated_at=generated_at), ensure_ascii=False, indent=2, allow_nan=False) + "\n"

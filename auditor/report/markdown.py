@@ -1,0 +1,62 @@
+"""report.md: a report a regulator can read, from the same mapping as report.json."""
+
+from __future__ import annotations
+
+from auditor.engine import AuditResult
+from auditor.report.json_report import build_report
+from auditor.report.safe import md_cell
+
+__all__ = ["render_markdown"]
+
+_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "pass": 3}
+
+
+def render_markdown(result: AuditResult, *, generated_at: str) -> str:
+    r = build_report(result, generated_at=generated_at)
+    s = r["summary"]
+    lines = [
+        f"# Pilot-region audit: {md_cell(r['operator']['name'] or '(bare facility list)')}",
+        "",
+        f"- **Verdict: {s['verdict'].upper()}**",
+        f"- Region: `{r['region']['id']}` — {md_cell(r['region']['name_en'])}",
+        f"- Scope: {md_cell(r['region']['scope_note'])}",
+        f"- As of: {r['as_of']} (region status: {md_cell((r['region']['status_on_as_of'] or {}).get('status', 'not a pilot region'))})",
+        f"- Generated: {r['generated_at']} by {r['tool']['name']} {r['tool']['version']} (rules {r['tool']['rules_version']}, {r['tool']['mode']})",
+        "",
+    ]
+    if r["region"]["options"]:
+        lines += ["Region options:", ""]
+        for name, o in r["region"]["options"].items():
+            lines.append(f"- `{name}` = {str(o['value']).lower()} (default {str(o['default']).lower()}): {md_cell(o['description'])}")
+        lines.append("")
+    lines += ["## Facilities", "", "| verdict | count |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in s["facilities"].items()]
+    lines += ["", "## Rules", "", "| rule | pass | fail | indeterminate | not applicable |", "|---|---|---|---|---|"]
+    for rule, counts in s["rules"].items():
+        lines.append(f"| `{rule}` | {counts.get('pass', 0)} | {counts.get('fail', 0)} | {counts.get('indeterminate', 0)} | {counts.get('not_applicable', 0)} |")
+    lines += ["", "## Operator findings", "", "| rule | clause | status | message |", "|---|---|---|---|"]
+    for x in r["operator_findings"]:
+        lines.append(f"| `{x['rule']}` | {md_cell(x['clause'])} | {x['status']} | {md_cell(x['message'])} |")
+    lines += ["", "## Facilities that did not pass", "", "| id | row | kind | verdict | what | ", "|---|---|---|---|---|"]
+    for fac in sorted(r["facilities"], key=lambda f: (_ORDER[f["verdict"]], f["row"])):
+        if fac["verdict"] == "pass":
+            continue
+        if fac.get("errors"):
+            what = "; ".join(f"column {e['column'] or '(row)'}: {e['message']}" + (f" ({e['hint']})" if e.get("hint") else "") for e in fac["errors"])
+        else:
+            what = " ".join(
+                f"[{x['rule']}] {x['message']}" for x in fac["findings"] if x["status"] in ("fail", "indeterminate")
+            )
+        lines.append(f"| {md_cell(fac['id'])} | {fac['row']} | {md_cell(fac['kind'])} | **{fac['verdict']}** | {md_cell(what)} |")
+    passed = [f for f in r["facilities"] if f["verdict"] == "pass"]
+    lines += ["", f"{len(passed)} facilities passed; their findings are in report.json.", ""]
+    if r["warnings"]:
+        lines += ["## Warnings", ""] + [f"- {md_cell(w)}" for w in r["warnings"]] + [""]
+    lines += ["## Provenance", "", "| input | rows | sha256 |", "|---|---|---|"]
+    for i in r["inputs"]:
+        lines.append(f"| {md_cell(i['path'])} | {i.get('rows', '')} | `{i['sha256'][:16]}…` |")
+    lines += ["", "| data | version | sha256 |", "|---|---|---|"]
+    for d in r["data_sources"]:
+        lines.append(f"| {md_cell(d['path'])} | {md_cell(d['version'])} | `{d['sha256'][:16]}…` |")
+    lines.append("")
+    return "\n".join(lines)

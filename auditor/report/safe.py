@@ -1,0 +1,29 @@
+"""Making strings from inputs safe to put into a report format."""
+
+from __future__ import annotations
+
+__all__ = ["csv_cell", "md_cell"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def csv_cell(value: object) -> str:
+    """A text cell that a spreadsheet will not run as a formula (OWASP CSV injection guidance).
+
+    Text starting with = + - @ tab CR LF | % gets a leading apostrophe. Numbers
+    are written by the renderers themselves and never pass through here.
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def md_cell(value: object) -> str:
+    """Text for a Markdown table cell: no pipes, newlines, or raw HTML."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    for ch in "`*_[]":
+        text = text.replace(ch, "\\" + ch)
+    return text

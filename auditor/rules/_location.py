@@ -1,0 +1,71 @@
+"""How the location claims about one subject combine into one answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.geo.containment import Verdict
+from auditor.models import Containment, LocationClaim
+from auditor.rules.base import RuleContext
+
+__all__ = ["LocationAnswer", "locate", "describe"]
+
+_PART_NAMES = {"pudong": "Pudong", "lingang-main": "Lingang", "lingang-xiaoyangshan": "Lingang (Xiaoyangshan)"}
+
+
+@dataclass(frozen=True, slots=True)
+class LocationAnswer:
+    """The combined answer for one subject and the containments behind it."""
+
+    verdict: Verdict | None            # None: no usable location evidence
+    deciding: tuple[Containment, ...]  # the containments that support the verdict
+    all: tuple[Containment, ...]
+    contradiction: bool                # some evidence says inside and some outside
+
+    @property
+    def evidence_ids(self) -> tuple[str, ...]:
+        return tuple(c.claim_id for c in (self.deciding or self.all))
+
+
+def locate(ctx: RuleContext, subject: str) -> LocationAnswer:
+    """Combine a subject's claims: each claim is a constraint on where it truly is.
+
+    Decisive claims (inside/outside) that agree decide; claims that are only
+    indeterminate leave the answer indeterminate; decisive claims that
+    disagree leave it indeterminate and mark a contradiction (which the
+    consistency rule reports).
+    """
+    found = tuple(ctx.containment[c.id] for c in ctx.claims.get(subject, ()) if c.id in ctx.containment)
+    if not found:
+        return LocationAnswer(None, (), (), False)
+    inside = tuple(c for c in found if c.verdict is Verdict.INSIDE)
+    outside = tuple(c for c in found if c.verdict is Verdict.OUTSIDE)
+    if inside and outside:
+        return LocationAnswer(Verdict.INDETERMINATE, inside + outside, found, True)
+    if inside:
+        return LocationAnswer(Verdict.INSIDE, inside, found, False)
+    if outside:
+        return LocationAnswer(Verdict.OUTSIDE, outside, found, False)
+    return LocationAnswer(Verdict.INDETERMINATE, found, found, False)
+
+
+def part_names(parts: tuple[str, ...]) -> str:
+    names = []
+    for p in parts:
+        n = _PART_NAMES.get(p, p)
+        if n not in names:
+            names.append(n)
+    return " and ".join(names)
+
+
+def describe(c: Containment, claims: dict[str, LocationClaim] | None = None) -> str:
+    """One clause about one containment, for a finding's message."""
+    what = c.claim_id.split("#", 1)[-1].replace("coordinates", "declared coordinates").replace("admin", "stated admin unit")
+    text = f"{what}: {c.verdict.value}"
+    if c.distance_m is not None:
+        text += f", {c.distance_m:,.0f} m from the boundary"
+    if c.parts:
+        text += f" (in {part_names(c.parts)})"
+    if c.reason and c.verdict is not Verdict.INSIDE:
+        text += f" — {c.reason}"
+    return text

@@ -1,0 +1,70 @@
+"""What every rule shares: its metadata, its context and a finding builder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from auditor.models import Containment, Facility, Finding, LocationClaim, Operator, Severity, Status
+from auditor.regions import Region, Registry
+
+__all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable"]
+
+OPERATOR = "(operator)"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule's metadata. ``id`` equals its module name (a test enforces it)."""
+
+    id: str
+    clauses: tuple[str, ...]
+    title: str
+    severity: Severity
+    scope: str  # "operator" or "facility"
+    rationale: str
+    remediation: str
+
+    @property
+    def clause(self) -> str:
+        return "; ".join(self.clauses)
+
+    def finding(self, status: Status, subject: str, message: str, *, evidence: Sequence[str] = (), missing: str = "") -> Finding:
+        return Finding(
+            rule=self.id, clause=self.clause, status=status, subject=subject, message=message,
+            severity=self.severity, evidence=tuple(evidence), missing=missing,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BasicTelecomTable:
+    """ASNs of the basic telecommunications enterprises, with the table's date."""
+
+    compiled: dt.date
+    carriers: Mapping[str, tuple[str, tuple[int, ...]]]  # id -> (English name, ASNs)
+
+    def carrier_of(self, asn: int) -> str | None:
+        for _, (name, asns) in self.carriers.items():
+            if asn in asns:
+                return name
+        return None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Everything a rule may look at; rules never fetch anything themselves."""
+
+    operator: Operator
+    facilities: tuple[Facility, ...]
+    claims: Mapping[str, tuple[LocationClaim, ...]]   # subject -> claims
+    containment: Mapping[str, Containment]            # claim id -> containment in the region
+    region: Region
+    registry: Registry
+    as_of: dt.date
+    basic_telecom: BasicTelecomTable
+    evidence_sources: frozenset[str] = field(default_factory=frozenset)
+
+    def audited_facilities(self) -> tuple[Facility, ...]:
+        """Facilities whose rows could be read (error rows get no findings)."""
+        return tuple(f for f in self.facilities if not f.errors)

@@ -1,0 +1,62 @@
+"""An ISP's users, access points, service area and address space are inside the region."""
+
+from __future__ import annotations
+
+from auditor.geo.containment import Verdict
+from auditor.models import Finding, Severity, Status
+from auditor.resolve.admin import resolve_admin_unit
+from auditor.rules._location import locate
+from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
+
+SPEC = RuleSpec(
+    id="isp_footprint_in_region",
+    clauses=("Annex II.2",),
+    title="ISP footprint in the region",
+    severity=Severity.HIGH,
+    scope="operator",
+    rationale="An ISP licensed under the pilot may serve users only inside its pilot region.",
+    remediation="Restrict the access service, its points of presence and its address space to the region.",
+)
+
+ISP_KINDS = frozenset({"ISP_POP", "POP", "ISP", "ACCESS", "BRAS"})
+
+
+def _is_isp(ctx: RuleContext) -> bool:
+    return any((ctx.registry.service_category(s) or ("", ""))[1] == "isp" for s in ctx.operator.services)
+
+
+def evaluate(ctx: RuleContext) -> list[Finding]:
+    op = ctx.operator
+    if not _is_isp(ctx):
+        return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
+    fails, unknowns, passes = [], [], []
+    evidence: list[str] = []
+    pops = [f for f in ctx.audited_facilities() if f.kind in ISP_KINDS]
+    for f in pops:
+        ans = locate(ctx, f.id)
+        evidence += ans.evidence_ids
+        (passes if ans.verdict is Verdict.INSIDE else fails if ans.verdict is Verdict.OUTSIDE else unknowns).append(f"access point {f.id}")
+    for area in op.isp_service_area:
+        unit, _ = resolve_admin_unit(ctx.registry, adcode=area if area.isdigit() else "", province=area if not area.isdigit() else "")
+        if unit is None and not area.isdigit():
+            unit, _ = resolve_admin_unit(ctx.registry, province=area.split()[0])
+        if unit is None:
+            unknowns.append(f"service area {area!r} (not a known admin unit)")
+            continue
+        rel, _ = ctx.region.admin_relation(unit.adcode)
+        label = f"service area {area!r}"
+        (passes if rel is Verdict.INSIDE else fails if rel is Verdict.OUTSIDE else unknowns).append(label)
+    if op.isp_prefixes:
+        if "ip" in ctx.evidence_sources:
+            pass  # the IP evidence issue places prefixes here
+        else:
+            unknowns.append(f"address space ({len(op.isp_prefixes)} prefixes) not geolocated: IP evidence not run")
+    else:
+        unknowns.append("no address space declared")
+    if not pops and not op.isp_service_area:
+        unknowns.append("no access points or service area declared")
+    if fails:
+        return [SPEC.finding(Status.FAIL, OPERATOR, f"Outside {ctx.region.id}: {'; '.join(fails)}.", evidence=evidence)]
+    if unknowns:
+        return [SPEC.finding(Status.INDETERMINATE, OPERATOR, f"Not shown to be inside {ctx.region.id}: {'; '.join(unknowns)}.", evidence=evidence, missing="IP evidence for the address space; locations for every access point")]
+    return [SPEC.finding(Status.PASS, OPERATOR, f"Inside {ctx.region.id}: {'; '.join(passes)}.", evidence=evidence)]
