@@ -181,14 +181,14 @@ def test_accuracy_is_per_part_deep_in_300m_part_beats_near_edge_of_1000m_part():
     # L (300 m) and OVERLAP_BOX (1,000 m) overlap on x 9-16 km, y 0-3.5 km.
     geom = build([("L", G.L_WITH_HOLES, 300.0, CORE), ("overlap", G.OVERLAP_BOX, 1000.0, CORE)])
     # (12.5 km, -2.5 km): 500 m inside the box's south edge, outside the L -> indeterminate
-    # (12.5 km,  3.0 km): 500 m inside the box's north edge but 2 km deep in the L's arm -> inside
-    # (8.0 km,   2.5 km): in the L only, 2.5 km from its edges -> inside
-    got = classify_m(geom, [(12_500, -2_500), (12_500, 3_000), (8_000, 2_500)], [0.0, 0.0, 1_500.0])
+    # (14 km,   3.0 km): 500 m inside the box's north edge but 1.4 km deep in the L's arm -> inside
+    # (8.0 km,  2.5 km): in the L only, 2.5 km from its edges -> inside even with r = 1.5 km
+    got = classify_m(geom, [(12_500, -2_500), (14_000, 3_000), (8_000, 2_500)], [0.0, 0.0, 1_500.0])
     assert list(got.verdict) == [INDETERMINATE, INSIDE, INSIDE]
     assert got.part_mask.tolist() == [[False, True], [True, True], [True, False]]
     # the same 500 m point with only the 1,000 m part present is indeterminate
     alone = build([("overlap", G.OVERLAP_BOX, 1000.0, CORE)])
-    assert list(classify_m(alone, [(12_500, 3_000)]).verdict) == [INDETERMINATE]
+    assert list(classify_m(alone, [(14_000, 3_000)]).verdict) == [INDETERMINATE]
 
 
 def test_part_narrower_than_twice_its_accuracy_is_never_inside():
@@ -402,7 +402,7 @@ def test_classify_geometries_point_and_line_with_zero_radius(claim):
 
 def test_classify_geometries_point_with_radius_agrees_with_classify_points():
     geom = RegionGeometry("r", [RegionPart("box", G.to_wgs84(BOX), 300.0)])
-    xy = [(5_000, 5_000), (9_500, 5_000), (12_000, 5_000)]
+    xy = [(5_000, 5_000), (9_800, 5_000), (12_000, 5_000)]
     claims = [G.to_wgs84(Point(p)) for p in xy]
     got = geom.classify_geometries(claims, 100.0)
     pts = classify_m(geom, xy, 100.0)
