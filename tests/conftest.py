@@ -1,0 +1,52 @@
+"""Shared fixtures: the registry, and small builders for inventories and profiles on disk."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.regions import load_registry
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "shanghai-operator" / "operator.yaml"
+AS_OF = dt.date(2026, 11, 1)
+
+# Well-known WGS-84 points used across tests.
+PUDONG_ZHANGJIANG = (121.5907, 31.2040)
+DISHUI_LAKE = (121.9300, 30.9050)
+XUJIAHUI = (121.4365, 31.1880)
+HANGZHOU = (120.1600, 30.2700)
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return load_registry()
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    with open(path, "w", encoding=encoding, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
+    return path
+
+
+@pytest.fixture
+def make_operator(tmp_path):
+    """Write a profile and its facility list; returns the profile path."""
+
+    def _make(profile: dict, header: list[str] | None = None, rows: list[list[object]] | None = None) -> Path:
+        doc = dict(profile)
+        if header is not None:
+            write_csv(tmp_path / "facilities.csv", header, rows or [])
+            doc.setdefault("facilities", "facilities.csv")
+        path = tmp_path / "operator.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        return path
+
+    return _make
