@@ -239,12 +239,12 @@ ALIASES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), ALIASES, ids=[f"{str(a)!r}->{b.value}" for a, b in ALIASES])
+@pytest.mark.parametrize(("text", "expected"), ALIASES, ids=[f"{'CRS.' + a.name if isinstance(a, CRS) else a.strip()}->{b.value}" for a, b in ALIASES])
 def test_parse_crs_aliases(text, expected):
     assert crs.parse_crs(text) is expected
 
 
-@pytest.mark.parametrize("bad", ["utm", "", "epsg:3857", "bd09mc", "gcj 02x", "wgs72"])
+@pytest.mark.parametrize("bad", ["utm", "", "epsg:3857", "bd09mc", "gcj 02x", "wgs72"], ids=lambda v: v or "empty")
 def test_parse_crs_rejects_unknown_value_listing_valid_ones(bad):
     with pytest.raises(UsageError) as info:
         crs.parse_crs(bad)
@@ -288,7 +288,8 @@ def test_datum_ambiguity_in_china_matches_independent_computation():
 
 @pytest.mark.parametrize(
     ("place", "lon", "lat"),
-    [("beijing-tiananmen", 116.3975, 39.9087), ("shanghai-people-square", 121.4737, 31.2304), ("kashgar", 75.99, 39.47)],
+    [pytest.param(*row, id=row[0]) for row in
+     [("beijing-tiananmen", 116.3912, 39.9073), ("shanghai-people-square", 121.4737, 31.2304), ("kashgar", 75.99, 39.47)]],
 )
 def test_datum_ambiguity_at_chinese_cities(place, lon, lat):
     d = float(crs.datum_ambiguity_m(lon, lat))

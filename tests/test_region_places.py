@@ -28,6 +28,11 @@ from auditor.regions import load_registry
 NAMES = {INSIDE: "inside", OUTSIDE: "outside", INDETERMINATE: "indeterminate"}
 
 
+def by_label(rows):
+    """Parametrize rows whose first value is a readable label, using that label as the test id."""
+    return [pytest.param(*row, id=row[0]) for row in rows]
+
+
 @lru_cache(maxsize=None)
 def region(region_id: str, **options: bool):
     return load_registry().region(region_id, options)
@@ -121,7 +126,7 @@ def _jinhui_offset_point(offset_m: float) -> tuple[float, float]:
 
 @pytest.mark.parametrize(
     ("label", "offset_m", "nominal_in"),
-    [("200m-east-of-jinhui-line-in-lingang", 200.0, True), ("200m-west-of-jinhui-line-in-fengxian", -200.0, False)],
+    by_label([("200m-east-of-jinhui-line-in-lingang", 200.0, True), ("200m-west-of-jinhui-line-in-fengxian", -200.0, False)]),
 )
 def test_point_200m_from_jinhui_line_is_indeterminate(label, offset_m, nominal_in):
     lon, lat = _jinhui_offset_point(offset_m)
@@ -203,14 +208,14 @@ def _utm_nominal_boundary(region_id: str, epsg: int):
 
 @pytest.mark.parametrize(
     ("region_id", "epsg", "place", "lon", "lat", "low", "high"),
-    [
+    [pytest.param(*row, id=f"{row[0]}:{row[2]}-{row[5]:.0f}-{row[6]:.0f}m") for row in [
         # ranges verified with shapely.distance in UTM (xujiahui 2,441 m, nanqiao 4,237 m, ...)
         ("shanghai", 32651, "xujiahui", 121.4365, 31.188, 2_300.0, 2_600.0),
         ("shanghai", 32651, "nanqiao", 121.46, 30.92, 4_100.0, 4_400.0),
         ("shanghai", 32651, "lujiazui-shanghai-tower", 121.5011, 31.2353, 550.0, 750.0),
         ("beijing", 32650, "yanjiao", 116.817, 39.933, 3_200.0, 3_600.0),
         ("beijing", 32650, "langfang", 116.70, 39.52, 7_000.0, 7_800.0),
-    ],
+    ]],
 )
 def test_distance_to_the_nominal_line(region_id, epsg, place, lon, lat, low, high):
     line, fwd = _utm_nominal_boundary(region_id, epsg)

@@ -101,11 +101,14 @@ def _radius_bucket(r: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.where(r > 0, k, -1)
 
 
-# Buffers approximate arcs by chords (sagitta < 0.5 % of the radius at 8 segments
-# a quarter circle); the "sure" tests use radii widened by this factor so that
-# they never decide a point the exact test would not.
-_SURE_FACTOR = 1.01
+# Buffers approximate arcs by chords, which fall short of the true offset curve by
+# up to r * (1 - cos(pi / (4 * quad_segs))). Every buffer that stands for "at least
+# this far" is therefore made with the radius divided by that cosine, so that the
+# chords circumscribe the true curve: the shrunk and grown shapes are never
+# smaller than the exact ones, and no point is decided that the exact rule would
+# leave undecided. At 16 segments a quarter circle the widening is 0.12 %.
 _QUAD_SEGS = 16
+_SURE_FACTOR = 1.0 / math.cos(math.pi / (4 * _QUAD_SEGS))
 
 
 class BoundaryDistance:
@@ -243,7 +246,7 @@ class RegionGeometry:
     @cached_property
     def inner(self) -> BaseGeometry:
         shrunk = [
-            shapely.buffer(g, -p.accuracy_m, quad_segs=_QUAD_SEGS)
+            shapely.buffer(g, -p.accuracy_m * _SURE_FACTOR, quad_segs=_QUAD_SEGS)
             for g, p in zip(self.projected_parts, self.parts)
             if p.role is PartRole.CORE
         ]
@@ -252,7 +255,6 @@ class RegionGeometry:
     @cached_property
     def outer(self) -> BaseGeometry:
         grown = [
-            # the widening factor keeps the chord-approximated buffer a superset
             shapely.buffer(g, p.accuracy_m * _SURE_FACTOR, quad_segs=_QUAD_SEGS)
             for g, p in zip(self.projected_parts, self.parts)
         ]
@@ -295,8 +297,8 @@ class RegionGeometry:
         Invalid input (non-finite coordinates or radius, negative radius) yields
         ``indeterminate`` with a NaN distance; callers validate rows before this.
         """
-        lon = np.asarray(lon, dtype=np.float64)
-        lat = np.asarray(lat, dtype=np.float64)
+        lon = np.atleast_1d(np.asarray(lon, dtype=np.float64)).ravel()
+        lat = np.atleast_1d(np.asarray(lat, dtype=np.float64)).ravel()
         r = np.broadcast_to(np.asarray(uncertainty_m, dtype=np.float64), lon.shape).copy()
         valid = np.isfinite(lon) & np.isfinite(lat) & np.isfinite(r) & (r >= 0)
         x, y = self.projection.forward(np.where(valid, lon, 0.0), np.where(valid, lat, 0.0))
@@ -397,7 +399,8 @@ class RegionGeometry:
             inside = rest <= area_tolerance_m2
             outside = inter <= area_tolerance_m2
         else:
-            grown = shapely.buffer(projected, radii, quad_segs=_QUAD_SEGS)
+            # a point or line buffered by 0 would be empty: keep it as it is
+            grown = np.where(radii > 0, shapely.buffer(projected, radii * _SURE_FACTOR, quad_segs=_QUAD_SEGS), projected)
             inside = shapely.covers(self.inner, grown)
             outside = ~shapely.intersects(self.outer, grown)
         out: list[Verdict] = []

@@ -154,7 +154,7 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: CRS | str) -> tuple[Floats, Fl
     --------
     >>> lon, lat = to_wgs84(121.5, 31.2, "gcj02")
     >>> round(float(lon), 4), round(float(lat), 4)
-    (121.4956, 31.2019)
+    (121.4956, 31.202)
     """
     system = parse_crs(crs) if not isinstance(crs, CRS) else crs
     if system is CRS.WGS84:

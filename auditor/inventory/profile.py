@@ -40,6 +40,11 @@ _KNOWN = {
     "name", "region", "region_options", "registration", "services", "foreign_equity_pct",
     "isp", "cdn", "facilities", "facilities_crs", "notes",
 }
+_KNOWN_NESTED = {
+    "registration": {"address", "lon", "lat", "crs", "adcode"},
+    "isp": {"prefixes", "service_area", "upstream_asns"},
+    "cdn": {"accelerated_domains"},
+}
 
 
 class _SafeNoAliasLoader(yaml.SafeLoader):
@@ -83,8 +88,11 @@ def _str_list(value: Any, key: str, source: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-        raise InputError(f"key {key!r} must be a list of strings", source=source)
+    if not isinstance(value, list):
+        raise InputError(f"key {key!r} must be a list of strings, not {type(value).__name__} {value!r}", source=source)
+    for v in value:
+        if not isinstance(v, (str, int)) or isinstance(v, bool):
+            raise InputError(f"key {key!r} must be a list of strings; {v!r} is not one", source=source)
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
@@ -109,6 +117,12 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
     unknown = sorted(set(doc) - _KNOWN)
     if unknown:
         raise InputError(f"unknown key(s) {unknown}", source=source, hint=f"known keys: {sorted(_KNOWN)}")
+    for section, allowed in _KNOWN_NESTED.items():
+        value = doc.get(section)
+        if isinstance(value, dict):
+            extra = sorted(f"{section}.{k}" for k in set(value) - allowed)
+            if extra:
+                raise InputError(f"unknown key(s) {extra}", source=source, hint=f"{section} takes: {sorted(allowed)}")
     name = _expect(doc, "name", str, source, "")
     region = _expect(doc, "region", str, source, "")
     if not region:
@@ -129,16 +143,19 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
         try:
             reg_crs = parse_crs(str(reg_crs)).value
         except UsageError as exc:
-            raise InputError(str(exc), source=source) from None
+            raise InputError(f"key 'registration.crs': {exc}", source=source) from None
     adcode = str(reg.get("adcode", "") or "").strip()
     if adcode and not (adcode.isdigit() and len(adcode) == 6):
         raise InputError(f"registration.adcode must have six digits, not {adcode!r}", source=source)
     isp = _expect(doc, "isp", dict, source, {})
     cdn = _expect(doc, "cdn", dict, source, {})
     asns = []
-    for a in isp.get("upstream_asns") or []:
-        text = str(a).strip().upper().removeprefix("AS")
-        if not text.isdigit() or not (0 < int(text) < 2**32):
+    raw_asns = isp.get("upstream_asns")
+    if isinstance(raw_asns, int) and not isinstance(raw_asns, bool):
+        raw_asns = [raw_asns]  # a single AS number
+    for a in _str_list(raw_asns, "isp.upstream_asns", source):
+        text = a.upper().removeprefix("AS")
+        if not (text.isascii() and text.isdigit()) or not (0 < int(text) < 2**32):
             raise InputError(f"isp.upstream_asns: {a!r} is not an AS number", source=source)
         asns.append(int(text))
     facilities = _expect(doc, "facilities", str, source, "")
@@ -150,7 +167,10 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
         try:
             parse_crs(str(fcrs))
         except UsageError as exc:
-            raise InputError(str(exc), source=source) from None
+            raise InputError(f"key 'facilities_crs': {exc}", source=source) from None
+    equity = _number(doc.get("foreign_equity_pct"), "foreign_equity_pct", source)
+    if equity is not None and not 0 <= equity <= 100:
+        raise InputError(f"key 'foreign_equity_pct' must be between 0 and 100, not {equity:g}", source=source)
     return Operator(
         name=name,
         region=region,
@@ -161,7 +181,7 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
         registration_crs=reg_crs,
         registration_adcode=adcode,
         services=_str_list(doc.get("services"), "services", source),
-        foreign_equity_pct=_number(doc.get("foreign_equity_pct"), "foreign_equity_pct", source),
+        foreign_equity_pct=equity,
         isp_prefixes=_str_list(isp.get("prefixes"), "isp.prefixes", source),
         isp_service_area=_str_list(isp.get("service_area"), "isp.service_area", source),
         upstream_asns=tuple(asns),

@@ -79,9 +79,10 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             last = exc
     assert last is not None
-    line = data[: last.start].count(b"\n") + 1
+    start = last.start + (3 if candidates == ["utf-8-sig"] else 0)  # utf-8-sig counts after the BOM
+    line = data[:start].count(b"\n") + 1
     raise InputError(
-        f"cannot decode as {' or '.join(candidates)} (bad byte at offset {last.start}, line {line})",
+        f"cannot decode as {' or '.join(candidates)} (bad byte at offset {start}, line {line})",
         source=source,
         hint="save the file as UTF-8 or GBK/GB18030",
     )
@@ -159,6 +160,7 @@ def _read_xlsx(p: Path) -> RawTable:
         ws = wb["facilities"] if "facilities" in wb.sheetnames else wb.worksheets[0]
         headers: list[str] | None = None
         rows: list[tuple[int, list[str]]] = []
+        problems: dict[int, str] = {}
         for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
             if not any(c.strip() for c in cells):
@@ -168,16 +170,31 @@ def _read_xlsx(p: Path) -> RawTable:
                 while headers and not headers[-1].strip():
                     headers.pop()
                 continue
+            if any(c.strip() for c in cells[len(headers):]):
+                problems[row_no] = f"row has values beyond the {len(headers)} header columns"
             cells = (cells + [""] * len(headers))[: len(headers)]
             rows.append((row_no, cells))
     finally:
         wb.close()
     if headers is None:
         raise InputError("worksheet is empty (no header row)", source=str(p))
-    return RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", notes=[f"sheet {ws.title!r}"])
+    return RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", row_problems=problems, notes=[f"sheet {ws.title!r}"])
 
 
 # -- geospatial files ------------------------------------------------------------------------
+
+def _larger(stated: Any, spread: str) -> str:
+    """The larger of a stated uncertainty and a geometry's spread, as text."""
+    text = "" if stated is None or (isinstance(stated, float) and math.isnan(stated)) else _cell_text(stated)
+    if not spread:
+        return text
+    if not text:
+        return spread
+    try:
+        return repr(max(float(text), float(spread)))
+    except ValueError:
+        return text  # validation reports the bad stated value
+
 
 def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
     import geopandas as gpd
@@ -221,11 +238,18 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
                 lon_text.append(repr(c.x))
                 lat_text.append(repr(c.y))
                 spread.append(f"{far:.1f}")
-        # columns already named lon/lat in the attributes would be ambiguous
+        # columns already named lon/lat in the attributes would be ambiguous; a stated
+        # uncertainty attribute is merged with the geometry's own spread (the larger wins)
         from auditor.inventory.columns import map_headers
 
-        _, seen = map_headers(headers)
-        for canon in ("lon", "lat", "uncertainty_m"):
+        positions, seen = map_headers(headers)
+        if "uncertainty_m" in seen:
+            col = next(i for i, c in positions.items() if c == "uncertainty_m")
+            name = headers[col]
+            frame = frame.assign(**{name: [_larger(s, g) for s, g in zip(frame[name].tolist(), spread)]})
+            extra_headers = ["lon", "lat"]
+            spread = None
+        for canon in ("lon", "lat"):
             if canon in seen:
                 raise InputError(
                     f"both a point geometry and a {seen[canon][0]!r} column give the {canon}",
@@ -236,7 +260,7 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
     for i, vals in enumerate(values):
         cells = [_cell_text(v) for v in vals]
         if geometry is not None:
-            cells += [lon_text[i], lat_text[i], spread[i]]
+            cells += [lon_text[i], lat_text[i]] + ([spread[i]] if spread is not None else [])
         rows.append((i + 1, cells))
     return RawTable(str(p), fmt, headers + extra_headers, rows, encoding="binary", file_crs=file_crs)
 

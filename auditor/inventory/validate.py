@@ -30,6 +30,7 @@ TENURES = {
 _LOCATING = ("lon", "lat", "address", "ip", "hostname", "adcode", "province", "city", "district")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$|^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 # China's rough extent, for recognising swapped axes
 _CN_LON = (73.0, 136.0)
 _CN_LAT = (3.0, 54.0)
@@ -43,7 +44,9 @@ def parse_coordinate(text: str) -> tuple[float, int | None]:
     """Parse a decimal-degree text: (value, decimals stated), or raise ValueError."""
     t = _text(text).replace("°", "")
     if not _NUMBER.match(t):
-        value = float(t)  # accepts exponents, nan, inf: checked by the caller
+        if not _EXPONENT.match(t):
+            raise ValueError(t)
+        value = float(t)  # an exponent form: no stated decimals
         return value, None
     value = float(t)
     decimals = len(t.split(".", 1)[1]) if "." in t else 0
@@ -94,7 +97,7 @@ def validate_rows(table: RawTable, *, default_crs: str | None = None) -> list[Fa
         cells: dict[str, str] = {}
         extra: dict[str, str] = {}
         for i, v in enumerate(values):
-            name = positions.get(i, f"column_{i + 1}")
+            name = positions.get(i) or f"column_{i + 1}"
             if name in HEADER_ALIASES:
                 cells[name] = v
             else:
@@ -213,7 +216,7 @@ def _validate_row(
 
 
 def _split_list(text: str) -> list[str]:
-    return [t for t in re.split(r"[;,\s；，]+", _text(text)) if t]
+    return [t for t in re.split(r"[;,\s；，、]+", _text(text)) if t]
 
 
 def _coordinates(lon_txt: str, lat_txt: str, errors: list[RowError]) -> tuple[float | None, float | None, int | None]:

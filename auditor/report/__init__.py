@@ -56,6 +56,6 @@ def write_reports(
     written = []
     for fmt in formats:
         path = out / _FILENAMES[fmt]
-        path.write_text(render(result, fmt, generated_at=stamp), encoding="utf-8", newline="\n")
+        path.write_text(render(result, fmt, generated_at=stamp), encoding="utf-8", newline="")
         written.append(path)
     return written

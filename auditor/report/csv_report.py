@@ -24,7 +24,7 @@ def render_csv(result: AuditResult) -> str:
             if k not in extra_cols and k not in COLUMNS:
                 extra_cols.append(k)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; also makes the writer quote a lone \r
     w.writerow(COLUMNS + [csv_cell(c) for c in extra_cols])
     for f in result.facilities:
         point = next((c for c in result.claims.get(f.id, ()) if c.kind == "point"), None)
