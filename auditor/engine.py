@@ -209,9 +209,11 @@ def audit(
 
     Examples
     --------
-    >>> result = audit("examples/shanghai-operator/operator.yaml", as_of="2026-11-01")  # doctest: +SKIP
-    >>> result.verdict  # doctest: +SKIP
-    'fail'
+    From the repository root::
+
+        result = audit("examples/shanghai-operator/operator.yaml", as_of="2026-11-01")
+        result.verdict          # 'fail': Puxi and Hangzhou facilities
+        result.exit_code        # 1
     """
     reg = registry or load_registry()
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of) if as_of else dt.date.today()

@@ -134,13 +134,7 @@ def test_known_value_people_square():
 def _doctests():
     finder = doctest.DocTestFinder()
     tests = [t for t in finder.find(crs) if t.examples]
-    marks = {
-        "auditor.geo.crs.to_wgs84": pytest.mark.xfail(
-            strict=True,
-            reason="BUG (docs): the to_wgs84 example prints lat 31.2019, but 31.202019 rounds to 31.2020",
-        ),
-    }
-    return [pytest.param(t, id=t.name, marks=marks.get(t.name, ())) for t in tests]
+    return [pytest.param(t, id=t.name) for t in tests]
 
 
 @pytest.mark.parametrize("dt", _doctests())

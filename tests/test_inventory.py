@@ -256,12 +256,6 @@ def test_undecodable_after_utf8_bom_is_an_input_error(tmp_path: Path) -> None:
     assert ei.value.source == str(p)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: decode_text reports the utf-8-sig error offset relative to the end of the "
-    "BOM (3 bytes short), so the line count can be one too low",
-)
 def test_undecodable_after_utf8_bom_names_the_right_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as ei:
         read_table(write(tmp_path, "bombad.csv", BOM_BAD))
@@ -556,11 +550,6 @@ def test_parse_coordinate_directly() -> None:
         parse_coordinate("121.5O")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: parse_coordinate falls back to float(), which accepts '_' digit separators",
-)
 @pytest.mark.parametrize("bad", ["12_1.5", "3_1.2"])
 def test_underscore_in_coordinate_is_not_a_number(tmp_path: Path, bad: str) -> None:
     fac = one(tmp_path, LONLAT, ["A", bad, "31.2"] if bad.startswith("12") else ["A", "121.5", bad])
@@ -817,12 +806,6 @@ def test_xlsx_first_sheet_otherwise_and_header_not_on_row_1(tmp_path: Path) -> N
     assert t.rows == [(4, ["S1", "121.5", "31.2"])]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: XLSX values in columns beyond the header are dropped silently "
-    "(the CSV reader records them as a row problem)",
-)
 def test_xlsx_value_beyond_header_is_flagged_like_csv(tmp_path: Path) -> None:
     p = _xlsx(tmp_path / "f.xlsx", {"facilities": [["id", "lon", "lat"], ["A", 121.5, 31.2, "stray"], ["B", 121.6, 31.3]]})
     a, b = validate_rows(read_table(p))

@@ -104,9 +104,9 @@ def _radius_bucket(r: NDArray[np.float64]) -> NDArray[np.int64]:
 # Buffers approximate arcs by chords, which fall short of the true offset curve by
 # up to r * (1 - cos(pi / (4 * quad_segs))). Every buffer that stands for "at least
 # this far" is therefore made with the radius divided by that cosine, so that the
-# chords circumscribe the true curve: the shrunk and grown shapes are never
-# smaller than the exact ones, and no point is decided that the exact rule would
-# leave undecided. At 16 segments a quarter circle the widening is 0.12 %.
+# chords circumscribe the true curve: a grown shape is never smaller, and a shrunk
+# shape never larger, than the exact one, so no point is decided that the exact
+# rule would leave undecided. At 16 segments a quarter circle the widening is 0.12 %.
 _QUAD_SEGS = 16
 _SURE_FACTOR = 1.0 / math.cos(math.pi / (4 * _QUAD_SEGS))
 
@@ -293,6 +293,8 @@ class RegionGeometry:
         self, lon: ArrayLike, lat: ArrayLike, uncertainty_m: ArrayLike | float = 0.0
     ) -> PointContainment:
         """Three-valued containment of points with per-point uncertainty radii (metres).
+
+        Inputs are flattened: scalars and arrays of any shape give flat results.
 
         Invalid input (non-finite coordinates or radius, negative radius) yields
         ``indeterminate`` with a NaN distance; callers validate rows before this.

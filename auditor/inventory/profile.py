@@ -92,7 +92,7 @@ def _str_list(value: Any, key: str, source: str) -> tuple[str, ...]:
         raise InputError(f"key {key!r} must be a list of strings, not {type(value).__name__} {value!r}", source=source)
     for v in value:
         if not isinstance(v, (str, int)) or isinstance(v, bool):
-            raise InputError(f"key {key!r} must be a list of strings; {v!r} is not one", source=source)
+            raise InputError(f"key {key!r} must be a list of strings or whole numbers; {v!r} is neither", source=source)
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
@@ -114,7 +114,7 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
     """Build an :class:`Operator` from a parsed profile mapping, checking every type."""
     if not isinstance(doc, dict):
         raise InputError("a profile is a mapping of keys (name, region, ...)", source=source)
-    unknown = sorted(set(doc) - _KNOWN)
+    unknown = sorted(str(k) for k in set(doc) - _KNOWN)
     if unknown:
         raise InputError(f"unknown key(s) {unknown}", source=source, hint=f"known keys: {sorted(_KNOWN)}")
     for section, allowed in _KNOWN_NESTED.items():
