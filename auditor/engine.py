@@ -32,8 +32,8 @@ from auditor.models import (
 )
 from auditor.paths import package_data_dir, sha256_file
 from auditor.regions import DataSource, Region, Registry, load_registry
-from auditor.resolve.admin import AdminFacts
-from auditor.resolve.coordinates import DeclaredCoordinates
+from auditor.config import AuditConfig
+from auditor.evidence import gather
 from auditor.rules import all_rules
 from auditor.rules.base import OPERATOR, BasicTelecomTable, RuleContext
 
@@ -59,6 +59,7 @@ class AuditResult:
     warnings: list[str] = field(default_factory=list)
     discovered: list[dict[str, Any]] = field(default_factory=list)
     evidence_sources: tuple[str, ...] = ()
+    footprint: Any = None
 
     def facility_verdict(self, f: Facility) -> FacilityVerdict:
         if f.errors:
@@ -153,6 +154,8 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
                 )
             out[c.id] = Containment(c.id, region.id, verdict, float(res.distance_m[i]), parts, reason)
     for c in claims:
+        if c.kind == "country":
+            out[c.id] = Containment(c.id, region.id, Verdict.OUTSIDE, None, (), f"{c.label}: outside mainland China")
         if c.kind == "admin_unit":
             verdict, note = region.admin_relation(c.adcode)
             reason = f"{c.label or c.adcode}: {note}"
@@ -191,6 +194,7 @@ def audit(
     as_of: dt.date | str | None = None,
     crs: str | None = None,
     registry: Registry | None = None,
+    config: AuditConfig | None = None,
 ) -> AuditResult:
     """Audit an operator profile (YAML/TOML) or a bare facility list.
 
@@ -222,6 +226,7 @@ def audit(
     warnings: list[str] = []
     if target_p.suffix.lower() in PROFILE_SUFFIXES:
         operator, doc = load_profile(target_p)
+        evidence_settings = doc.get("evidence") if isinstance(doc.get("evidence"), dict) else None
         inputs.append({"role": "operator_profile", "path": str(target_p), "sha256": sha256_file(target_p), "format": target_p.suffix.lower().lstrip(".")})
         if region and region != operator.region:
             warnings.append(f"--region {region} overrides the profile's region {operator.region}")
@@ -233,6 +238,7 @@ def audit(
         if not region:
             raise InputError("a bare facility list needs --region", source=str(target_p), hint=f"one of: {', '.join(reg.region_ids)}")
         operator = Operator(name="", region=region, has_profile=False, source=str(target_p))
+        evidence_settings = None
         inventory_path = target_p
         default_crs = crs
     region_id = region or operator.region
@@ -246,31 +252,26 @@ def audit(
     if default_crs is None and any(f.has_coordinates and not f.crs for f in facilities):
         warnings.append("Some coordinates do not state their system (WGS-84, GCJ-02 or BD-09); their claims are widened by the datum offset. Add a crs column, facilities_crs to the profile, or --crs.")
 
-    resolvers = [DeclaredCoordinates(), AdminFacts(reg)]
-    subjects = list(facilities)
+    cfg = config or AuditConfig.resolve(profile=evidence_settings)
     registration = _registration_facility(operator)
-    if registration is not None:
-        subjects.append(registration)
-    claims_list: list[LocationClaim] = []
-    for resolver in resolvers:
-        claims_list.extend(resolver.claims(subjects))
+    ev = gather(facilities, operator, registration, reg, the_region, cfg)
     claims: dict[str, tuple[LocationClaim, ...]] = {}
-    for c in claims_list:
+    for c in ev.claims:
         claims[c.subject] = claims.get(c.subject, ()) + (c,)
-    containment = contain(the_region, claims_list)
+    containment = contain(the_region, ev.claims)
 
     basic, basic_source = load_basic_telecom()
     rules_version, clauses_source = _clauses_version()
     ctx = RuleContext(
         operator=operator, facilities=tuple(facilities), claims=claims, containment=containment,
         region=the_region, registry=reg, as_of=day, basic_telecom=basic,
-        evidence_sources=frozenset(r.name for r in resolvers),
+        evidence_sources=frozenset(ev.sources_run), footprint=ev.footprint, asn=ev.asn,
     )
     operator_findings, per_facility = run_rules(ctx)
-    data_sources = the_region.data_sources() + [basic_source, clauses_source]
+    data_sources = the_region.data_sources() + ev.data_sources + [basic_source, clauses_source]
     return AuditResult(
         operator=operator, region=the_region, as_of=day, facilities=facilities, claims=claims,
         containment=containment, facility_findings=per_facility, operator_findings=operator_findings,
         inputs=inputs, data_sources=data_sources, rules_version=rules_version, warnings=warnings,
-        evidence_sources=tuple(r.name for r in resolvers),
+        evidence_sources=tuple(ev.sources_run), footprint=ev.footprint,
     )

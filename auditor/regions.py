@@ -88,7 +88,6 @@ class Region:
     options: dict[str, bool]
     option_specs: dict[str, dict[str, Any]]
     status: tuple[StatusEntry, ...]
-    admin_rules: tuple[dict[str, Any], ...]
     registry: "Registry" = field(repr=False, compare=False)
 
     @cached_property
@@ -109,49 +108,49 @@ class Region:
 
     def data_sources(self) -> list[DataSource]:
         root = self.registry.root
-        files = sorted(set(self.part_files) | {"regions.yaml", "admin-units.csv"})
+        files = sorted(set(self.part_files) | {"regions.yaml", "admin-units.csv", "admin-relations.csv"})
         return [DataSource(name=f"boundaries/{f}", path=f"boundaries/{f}", sha256=sha256_file(root / f)) for f in files]
 
     # -- admin units ---------------------------------------------------------------------
 
     def admin_relation(self, adcode: str) -> tuple[Verdict, str]:
-        """How an administrative unit relates to this region, from the registry's admin table.
+        """How an administrative unit relates to this region (with its options applied).
 
-        Returns a verdict (inside, outside, or indeterminate for a unit that
-        straddles the line) and the reason. Units and the region come from the
-        same boundary dataset, so a unit that only touches the region is outside.
+        From the precomputed table ``boundaries/admin-relations.csv`` (built by
+        ``scripts/build_admin_table.py`` from the same Amap source as the region):
+        units listed are inside or straddle; units not listed are outside. The
+        two come from one dataset and share their lines, so a unit that only
+        touches the region (Dongguan for Shenzhen) is outside, not indeterminate.
+        An adcode missing from the gazetteer is placed by its listed relatives.
         """
         code = str(adcode).strip()
+        table = self.registry.relations(self.id, self.options_key)
+        note = self.registry.admin_notes(self.id).get(code, "")
+        unit = self.registry.units.get(code)
+        name = (unit.name_zh if unit else "") or code
+        tail = f" ({note})" if note else ""
+        if code in table:
+            if table[code] == "inside":
+                return Verdict.INSIDE, f"{name} lies wholly inside {self.id}{tail}"
+            return Verdict.INDETERMINATE, f"{name} lies partly inside {self.id}{tail}"
+        if unit is not None:
+            return Verdict.OUTSIDE, f"{name} does not overlap {self.id}{tail}"
         target = adcode_prefix(code)
-        rules = [self._rule_relation(r) for r in self.admin_rules]
-        for rule, rel in rules:
-            if rule["adcode"] == code:
-                return rel, rule.get("note", f"registry: {code} {rel.value} {self.id}")
-        # an ancestor of a listed inside/straddling unit straddles the region
-        for rule, rel in rules:
-            if rel is not Verdict.OUTSIDE and adcode_prefix(rule["adcode"]).startswith(target):
-                return Verdict.INDETERMINATE, f"{code} contains {rule['adcode']}, which is (partly) in {self.id}"
-        # a descendant inherits from its nearest listed ancestor
-        ancestors = sorted(
-            ((rule, rel) for rule, rel in rules if target.startswith(adcode_prefix(rule["adcode"]))),
-            key=lambda pair: -len(adcode_prefix(pair[0]["adcode"])),
-        )
-        if ancestors:
-            rule, rel = ancestors[0]
-            if rel is Verdict.INDETERMINATE:
-                others = rule.get("others")
-                if others == "outside":
-                    return Verdict.OUTSIDE, f"{code} is a part of {rule['adcode']} that the registry lists as outside {self.id}"
-                return Verdict.INDETERMINATE, f"{code} lies in {rule['adcode']}, which straddles {self.id}"
-            return rel, f"{code} lies in {rule['adcode']} ({rel.value})"
-        return Verdict.OUTSIDE, f"{code} is not within any unit that overlaps {self.id}"
+        listed = sorted(table.items(), key=lambda kv: -len(adcode_prefix(kv[0])))
+        for other, rel in listed:
+            if adcode_prefix(other).startswith(target) and other != code:
+                return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) contains {other}, which is (partly) in {self.id}"
+        for other, rel in listed:
+            if target.startswith(adcode_prefix(other)):
+                if rel == "inside":
+                    return Verdict.INSIDE, f"{code} (not in the gazetteer) lies in {other}, wholly inside {self.id}"
+                return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) lies in {other}, which straddles {self.id}"
+        return Verdict.OUTSIDE, f"{code} (not in the gazetteer) is not within any unit that overlaps {self.id}"
 
-    def _rule_relation(self, rule: dict[str, Any]) -> tuple[dict[str, Any], Verdict]:
-        rel = rule["relation"]
-        for option, when_rel in (rule.get("when") or {}).items():
-            if self.options.get(option):
-                rel = when_rel
-        return rule, {"inside": Verdict.INSIDE, "outside": Verdict.OUTSIDE}.get(rel, Verdict.INDETERMINATE)
+    @property
+    def options_key(self) -> str:
+        """The canonical option string of the admin-relations table, e.g. 'include_islets=0;include_sansha=1'."""
+        return ";".join(f"{k}={int(v)}" for k, v in sorted(self.options.items()))
 
 
 class Registry:
@@ -165,6 +164,28 @@ class Registry:
         self.opened: dict[str, dict[str, Any]] = doc["services"]["opened"]
         self.excluded: dict[str, dict[str, Any]] = doc["services"]["excluded"]
         self._regions: dict[str, dict[str, Any]] = doc["regions"]
+        self._relations: dict[tuple[str, str], dict[str, str]] | None = None
+
+    def relations(self, region_id: str, options_key: str) -> dict[str, str]:
+        """adcode -> 'inside' | 'straddles' for one region and option set (unlisted: outside)."""
+        if self._relations is None:
+            table: dict[tuple[str, str], dict[str, str]] = {}
+            path = self.root / "admin-relations.csv"
+            with open(path, encoding="utf-8", newline="") as f:
+                for row in csv.DictReader(f):
+                    table.setdefault((row["region"], row["options"]), {})[row["adcode"]] = row["relation"]
+            self._relations = table
+        key = (region_id, options_key)
+        if key not in self._relations:
+            raise DataError(
+                f"no admin relations for region {region_id!r} with options {options_key!r}",
+                path=str(self.root / "admin-relations.csv"), hint="regenerate with scripts/build_admin_table.py",
+            )
+        return self._relations[key]
+
+    def admin_notes(self, region_id: str) -> dict[str, str]:
+        """Human notes on units of special interest (from the registry's admin_notes)."""
+        return {str(n["adcode"]): n["note"] for n in self._regions[region_id].get("admin_notes") or ()}
 
     @property
     def region_ids(self) -> list[str]:
@@ -218,7 +239,6 @@ class Registry:
             options=chosen,
             option_specs=specs,
             status=status,
-            admin_rules=tuple(spec.get("admin") or ()),
             registry=self,
         )
 

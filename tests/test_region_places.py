@@ -247,8 +247,11 @@ ADMIN = [
     ("hainan", {"include_sansha": True}, "460300", "sansha", Verdict.INSIDE),
     ("hainan", {}, "460000", "hainan-province", Verdict.INDETERMINATE),
     ("hainan", {"include_sansha": True}, "460000", "hainan-province", Verdict.INDETERMINATE),
-    ("hainan", {}, "460100", "haikou-with-islets", Verdict.INDETERMINATE),
-    ("hainan", {"include_islets": True}, "460100", "haikou-with-islets", Verdict.INSIDE),
+    # Haikou's polygon lies wholly on the island; Wenchang's holds the Qizhou islets
+    ("hainan", {}, "460100", "haikou", Verdict.INSIDE),
+    ("hainan", {"include_islets": True}, "460100", "haikou-with-islets-option", Verdict.INSIDE),
+    ("hainan", {}, "469005", "wenchang-islets-off", Verdict.INDETERMINATE),
+    ("hainan", {"include_islets": True}, "469005", "wenchang-islets-on", Verdict.INSIDE),
     ("hainan", {}, "440800", "zhanjiang", Verdict.OUTSIDE),
     ("shenzhen", {}, "441900", "dongguan", Verdict.OUTSIDE),
     ("shenzhen", {}, "440300", "shenzhen", Verdict.INSIDE),

@@ -38,7 +38,7 @@ __all__ = ["load_profile", "parse_profile", "PROFILE_SUFFIXES"]
 PROFILE_SUFFIXES = (".yaml", ".yml", ".toml")
 _KNOWN = {
     "name", "region", "region_options", "registration", "services", "foreign_equity_pct",
-    "isp", "cdn", "facilities", "facilities_crs", "notes",
+    "isp", "cdn", "facilities", "facilities_crs", "notes", "evidence",
 }
 _KNOWN_NESTED = {
     "registration": {"address", "lon", "lat", "crs", "adcode"},

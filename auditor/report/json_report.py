@@ -65,6 +65,24 @@ def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
     return d
 
 
+def _footprint(fp: Any) -> dict[str, Any] | None:
+    if fp is None:
+        return None
+    return {
+        "addresses": {"inside": fp.inside, "outside": fp.outside, "indeterminate": fp.indeterminate, "unlocated": fp.unlocated, "total": fp.total},
+        "share_outside": round(fp.share("outside"), 6),
+        "invalid": list(fp.invalid),
+        "prefixes": [
+            {
+                "prefix": p.prefix, "inside": p.inside, "outside": p.outside, "indeterminate": p.indeterminate,
+                "unlocated": p.unlocated, "note": p.note,
+                "places": [{"answer": t, "relation": r, "addresses": n} for t, r, n in p.places],
+            }
+            for p in fp.prefixes
+        ],
+    }
+
+
 def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
     """The report as a plain mapping (for JSON, and for other renderers to share)."""
     op = result.operator
@@ -104,6 +122,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "operator_findings": [x.as_dict() for x in result.operator_findings],
         "operator_claims": [c.as_dict() for c in result.claims.get("(operator)", ())],
+        "footprint": _footprint(result.footprint),
         "facilities": [_facility(result, f) for f in result.facilities],
         "discovered": list(result.discovered),
     }

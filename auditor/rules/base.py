@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from auditor.models import Containment, Facility, Finding, LocationClaim, Operator, Severity, Status
 from auditor.regions import Region, Registry
@@ -64,6 +65,8 @@ class RuleContext:
     as_of: dt.date
     basic_telecom: BasicTelecomTable
     evidence_sources: frozenset[str] = field(default_factory=frozenset)
+    footprint: Any = None                             # ISP address-space footprint (IP evidence)
+    asn: Mapping[str, Any] = field(default_factory=dict)  # query -> ASN answers
 
     def audited_facilities(self) -> tuple[Facility, ...]:
         """Facilities whose rows could be read (error rows get no findings)."""

