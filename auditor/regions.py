@@ -260,12 +260,16 @@ class Registry:
     def find_units(self, name: str) -> list[AdminUnit]:
         """Admin units whose name, English name or alias equals ``name`` (case-insensitive)."""
         key = str(name).strip().lower()
-        if not key:
-            return []
-        return [
-            u for u in self.units.values()
-            if key in {u.name_zh.lower(), u.name_en.lower(), *(a.lower() for a in u.aliases)}
-        ]
+        return list(self._name_index.get(key, ())) if key else []
+
+    @cached_property
+    def _name_index(self) -> dict[str, tuple[AdminUnit, ...]]:
+        index: dict[str, list[AdminUnit]] = {}
+        for u in self.units.values():
+            for n in {u.name_zh.lower(), u.name_en.lower(), *(a.lower() for a in u.aliases)}:
+                if n:
+                    index.setdefault(n, []).append(u)
+        return {k: tuple(v) for k, v in index.items()}
 
 
 def _date(value: Any) -> dt.date:

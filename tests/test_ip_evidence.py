@@ -1,0 +1,162 @@
+"""IP evidence: ip2region answers → admin-unit claims, audits with IPs, and address-space footprints."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+import pytest
+
+from auditor.engine import audit
+from auditor.evidence import relation_of_answer
+from auditor.geo.containment import Verdict
+from auditor.models import Status
+from auditor.resolve.ipgeo.footprint import address_footprint
+from auditor.resolve.ipgeo.ip2region import normalise_ip, parse_region_text, unit_for_answer
+from auditor.resolve.ipgeo.xdb import XdbDatabase
+
+from conftest import AS_OF, DISHUI_LAKE, write_csv
+
+
+@pytest.fixture(scope="module")
+def db():
+    return XdbDatabase.load()
+
+
+def first_segment(db, text):
+    """(first, last) address of the largest segment whose answer is exactly ``text``."""
+    rid = db.regions.index(text)
+    idx = np.flatnonzero(db.region_ids == rid)
+    sizes = db.ends[idx].astype(np.int64) - db.starts[idx].astype(np.int64)
+    i = idx[np.argmax(sizes)]
+    return int(db.starts[i]), int(db.ends[i])
+
+
+def ip_in(db, text):
+    first, last = first_segment(db, text)
+    return str(ipaddress.IPv4Address((first + last) // 2))
+
+
+@pytest.mark.parametrize(
+    "text, layout, fields",
+    [
+        ("中国|0|上海|上海市|电信", "v2", ("中国", "上海", "上海市", "电信")),
+        ("中国|0|海南省|0|电信", "v2", ("中国", "海南省", "", "电信")),
+        ("中国|广东省|深圳市|电信|CN", "auto", ("中国", "广东省", "深圳市", "电信")),
+        ("0|0|0|内网IP|内网IP", "v2", ("", "", "内网IP", "内网IP")),
+    ],
+)
+def test_parse_region_text(text, layout, fields):
+    a = parse_region_text(text, layout)
+    assert (a.country, a.province, a.city, a.isp) == fields
+
+
+@pytest.mark.parametrize(
+    "text, region, options, expected",
+    [
+        ("中国|0|北京|北京市|联通", "beijing", {}, Verdict.INSIDE),
+        ("中国|0|上海|上海市|电信", "shanghai", {}, Verdict.INDETERMINATE),   # Shanghai is not enough
+        ("中国|0|浙江省|杭州市|电信", "shanghai", {}, Verdict.OUTSIDE),
+        ("中国|0|海南省|海口市|电信", "hainan", {}, Verdict.INSIDE),
+        ("中国|0|海南省|0|电信", "hainan", {}, Verdict.INDETERMINATE),        # province only: Sansha is in it
+        ("中国|0|海南省|三沙市|电信", "hainan", {}, Verdict.OUTSIDE),
+        ("中国|0|海南省|三沙市|电信", "hainan", {"include_sansha": True}, Verdict.INSIDE),
+        ("中国|0|广东省|东莞市|电信", "shenzhen", {}, Verdict.OUTSIDE),       # touches, same source: outside
+        ("中国|0|香港|0|电讯盈科", "shenzhen", {}, Verdict.OUTSIDE),
+        ("中国|0|青海省|海南|电信", "hainan", {}, Verdict.OUTSIDE),            # Hainan prefecture of Qinghai
+        ("美国|0|加利福尼亚|0|0", "shenzhen", {}, Verdict.OUTSIDE),
+        ("0|0|0|内网IP|内网IP", "beijing", {}, None),
+    ],
+)
+def test_answer_relation(registry, text, region, options, expected):
+    assert relation_of_answer(registry, registry.region(region, options), text) is expected
+
+
+def test_every_chinese_answer_in_the_database_names_a_unit(db, registry):
+    unresolved = set()
+    for text in db.regions:
+        a = parse_region_text(text, "v2")
+        if a.country == "中国" and a.province:
+            unit, _ = unit_for_answer(registry, a)
+            if unit is None:
+                unresolved.add(text)
+    assert unresolved == set()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1.2.3.4", "1.2.3.4"), ("::ffff:1.2.3.4", "1.2.3.4"), ("10.0.0.1", None), ("2001:db8::1", None), ("240e::1", None), ("x", None)],
+)
+def test_normalise_ip(text, expected):
+    assert normalise_ip(text)[0] == expected
+
+
+def test_audit_with_ips_gives_claims_and_flags_disagreement(db, tmp_path):
+    hangzhou_ip = ip_in(db, "中国|0|浙江省|杭州市|阿里云")
+    shanghai_ip = ip_in(db, "中国|0|上海|上海市|电信")
+    rows = [
+        ["agrees", "IDC", *DISHUI_LAKE, "wgs84", shanghai_ip],
+        ["clash", "IDC", *DISHUI_LAKE, "wgs84", hangzhou_ip],
+        ["ip-only", "CDN", "", "", "", hangzhou_ip],
+        ["private", "IDC", "", "", "", "192.168.1.1"],
+    ]
+    p = write_csv(tmp_path / "f.csv", ["id", "kind", "lon", "lat", "crs", "ip"], rows)
+    result = audit(p, region="shanghai", as_of=AS_OF)
+    find = lambda fid, rule: next(x for x in result.facility_findings[fid] if x.rule == rule)  # noqa: E731
+    assert find("agrees", "facility_in_region").status is Status.PASS
+    assert find("agrees", "location_evidence_consistent").status is Status.PASS
+    assert find("clash", "location_evidence_consistent").status is Status.FAIL
+    assert "杭州市" in find("clash", "location_evidence_consistent").message
+    assert find("ip-only", "facility_in_region").status is Status.FAIL
+    assert find("private", "facility_in_region").status is Status.INDETERMINATE
+    claim = next(c for c in result.claims["clash"] if c.source.value == "ip2region")
+    assert claim.adcode == "330100" and claim.data_version == db.version and claim.original["ip"] == hangzhou_ip
+    assert any(d.name == "ip2region" and d.sha256 == db.sha256 for d in result.data_sources)
+
+
+def test_footprint_counts_intervals_not_addresses(db, registry):
+    region = registry.region("beijing")
+    rel = lambda t: relation_of_answer(registry, region, t)  # noqa: E731
+    first, last = first_segment(db, "中国|0|北京|北京市|联通")
+    inside_net = next(ipaddress.summarize_address_range(ipaddress.IPv4Address(first), ipaddress.IPv4Address(last)))
+    fp = address_footprint([str(inside_net)], db, rel)
+    assert fp.inside == inside_net.num_addresses and fp.outside == fp.indeterminate == fp.unlocated == 0
+    # a /8 is answered from its segments; the total is exact
+    big = address_footprint(["1.0.0.0/8", "1.2.0.0/16", "2001:db8::/32", "10.0.0.0/8", "not-a-prefix"], db, rel)
+    assert big.invalid == ("not-a-prefix",)
+    assert big.total == 2**24 + 2**96 + 2**24  # the /16 lies in the /8: counted once
+    assert [p.prefix for p in big.prefixes] == ["1.0.0.0/8", "1.2.0.0/16", "2001:db8::/32", "10.0.0.0/8"]
+    assert big.prefixes[3].unlocated == 2**24 and "private" in big.prefixes[3].note
+    assert big.prefixes[2].unlocated == 2**96
+    eight = big.prefixes[0]
+    assert eight.total == 2**24 and eight.outside > 0 and eight.inside > 0
+
+
+def test_footprint_matches_address_by_address_lookup(db, registry):
+    region = registry.region("shanghai")
+    rel = lambda t: relation_of_answer(registry, region, t)  # noqa: E731
+    net = ipaddress.ip_network("58.32.0.0/20")
+    fp = address_footprint([str(net)], db, rel)
+    ids = db.lookup([str(ip) for ip in net])
+    counts = {"inside": 0, "outside": 0, "indeterminate": 0, "unlocated": 0}
+    for rid in ids.tolist():
+        v = rel(db.region_text(rid)) if rid >= 0 else None
+        counts["unlocated" if v is None else v.value] += 1
+    assert (fp.inside, fp.outside, fp.indeterminate, fp.unlocated) == tuple(counts.values())
+
+
+def test_isp_footprint_rule_with_real_prefixes(db, make_operator):
+    bj_first, bj_last = first_segment(db, "中国|0|北京|北京市|联通")
+    hz_first, hz_last = first_segment(db, "中国|0|浙江省|杭州市|阿里云")
+    bj = str(next(ipaddress.summarize_address_range(ipaddress.IPv4Address(bj_first), ipaddress.IPv4Address(bj_last))))
+    hz = str(next(ipaddress.summarize_address_range(ipaddress.IPv4Address(hz_first), ipaddress.IPv4Address(hz_last))))
+    header = ["id", "kind", "lon", "lat", "crs"]
+    pop = [["pop", "ISP_POP", 116.3975, 39.9087, "wgs84"]]
+    base = {"name": "ISP", "region": "beijing", "services": ["ISP"], "isp": {"service_area": ["北京市"], "upstream_asns": [4808]}}
+    ok = audit(make_operator({**base, "isp": {**base["isp"], "prefixes": [bj]}}, header, pop), as_of=AS_OF)
+    f = next(x for x in ok.operator_findings if x.rule == "isp_footprint_in_region")
+    assert f.status is Status.PASS, f.message
+    bad = audit(make_operator({**base, "isp": {**base["isp"], "prefixes": [bj, hz]}}, header, pop), as_of=AS_OF)
+    g = next(x for x in bad.operator_findings if x.rule == "isp_footprint_in_region")
+    assert g.status is Status.FAIL and hz in g.message
+    assert bad.footprint.outside == ipaddress.ip_network(hz).num_addresses
