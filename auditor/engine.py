@@ -165,6 +165,20 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
     return out
 
 
+def _profile_paths(settings: dict[str, Any] | None, profile: Path) -> dict[str, Any] | None:
+    """Evidence settings from a profile, with file paths taken relative to the profile."""
+    if not settings:
+        return settings
+    out = dict(settings)
+    for key in ("ip_db", "asn_table", "cache_dir"):
+        if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
+            out[key] = str(profile.parent / out[key])
+    if out.get("mmdb"):
+        paths = [out["mmdb"]] if isinstance(out["mmdb"], str) else list(out["mmdb"])
+        out["mmdb"] = tuple(p if Path(p).is_absolute() else str(profile.parent / p) for p in paths)
+    return out
+
+
 def run_rules(ctx: RuleContext) -> tuple[list[Finding], dict[str, list[Finding]]]:
     operator_findings: list[Finding] = []
     per_facility: dict[str, list[Finding]] = {}
@@ -195,6 +209,7 @@ def audit(
     crs: str | None = None,
     registry: Registry | None = None,
     config: AuditConfig | None = None,
+    cli_config: dict[str, Any] | None = None,
 ) -> AuditResult:
     """Audit an operator profile (YAML/TOML) or a bare facility list.
 
@@ -252,7 +267,7 @@ def audit(
     if default_crs is None and any(f.has_coordinates and not f.crs for f in facilities):
         warnings.append("Some coordinates do not state their system (WGS-84, GCJ-02 or BD-09); their claims are widened by the datum offset. Add a crs column, facilities_crs to the profile, or --crs.")
 
-    cfg = config or AuditConfig.resolve(profile=evidence_settings)
+    cfg = config or AuditConfig.resolve(cli=cli_config, profile=_profile_paths(evidence_settings, target_p))
     registration = _registration_facility(operator)
     ev = gather(facilities, operator, registration, reg, the_region, cfg)
     claims: dict[str, tuple[LocationClaim, ...]] = {}

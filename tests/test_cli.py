@@ -92,3 +92,24 @@ def test_regions_as_of(runner):
 def test_help_has_an_example(runner, command):
     res = runner.invoke(main, [command, "--help"])
     assert res.exit_code == 0 and "Example" in res.output
+
+
+def test_locate_ip_prefix_and_bad_input(runner):
+    res = runner.invoke(main, ["locate", "58.32.0.1", "1.0.0.0/8", "10.1.1.1", "nonsense value"])
+    assert res.exit_code == 2  # one query is not an IP, prefix or hostname
+    out = res.output
+    assert "58.32.0.1 (ip)" in out and "answer=中国|0|上海|上海市|电信" in out and "shanghai: indeterminate" in out
+    assert "1.0.0.0/8 (prefix)" in out and "beijing: inside 1,148,160 / outside 15,629,056" in out
+    assert "10.1.1.1 (ip)" in out and "private or reserved" in out
+    assert "not an IP address, prefix or hostname" in out
+    ok = runner.invoke(main, ["locate", "58.32.0.1"])
+    assert ok.exit_code == 0
+
+
+def test_locate_with_mmdb(runner):
+    from conftest import REPO
+
+    db = REPO / "tests" / "fixtures" / "mmdb" / "GeoIP2-City-Test.mmdb"
+    res = runner.invoke(main, ["locate", "2.125.160.216", "--mmdb", str(db)])
+    assert res.exit_code == 0
+    assert "mmdb [GeoIP2-City" in res.output and "status=ok" in res.output
