@@ -1,0 +1,69 @@
+"""Small dnspython helpers shared by the Cymru and RDAP sources: a resolver that can only
+talk to the nameservers it is given, and plain-text descriptions of DNS failures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dns.exception
+import dns.nameserver
+import dns.rcode
+import dns.resolver
+
+from auditor.errors import AuditorError
+
+__all__ = ["SourceConfigError", "make_resolver", "describe_dns_error"]
+
+
+class SourceConfigError(AuditorError, ValueError):
+    """An ASN source was configured in a way that cannot work (or would go online unasked)."""
+
+
+def make_resolver(
+    nameservers: Sequence[str] | None,
+    port: int,
+    timeout: float,
+    *,
+    online: bool,
+    cls: type[dns.resolver.Resolver] = dns.resolver.Resolver,
+) -> dns.resolver.Resolver:
+    """A stub resolver with no cache and one try per call (retries are the caller's, bounded).
+
+    With ``nameservers`` given, only they are asked (``configure=False``: ``/etc/resolv.conf``
+    is not read). Without them, the system's resolvers are used — but only if ``online``.
+    """
+    if timeout <= 0:
+        raise SourceConfigError(f"timeout must be positive, got {timeout!r}")
+    if nameservers:
+        r = cls(configure=False)
+        r.nameservers = [dns.nameserver.Do53Nameserver(ns, port) for ns in nameservers]
+    elif online:
+        r = cls(configure=True)
+    else:
+        raise SourceConfigError(
+            "no nameservers given: pass nameservers=[...] (and port=) for a local server, "
+            "or online=True to use the system resolvers"
+        )
+    r.timeout = timeout
+    r.lifetime = timeout
+    r.cache = None
+    r.retry_servfail = False
+    return r
+
+
+def describe_dns_error(exc: BaseException) -> str:
+    """One line naming what went wrong, keeping rcodes apart (SERVFAIL vs REFUSED vs timeout)."""
+    if isinstance(exc, dns.resolver.NoNameservers):
+        parts = []
+        for err in exc.kwargs.get("errors", []) or []:
+            # (nameserver, tcp, port, exception or None, response or None) in dnspython 2.x
+            server, _tcp, port, error, response = (list(err) + [None] * 5)[:5]
+            where = f"{server}@{port}" if port else str(server)
+            if response is not None:
+                parts.append(f"{dns.rcode.to_text(response.rcode())} from {where}")
+            elif error is not None:
+                parts.append(f"{type(error).__name__} from {where}: {error}")
+        return "; ".join(parts) if parts else str(exc)
+    if isinstance(exc, dns.exception.Timeout):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}"

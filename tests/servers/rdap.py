@@ -1,0 +1,215 @@
+"""A threaded HTTP server on loopback replaying recorded RDAP answers and failure modes.
+
+Requests arrive as ``/HOST/PATH`` — what :class:`auditor.resolve.asn.RdapSource` (or any
+opener that rewrites ``https://HOST/PATH`` to ``base_url/HOST/PATH``) sends. Routes come from
+``tests/fixtures/rdap/routes.json``; each may add a behaviour:
+
+``status``        answer with this status (e.g. 500)
+``fail_first``    the first N requests get ``fail_status`` (default 429) with ``Retry-After``
+``retry_after``   the ``Retry-After`` header value for those (or for a 429 ``status``)
+``delay``         seconds to wait before answering (longer than the client timeout → timeout)
+``body.raw``      serve the file's bytes as they are (e.g. a malformed JSON body)
+
+Unknown paths get 404 with an RDAP error object. Every request is logged in ``requests``.
+
+Example::
+
+    from servers.rdap import rdap, rdap_server  # noqa: F401
+
+    def test_x(rdap):                     # function-scoped: counters and log reset
+        src = RdapSource(base_url=rdap.base_url, ...)
+        ...
+        assert rdap.hits("/rdap.arin.net/registry/ip/74.125.225.229") == 1
+
+For other routes: ``with RdapServer({"/h/ip/1.2.3.4": Route(body=b"{}")}) as s: ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+__all__ = ["RdapServer", "Route", "load_routes", "rdap", "rdap_server", "ROUTES_FILE"]
+
+ROUTES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "rdap" / "routes.json"
+RDAP_JSON = "application/rdap+json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one path answers."""
+
+    body: bytes = b""
+    status: int = 200
+    content_type: str = RDAP_JSON
+    delay: float = 0.0
+    fail_first: int = 0
+    fail_status: int = 429
+    retry_after: str | None = None
+    note: str = ""
+
+
+def load_routes(path: str | os.PathLike[str] = ROUTES_FILE) -> dict[str, Route]:
+    """Read a routes file: ``{"routes": [{"path": ..., "body": {"file": ..., "pointer": [...]}, ...}]}``.
+
+    ``body.file`` is relative to the routes file; ``pointer`` selects a sub-object (keys) to
+    serve as JSON; ``raw: true`` serves the file's bytes unchanged.
+    """
+    path = Path(path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    routes: dict[str, Route] = {}
+    for r in doc["routes"]:
+        body = b""
+        spec = r.get("body")
+        if spec:
+            f = path.parent / spec["file"]
+            if spec.get("raw"):
+                body = f.read_bytes()
+            else:
+                obj: Any = json.loads(f.read_text(encoding="utf-8"))
+                for key in spec.get("pointer", []):
+                    obj = obj[key]
+                body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        if r["path"] in routes:
+            raise ValueError(f"{path}: route {r['path']} defined twice")
+        routes[r["path"]] = Route(
+            body=body,
+            status=int(r.get("status", 200)),
+            delay=float(r.get("delay", 0.0)),
+            fail_first=int(r.get("fail_first", 0)),
+            fail_status=int(r.get("fail_status", 429)),
+            retry_after=r.get("retry_after"),
+            note=r.get("note", ""),
+        )
+    return routes
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a handler sleeping in a "slow" route must not block shutdown
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout test) makes the late write fail: expected, not noise.
+        pass
+
+
+class RdapServer:
+    """``with RdapServer(routes) as s:`` — serves on ``s.base_url`` (``http://127.0.0.1:<port>``)."""
+
+    def __init__(self, routes: Mapping[str, Route], host: str = "127.0.0.1") -> None:
+        self.routes = dict(routes)
+        self.host = host
+        self.port = 0
+        self.requests: list[dict[str, Any]] = []
+        self._hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def hits(self, path: str) -> int:
+        with self._lock:
+            return self._hits.get(path, 0)
+
+    def reset(self) -> None:
+        """Forget hit counts (re-arms ``fail_first``) and the request log."""
+        with self._lock:
+            self._hits.clear()
+            self.requests.clear()
+
+    def start(self) -> None:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                path = unquote(urlsplit(self.path).path)
+                route = server.routes.get(path)
+                with server._lock:
+                    n = server._hits[path] = server._hits.get(path, 0) + 1
+                    entry = {"method": "GET", "path": path, "accept": self.headers.get("Accept")}
+                    server.requests.append(entry)
+                if route is None:
+                    body = json.dumps({"errorCode": 404, "title": "Not Found", "description": [path]}).encode()
+                    entry["status"] = 404
+                    self._send(404, body, RDAP_JSON, {})
+                    return
+                if n <= route.fail_first:
+                    entry["status"] = route.fail_status
+                    extra = {"Retry-After": route.retry_after} if route.retry_after is not None else {}
+                    body = json.dumps({"errorCode": route.fail_status, "title": "Too Many Requests"}).encode()
+                    self._send(route.fail_status, body, RDAP_JSON, extra)
+                    return
+                if route.delay and server._stopping.wait(route.delay):
+                    return
+                entry["status"] = route.status
+                extra = {"Retry-After": route.retry_after} if route.retry_after is not None else {}
+                self._send(route.status, route.body, route.content_type, extra)
+
+            def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str]) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out and left
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self._stopping.clear()
+        self._httpd = _Server((self.host, 0), Handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="rdap-server", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> RdapServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@pytest.fixture(scope="session")
+def rdap_server() -> Iterator[RdapServer]:
+    """The recorded RDAP server (routes from ``tests/fixtures/rdap/routes.json``), one per session."""
+    with RdapServer(load_routes()) as server:
+        yield server
+
+
+@pytest.fixture
+def rdap(rdap_server: RdapServer) -> RdapServer:
+    """``rdap_server`` with hit counts and request log reset for this test."""
+    rdap_server.reset()
+    return rdap_server
+
+
