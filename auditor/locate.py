@@ -75,7 +75,16 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
                         "places": [{"answer": t, "addresses": n} for t, _, n in p.places],
                         "note": p.note,
                     })
-        elif rep.kind == "host":
+        if rep.kind in ("ip", "prefix"):
+            from auditor.evidence import asn_sources
+
+            for source in asn_sources(cfg):
+                a = source.lookup([q])[0]
+                rep.evidence.append({
+                    "source": a.source, "version": getattr(getattr(source, "version", None), "sha256", "")[:12] or "live",
+                    "status": a.status, "asn": a.asn, "prefix": a.prefix, "holder": a.holder, "reason": a.reason,
+                })
+        if rep.kind == "host":
             rep.notes.append("hostnames need DNS evidence, which is not implemented yet")
         out.append(rep)
     return out

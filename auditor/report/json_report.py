@@ -51,6 +51,9 @@ def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
     }
     if f.ip:
         d["ip"] = list(f.ip)
+        asn = [_asn(a) for ip in f.ip for a in result.asn.get(ip, ())]
+        if asn:
+            d["asn"] = asn
     if f.hostname:
         d["hostname"] = list(f.hostname)
     d["claims"] = [c.as_dict() for c in claims]
@@ -65,12 +68,22 @@ def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
     return d
 
 
+def _asn(a: Any) -> dict[str, Any]:
+    """An ASN answer for the report; the offline table's answers carry no lookup time (determinism)."""
+    d = {"query": a.query, "source": a.source, "status": a.status, "asn": a.asn, "prefix": a.prefix, "holder": a.holder, "country": a.country}
+    if a.reason:
+        d["reason"] = a.reason
+    if a.source != "prefix-table":
+        d["obtained_at"] = a.obtained_at
+    return d
+
+
 def _footprint(fp: Any) -> dict[str, Any] | None:
     if fp is None:
         return None
     return {
-        "addresses": {"inside": fp.inside, "outside": fp.outside, "indeterminate": fp.indeterminate, "unlocated": fp.unlocated, "total": fp.total},
-        "share_outside": round(fp.share("outside"), 6),
+        "ipv4": {"inside": fp.v4.inside, "outside": fp.v4.outside, "indeterminate": fp.v4.indeterminate, "unlocated": fp.v4.unlocated, "total": fp.v4.total, "share_outside": round(fp.v4.share("outside"), 6)},
+        "ipv6": {"inside": fp.v6.inside, "outside": fp.v6.outside, "indeterminate": fp.v6.indeterminate, "unlocated": fp.v6.unlocated, "total": fp.v6.total, "share_outside": round(fp.v6.share("outside"), 6)},
         "invalid": list(fp.invalid),
         "prefixes": [
             {
@@ -123,6 +136,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
         "operator_findings": [x.as_dict() for x in result.operator_findings],
         "operator_claims": [c.as_dict() for c in result.claims.get("(operator)", ())],
         "footprint": _footprint(result.footprint),
+        "isp_prefix_asn": {p: [_asn(a) for a in result.asn.get(p, ())] for p in op.isp_prefixes if result.asn.get(p)},
         "facilities": [_facility(result, f) for f in result.facilities],
         "discovered": list(result.discovered),
     }

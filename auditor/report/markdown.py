@@ -48,6 +48,17 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
                 f"[{x['rule']}] {x['message']}" for x in fac["findings"] if x["status"] in ("fail", "indeterminate")
             )
         lines.append(f"| {md_cell(fac['id'])} | {fac['row']} | {md_cell(fac['kind'])} | **{fac['verdict']}** | {md_cell(what)} |")
+    fp = r.get("footprint")
+    if fp:
+        lines += ["", "## ISP address space (footprint)", "", "| family | inside | outside | indeterminate | not placed | share outside |", "|---|---|---|---|---|---|"]
+        for fam in ("ipv4", "ipv6"):
+            c = fp[fam]
+            if c["total"]:
+                lines.append(f"| {fam} | {c['inside']:,} | {c['outside']:,} | {c['indeterminate']:,} | {c['unlocated']:,} | {c['share_outside']:.1%} |")
+        lines += ["", "| prefix | inside | outside | indeterminate | not placed | where the IP database places it |", "|---|---|---|---|---|---|"]
+        for p in fp["prefixes"]:
+            where = "; ".join(f"{pl['answer']} ({pl['addresses']:,})" for pl in p["places"][:3]) or md_cell(p["note"])
+            lines.append(f"| {md_cell(p['prefix'])} | {p['inside']:,} | {p['outside']:,} | {p['indeterminate']:,} | {p['unlocated']:,} | {md_cell(where)} |")
     passed = [f for f in r["facilities"] if f["verdict"] == "pass"]
     lines += ["", f"{len(passed)} facilities passed; their findings are in report.json.", ""]
     if r["warnings"]:

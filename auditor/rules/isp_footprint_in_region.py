@@ -58,12 +58,17 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
                 worst = [p for p in fp.prefixes if p.outside]
                 listed = ", ".join(f"{p.prefix} ({p.outside / p.total:.0%} outside)" for p in worst[:5])
                 more = f" and {len(worst) - 5} more" if len(worst) > 5 else ""
-                fails.append(f"address space: {fp.outside:,} of {fp.total:,} addresses ({fp.share('outside'):.1%}) placed outside: {listed}{more}")
-            if fp.indeterminate or fp.unlocated:
-                unknowns.append(
-                    f"address space: {fp.indeterminate:,} addresses in places that straddle the region and "
-                    f"{fp.unlocated:,} not placed by the IP database"
+                shares = "; ".join(
+                    f"IPv{v}: {c.outside:,} of {c.total:,} addresses ({c.share('outside'):.1%})"
+                    for v, c in ((4, fp.v4), (6, fp.v6)) if c.outside
                 )
+                fails.append(f"address space placed outside — {shares}: {listed}{more}")
+            for v, c in ((4, fp.v4), (6, fp.v6)):
+                if c.indeterminate or c.unlocated:
+                    unknowns.append(
+                        f"IPv{v} address space: {c.indeterminate:,} addresses in places that straddle the region and "
+                        f"{c.unlocated:,} not placed by the IP database"
+                    )
             if fp.inside and not (fp.outside or fp.indeterminate or fp.unlocated):
                 passes.append(f"address space: all {fp.inside:,} addresses placed inside")
     else:

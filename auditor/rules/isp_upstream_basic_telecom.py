@@ -21,6 +21,7 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
     op = ctx.operator
     if not _is_isp(ctx):
         return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
+    origin_notes = _origins(ctx)
     if not op.upstream_asns:
         return [SPEC.finding(Status.INDETERMINATE, OPERATOR, "The ISP declares no upstream ASNs.", missing="isp.upstream_asns in the profile, or BGP/RDAP evidence")]
     table = ctx.basic_telecom
@@ -32,8 +33,26 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         return [
             SPEC.finding(
                 Status.INDETERMINATE, OPERATOR,
-                f"Not in the basic-telecom ASN table compiled {table.compiled}: {', '.join(unknown)}; registry (RDAP) evidence of the holder would settle it.",
+                f"Not in the basic-telecom ASN table compiled {table.compiled}: {', '.join(unknown)}; registry (RDAP) evidence of the holder would settle it.{origin_notes}",
                 missing="RDAP/whois evidence of the ASN holder",
             )
         ]
-    return [SPEC.finding(Status.PASS, OPERATOR, f"Every upstream is a basic telecom enterprise's ASN: {', '.join(known)}.")]
+    return [SPEC.finding(Status.PASS, OPERATOR, f"Every upstream is a basic telecom enterprise's ASN: {', '.join(known)}.{origin_notes}")]
+
+
+def _origins(ctx: RuleContext) -> str:
+    """What the ASN sources say originates the ISP's prefixes, as a sentence (evidence, not a verdict).
+
+    A prefix originated by a basic carrier's AS is address space it assigned; one
+    originated elsewhere is the ISP's own routing, whose upstreams the declared
+    list must then cover. Sources that disagree are all named.
+    """
+    parts = []
+    for prefix in ctx.operator.isp_prefixes:
+        answers = [a for a in ctx.asn.get(prefix, ()) if a.status == "ok" and a.asn]
+        if not answers:
+            continue
+        said = ", ".join(f"{a.source} AS{a.asn}" + (f" ({c})" if (c := ctx.basic_telecom.carrier_of(a.asn)) else "") for a in answers)
+        disagree = len({a.asn for a in answers}) > 1
+        parts.append(f"{prefix}: {said}" + (" — the sources disagree" if disagree else ""))
+    return (" Origin of the address space: " + "; ".join(parts) + ".") if parts else ""

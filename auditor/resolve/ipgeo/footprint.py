@@ -16,7 +16,7 @@ import numpy as np
 
 from auditor.geo.containment import Verdict
 
-__all__ = ["PrefixFootprint", "Footprint", "address_footprint", "parse_prefixes"]
+__all__ = ["FamilyCounts", "PrefixFootprint", "Footprint", "address_footprint", "parse_prefixes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,23 @@ class PrefixFootprint:
 
 
 @dataclass(frozen=True, slots=True)
+class FamilyCounts:
+    """Address counts of one IP family (shares are only meaningful within a family)."""
+
+    inside: int = 0
+    outside: int = 0
+    indeterminate: int = 0
+    unlocated: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inside + self.outside + self.indeterminate + self.unlocated
+
+    def share(self, part: str) -> float:
+        return getattr(self, part) / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Footprint:
     prefixes: tuple[PrefixFootprint, ...]
     inside: int
@@ -44,6 +61,8 @@ class Footprint:
     indeterminate: int
     unlocated: int
     invalid: tuple[str, ...] = field(default_factory=tuple)
+    v4: FamilyCounts = field(default_factory=FamilyCounts)
+    v6: FamilyCounts = field(default_factory=FamilyCounts)
 
     @property
     def total(self) -> int:
@@ -84,7 +103,18 @@ def address_footprint(
         ipaddress.collapse_addresses([n for n in nets if n.version == 6])
     )
     totals = [_one(n, db, relation_of_text, relation_cache) for n in collapsed]
+    families = {
+        v: FamilyCounts(
+            sum(p.inside for p, n in zip(totals, collapsed) if n.version == v),
+            sum(p.outside for p, n in zip(totals, collapsed) if n.version == v),
+            sum(p.indeterminate for p, n in zip(totals, collapsed) if n.version == v),
+            sum(p.unlocated for p, n in zip(totals, collapsed) if n.version == v),
+        )
+        for v in (4, 6)
+    }
     return Footprint(
+        v4=families[4],
+        v6=families[6],
         prefixes=tuple(per_prefix),
         inside=sum(p.inside for p in totals),
         outside=sum(p.outside for p in totals),
