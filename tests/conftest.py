@@ -50,3 +50,7 @@ def make_operator(tmp_path):
         return path
 
     return _make
+
+
+# Real local servers (Knot DNS, an RDAP HTTP server) and the loopback guard, for every test module.
+pytest_plugins = ["servers.knot", "servers.blackhole", "servers.rdap", "servers.netguard"]
