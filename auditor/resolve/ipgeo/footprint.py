@@ -135,10 +135,14 @@ def _one(net, db, relation_of_text, cache) -> PrefixFootprint:  # noqa: ANN001
         return PrefixFootprint(str(net), unlocated=size, note="private or reserved address space")
     first, last = int(net.network_address), int(net.broadcast_address)
     starts, ends, ids = db.segments_overlapping(first, last)
-    counts = (np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64) + 1)
+    counts = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64) + 1
     sums = {"inside": 0, "outside": 0, "indeterminate": 0, "unlocated": size - int(counts.sum())}
     places: dict[tuple[str, str], int] = {}
-    for rid, n in zip(np.asarray(ids).tolist(), counts.tolist()):
+    # one pass per distinct answer, not per segment: a /8 spans thousands of segments but few answers
+    unique_ids, inverse = np.unique(np.asarray(ids), return_inverse=True)
+    per_id = np.bincount(inverse, weights=counts, minlength=unique_ids.size) if unique_ids.size else np.zeros(0)
+    for rid, n in zip(unique_ids.tolist(), per_id.tolist()):
+        n = int(n)
         if rid not in cache:
             text = db.region_text(rid) or ""
             cache[rid] = (text, relation_of_text(text) if text else None)
