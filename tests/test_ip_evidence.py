@@ -160,3 +160,42 @@ def test_isp_footprint_rule_with_real_prefixes(db, make_operator):
     g = next(x for x in bad.operator_findings if x.rule == "isp_footprint_in_region")
     assert g.status is Status.FAIL and hz in g.message
     assert bad.footprint.outside == ipaddress.ip_network(hz).num_addresses
+
+
+def test_audit_with_an_mmdb_gives_disk_claims(tmp_path):
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    from auditor.config import AuditConfig
+
+    w = MMDBWriter(ip_version=4, database_type="Test-Disks")
+    # a precise point in Lingang (5 km disk: inside) and a vague one in Hangzhou (20 km disk: outside)
+    w.insert_network(IPSet(["222.66.0.0/16"]), {"location": {"latitude": 30.905, "longitude": 121.93, "accuracy_radius": 5}, "city": {"names": {"en": "Lingang"}}})
+    w.insert_network(IPSet(["115.236.0.0/16"]), {"location": {"latitude": 30.27, "longitude": 120.16, "accuracy_radius": 20}, "city": {"names": {"en": "Hangzhou"}}})
+    db = tmp_path / "disks.mmdb"
+    w.to_db_file(str(db))
+    p = write_csv(tmp_path / "f.csv", ["id", "ip"], [["lingang", "222.66.1.1"], ["hangzhou", "115.236.1.1"], ["absent", "8.8.8.8"]])
+    result = audit(p, region="shanghai", as_of=AS_OF, config=AuditConfig(mmdb=(str(db),)))
+    claim = next(c for c in result.claims["lingang"] if c.source.value == "mmdb")
+    assert claim.kind == "point" and claim.uncertainty_m == 5000.0
+    assert result.containment[claim.id].verdict is Verdict.INSIDE
+    hz = next(c for c in result.claims["hangzhou"] if c.source.value == "mmdb")
+    assert result.containment[hz.id].verdict is Verdict.OUTSIDE
+    absent = next(c for c in result.claims["absent"] if c.source.value == "mmdb")
+    assert absent.kind == "unresolved" and "not_found" in absent.notes[0]
+    assert any(d.name == "mmdb" and d.version.startswith("Test-Disks") for d in result.data_sources)
+
+
+def test_truncated_ip_database_is_a_clear_cli_error(tmp_path):
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    full = XdbDatabase.load().path
+    cut = tmp_path / "cut.xdb"
+    with open(full, "rb") as f:
+        cut.write_bytes(f.read()[:100_000])
+    p = write_csv(tmp_path / "f.csv", ["id", "ip"], [["a", "58.34.1.1"]])
+    res = CliRunner().invoke(main, ["audit", str(p), "--region", "shanghai", "--ip-db", str(cut), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert str(cut) in res.output and "Traceback" not in res.output
