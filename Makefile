@@ -26,8 +26,10 @@ example: setup
 test: setup-test
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: setup-test
 	$(BIN)/python benchmarks/containment.py
+	$(BIN)/python benchmarks/ip_lookup.py
+	$(BIN)/python benchmarks/footprint.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
