@@ -27,8 +27,6 @@ tree over the densified line, refined to the exact segment distance
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -95,28 +93,6 @@ class PointContainment:
 
     def verdicts(self) -> list[Verdict]:
         return [VERDICT_CODES[c] for c in self.verdict]
-
-
-_PARALLEL_MIN = 200_000  # points: below this a thread pool costs more than it saves
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _xy_test(fn, geom: BaseGeometry, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:  # noqa: ANN001
-    """``fn(geom, x, y)`` (contains_xy / intersects_xy), split over the machine's cores for big arrays.
-
-    GEOS releases the GIL in these loops, so threads scale (1.8x measured on 2 cores).
-    The prepared index is built by a one-point call first, so threads only read it.
-    """
-    global _POOL
-    workers = os.cpu_count() or 1
-    if x.size < _PARALLEL_MIN or workers < 2:
-        return fn(geom, x, y)
-    fn(geom, x[:1], y[:1])
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auditor-geo")
-    bounds = np.linspace(0, x.size, workers + 1).astype(int)
-    chunks = list(_POOL.map(lambda ab: fn(geom, x[ab[0]:ab[1]], y[ab[0]:ab[1]]), zip(bounds[:-1], bounds[1:])))
-    return np.concatenate(chunks)
 
 
 def _radius_bucket(r: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -366,6 +342,10 @@ class RegionGeometry:
         The bulk tests run in lon/lat against the shrunk and grown regions, built
         once in metres and carried back to lon/lat; only points in the narrow
         band where a radius matters are projected and measured exactly.
+
+        Single-threaded on purpose: sharing one prepared GEOS geometry between
+        threads corrupted the heap here (shapely 2.2 / GEOS 3.14, reproduced with
+        and without warming the prepared index), so split work across processes.
         """
         lon = np.atleast_1d(np.asarray(lon, dtype=np.float64)).ravel()
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64)).ravel()
@@ -385,14 +365,14 @@ class RegionGeometry:
             nominal_inside = verdict == INSIDE
             open_ = np.flatnonzero(valid & (verdict == INDETERMINATE))
             if open_.size:
-                nominal_inside[open_] = _xy_test(shapely.contains_xy, self.nominal_lonlat, lon[open_], lat[open_])
+                nominal_inside[open_] = shapely.contains_xy(self.nominal_lonlat, lon[open_], lat[open_])
             part_mask = np.zeros((n, len(self.parts)), dtype=bool)
             if len(self.parts) == 1 and self.parts[0].role is PartRole.CORE:
                 part_mask[:, 0] = nominal_inside
             else:
                 near = np.flatnonzero(valid & (verdict != OUTSIDE))
                 for j, g in enumerate(self.parts_lonlat):
-                    part_mask[near, j] = _xy_test(shapely.contains_xy, g, lon[near], lat[near])
+                    part_mask[near, j] = shapely.contains_xy(g, lon[near], lat[near])
         if with_distance:
             x = np.full(n, np.nan)
             y = np.full(n, np.nan)
@@ -426,12 +406,12 @@ class RegionGeometry:
             shrunk, grown = self.inner_lonlat, self.outer_lonlat
         else:
             shrunk, grown = self._bucket_buffer_lonlat("inner", k), self._bucket_buffer_lonlat("outer", k)
-        ins = _xy_test(shapely.contains_xy, shrunk, lon[sel], lat[sel]) if not shapely.is_empty(shrunk) else np.zeros(sel.size, bool)
+        ins = shapely.contains_xy(shrunk, lon[sel], lat[sel]) if not shapely.is_empty(shrunk) else np.zeros(sel.size, bool)
         verdict[sel[ins]] = INSIDE
         rest = sel[~ins]
         if rest.size == 0:
             return
-        outs = ~_xy_test(shapely.intersects_xy, grown, lon[rest], lat[rest])
+        outs = ~shapely.intersects_xy(grown, lon[rest], lat[rest])
         verdict[rest[outs]] = OUTSIDE
         band = rest[~outs]
         if k < 0 or band.size == 0:
