@@ -155,6 +155,15 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
                 )
             out[c.id] = Containment(c.id, region.id, verdict, float(res.distance_m[i]), parts, reason)
     for c in claims:
+        if c.kind == "region_part":
+            # a named part of a pilot region (e.g. Lingang's Xiaoyangshan, recognised in an address):
+            # wholly inside the region that has that part, and in no other region
+            part_ids = {p.id for p in region.parts}
+            inside = c.label in part_ids
+            out[c.id] = Containment(
+                c.id, region.id, Verdict.INSIDE if inside else Verdict.OUTSIDE, None, (c.label,) if inside else (),
+                f"names {c.label}, a part of {'this' if inside else 'another'} pilot region",
+            )
         if c.kind == "country":
             out[c.id] = Containment(c.id, region.id, Verdict.OUTSIDE, None, (), f"{c.label}: outside mainland China")
         if c.kind == "admin_unit":
