@@ -154,6 +154,14 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
                     f"({c.uncertainty_m:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m)"
                 )
             out[c.id] = Containment(c.id, region.id, verdict, float(res.distance_m[i]), parts, reason)
+    polygons = [c for c in claims if c.kind == "polygon" and c.geometry is not None]
+    if polygons:
+        verdicts = region.geometry.classify_geometries([c.geometry for c in polygons], [c.uncertainty_m for c in polygons])
+        for c, verdict in zip(polygons, verdicts):
+            reason = "" if verdict is not Verdict.INDETERMINATE else (
+                "the area the evidence allows reaches both inside and outside the region (within the line's accuracy)"
+            )
+            out[c.id] = Containment(c.id, region.id, verdict, None, (), reason)
     for c in claims:
         if c.kind == "region_part":
             # a named part of a pilot region (e.g. Lingang's Xiaoyangshan, recognised in an address):

@@ -156,9 +156,15 @@ class LocationClaim:
     original: dict[str, Any] = field(default_factory=dict)
     data_version: str = ""
     notes: tuple[str, ...] = ()
+    geometry: Any = None  # WGS-84 shapely geometry for kind "polygon" (e.g. a latency feasible region)
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "source": self.source.value, "kind": self.kind}
+        if self.geometry is not None:
+            import shapely
+
+            d["bounds"] = [round(float(v), 6) for v in shapely.bounds(self.geometry)]
+            d["area_km2"] = round(_geodesic_area_km2(self.geometry), 3)
         if self.kind == "point":
             d.update(lon=_r(self.lon, 7), lat=_r(self.lat, 7), crs="wgs84", uncertainty_m=_r(self.uncertainty_m, 2))
         if self.adcode:
@@ -221,6 +227,12 @@ class Finding:
         if self.missing:
             d["missing"] = self.missing
         return d
+
+
+def _geodesic_area_km2(geom: Any) -> float:
+    from pyproj import Geod
+
+    return abs(Geod(ellps="WGS84").geometry_area_perimeter(geom)[0]) / 1e6
 
 
 def _r(value: float | None, ndigits: int) -> float | None:
