@@ -72,6 +72,14 @@ class AuditResult:
             return FacilityVerdict.INDETERMINATE
         return FacilityVerdict.PASS
 
+    def facilities_frame(self):  # noqa: ANN201
+        """Facilities as a GeoDataFrame (see :func:`facilities_frame`); ``.explore()`` draws them."""
+        return facilities_frame(self)
+
+    def findings_frame(self):  # noqa: ANN201
+        """Findings as a GeoDataFrame (see :func:`findings_frame`)."""
+        return findings_frame(self)
+
     @property
     def all_findings(self) -> list[Finding]:
         out = list(self.operator_findings)
@@ -96,6 +104,55 @@ class AuditResult:
         if self.verdict == "fail" or any(f.errors for f in self.facilities):
             return 1
         return 0
+
+
+def _point_of(result: "AuditResult", fid: str):  # noqa: ANN202
+    point = next((c for c in result.claims.get(fid, ()) if c.kind == "point" and c.source.value == "declared_coordinates"), None)
+    point = point or next((c for c in result.claims.get(fid, ()) if c.kind == "point"), None)
+    return point, (result.containment.get(point.id) if point else None)
+
+
+def facilities_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFrame
+    """One row per input row: verdict, location and findings summary, as a GeoDataFrame (WGS-84)."""
+    import geopandas as gpd
+    import shapely
+
+    from auditor.models import Status
+
+    rows, geoms = [], []
+    for f in result.facilities:
+        point, cont = _point_of(result, f.id)
+        findings = result.facility_findings.get(f.id, [])
+        rows.append({
+            "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name, "address": f.address,
+            "verdict": result.facility_verdict(f).value,
+            "containment": None if cont is None else cont.verdict.value,
+            "distance_to_boundary_m": None if cont is None else cont.distance_m,
+            "uncertainty_m": None if point is None else point.uncertainty_m,
+            "parts": "" if cont is None else "+".join(cont.parts),
+            "failed_rules": ";".join(x.rule for x in findings if x.status is Status.FAIL),
+            "indeterminate_rules": ";".join(x.rule for x in findings if x.status is Status.INDETERMINATE),
+            "errors": "; ".join(f"{e.column or 'row'}: {e.message}" for e in f.errors),
+        })
+        geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+
+
+def findings_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFrame
+    """One row per finding (operator findings have no geometry), as a GeoDataFrame (WGS-84)."""
+    import geopandas as gpd
+    import shapely
+
+    rows, geoms = [], []
+    for x in result.operator_findings:
+        rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": None})
+        geoms.append(None)
+    for f in result.facilities:
+        point, _ = _point_of(result, f.id)
+        for x in result.facility_findings.get(f.id, []):
+            rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": f.id})
+            geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
 
 def load_basic_telecom(path: Path | None = None) -> tuple[BasicTelecomTable, DataSource]:

@@ -118,3 +118,15 @@ def test_write_reports_and_formats(example_result, tmp_path):
     with pytest.raises(UsageError) as err:
         parse_formats("json,pdf")
     assert "pdf" in str(err.value) and "geojson" in str(err.value)
+
+
+def test_frames_for_notebooks(example_result):
+    fac = example_result.facilities_frame()
+    assert list(fac["id"]) == [f.id for f in example_result.facilities]
+    assert fac.crs.to_epsg() == 4326
+    assert (fac["verdict"] == "error").sum() == 2 and fac.geometry.isna().sum() >= 2
+    row = fac.set_index("id").loc["SH-IDC-14"]
+    assert row["verdict"] == "fail" and "facility_in_region" in row["failed_rules"]
+    fnd = example_result.findings_frame()
+    assert len(fnd) == len(example_result.all_findings)
+    assert set(fnd["status"]) <= {"pass", "fail", "indeterminate", "not_applicable", "waived"}

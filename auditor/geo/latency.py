@@ -333,8 +333,7 @@ def disk_polygons(
     lon_t, lat_t, r_t = lon_a[todo], lat_a[todo], r_a[todo]
     _, _, d_north = _GEOD.inv(lon_t, lat_t, lon_t, np.full_like(lat_t, 90.0))
     _, _, d_south = _GEOD.inv(lon_t, lat_t, lon_t, np.full_like(lat_t, -90.0))
-    has_north = r_t >= np.asarray(d_north)
-    has_south = r_t >= np.asarray(d_south)
+    d_north, d_south = np.asarray(d_north), np.asarray(d_south)
 
     # vertex count and push-out factor per disk: double n where the sag is too deep
     n_of = np.full(todo.size, int(n_points))
@@ -351,39 +350,56 @@ def disk_polygons(
 
     for n in np.unique(n_of):
         sel = np.flatnonzero(n_of == n)
-        n = int(n)
-        az = np.broadcast_to(np.arange(n) * (360.0 / n), (sel.size, n))
-        ring_lon, ring_lat, _ = _GEOD.fwd(
-            np.repeat(lon_t[sel], n).reshape(sel.size, n),
-            np.repeat(lat_t[sel], n).reshape(sel.size, n),
-            az,
-            (r_t[sel] * k_of[sel])[:, None] * np.ones((1, n)),
-            return_back_azimuth=False,
-        )
-        ring_lon = np.asarray(ring_lon).reshape(sel.size, n)
-        ring_lat = np.asarray(ring_lat).reshape(sel.size, n)
-        closed_lon = np.unwrap(np.concatenate([ring_lon, ring_lon[:, :1]], axis=1), period=360.0, axis=1)
-        closed_lat = np.concatenate([ring_lat, ring_lat[:, :1]], axis=1)
+        dist = r_t[sel] * k_of[sel]
+        closed_lon, closed_lat = _rings(lon_t[sel], lat_t[sel], dist, int(n))
         winding = closed_lon[:, -1] - closed_lon[:, 0]
-        north, south = has_north[sel], has_south[sel]
-        simple = (np.abs(winding) < 180.0) & ~(north & south)
+        both = (np.abs(winding) < 180.0) & (dist >= d_north[sel]) & (dist >= d_south[sel])
+        simple = (np.abs(winding) < 180.0) & ~both
         if simple.any():
             polys = shapely.polygons(np.stack([closed_lon[simple], closed_lat[simple]], axis=-1))
             xmin, _, xmax, _ = shapely.bounds(polys).T
-            wraps = (xmin < -180.0) | (xmax > 180.0)
-            for j in np.flatnonzero(wraps):
+            for j in np.flatnonzero((xmin < -180.0) | (xmax > 180.0)):
                 polys[j] = _split_antimeridian(polys[j])
             out[todo[sel[simple]]] = polys
         for j in np.flatnonzero(~simple):
+            # rare (radius beyond a pole): the sphere's estimate of the sag is checked on the
+            # ellipsoid, and the ring pushed out again where an edge still dips inside
+            i = sel[j]
             xs, ys = closed_lon[j], closed_lat[j]
-            if north[j] and south[j]:
+            mids_x, mids_y = 0.5 * (xs[1:] + xs[:-1]), 0.5 * (ys[1:] + ys[:-1])
+            _, _, d_mid = _GEOD.inv(np.full(mids_x.size, lon_t[i]), np.full(mids_x.size, lat_t[i]), mids_x, mids_y)
+            worst = float(np.min(d_mid)) / r_t[i]
+            if worst < 1.0:
+                xs, ys = (a[0] for a in _rings(lon_t[i : i + 1], lat_t[i : i + 1], dist[j : j + 1] / worst * (1.0 + _RING_MARGIN), int(n)))
+            if both[j]:
                 # the ring bounds the far cap (around the antipode), which holds neither pole
                 hole = _split_antimeridian(Polygon(np.column_stack([xs, ys])))
                 geom = _polygonal(shapely.difference(_WORLD, hole)) if hole is not None else _WORLD
             else:
-                geom = _polar_cap(xs, ys, 90.0 if north[j] else -90.0)
-            out[todo[sel[j]]] = geom if geom is not None else _WORLD
+                geom = _polar_cap(xs, ys, 90.0 if d_north[i] <= d_south[i] else -90.0)
+            out[todo[i]] = geom if geom is not None else _WORLD
     return out
+
+
+def _rings(lon: NDArray[np.float64], lat: NDArray[np.float64], dist: NDArray[np.float64], n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Closed rings of ``n`` vertices at ``dist`` metres around each centre (Geod.fwd), lon unwrapped.
+
+    Vertex 0 is due north; longitudes are continuous along each ring, so a ring
+    around a pole ends 360° from where it began.
+    """
+    m = lon.size
+    ring_lon, ring_lat, _ = _GEOD.fwd(
+        np.repeat(lon, n),
+        np.repeat(lat, n),
+        np.tile(np.arange(n) * (360.0 / n), m),
+        np.repeat(dist, n),
+        return_back_azimuth=False,
+    )
+    ring_lon = np.asarray(ring_lon).reshape(m, n)
+    ring_lat = np.asarray(ring_lat).reshape(m, n)
+    closed_lon = np.unwrap(np.concatenate([ring_lon, ring_lon[:, :1]], axis=1), period=360.0, axis=1)
+    closed_lat = np.concatenate([ring_lat, ring_lat[:, :1]], axis=1)
+    return closed_lon, closed_lat
 
 
 def disk_polygon(lon: float, lat: float, radius_m: float, *, n_points: int = DEFAULT_DISK_POINTS) -> Polygon | MultiPolygon:
