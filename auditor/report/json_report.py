@@ -138,6 +138,13 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
         "footprint": _footprint(result.footprint),
         "isp_prefix_asn": {p: [_asn(a) for a in result.asn.get(p, ())] for p in op.isp_prefixes if result.asn.get(p)},
         "facilities": [_facility(result, f) for f in result.facilities],
+        "dns": {
+            "resolutions": {name: r.to_dict() for name, r in sorted(result.dns.items())},
+            "sweeps": {
+                d: (s if isinstance(s, str) else {k: v for k, v in s.to_dict().items() if k != "answers"})
+                for d, s in sorted(result.sweeps.items())
+            },
+        } if (result.dns or result.sweeps) else None,
         "discovered": list(result.discovered),
     }
 

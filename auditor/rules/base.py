@@ -67,6 +67,8 @@ class RuleContext:
     evidence_sources: frozenset[str] = field(default_factory=frozenset)
     footprint: Any = None                             # ISP address-space footprint (IP evidence)
     asn: Mapping[str, Any] = field(default_factory=dict)  # query -> ASN answers
+    sweeps: Mapping[str, Any] = field(default_factory=dict)  # accelerated domain -> SweepResult or why not swept
+    discovered: tuple[dict[str, Any], ...] = ()             # undeclared nodes found by sweeps
 
     def audited_facilities(self) -> tuple[Facility, ...]:
         """Facilities whose rows could be read (error rows get no findings)."""

@@ -25,12 +25,50 @@ def is_cdn_operator(ctx: RuleContext) -> bool:
     return declared or bool(op.cdn_domains)
 
 
+def _discovered_findings(ctx: RuleContext) -> list[Finding]:
+    """One operator finding per accelerated domain, from its ECS sweep."""
+    out = []
+    for domain in ctx.operator.cdn_domains:
+        sweep = ctx.sweeps.get(domain)
+        if sweep is None or isinstance(sweep, str):
+            out.append(SPEC.finding(
+                Status.INDETERMINATE, OPERATOR, f"{domain}: {sweep or 'not swept'}.",
+                missing="an ECS sweep of the domain's authoritative server (--sweep-server) or a recording",
+            ))
+            continue
+        if sweep.queries == 0:
+            out.append(SPEC.finding(
+                Status.INDETERMINATE, OPERATOR, f"{domain}: not swept ({sweep.reason or 'no query was sent'}).",
+                missing="an ECS sweep of the domain's authoritative server (--sweep-server) or a recording",
+            ))
+            continue
+        nodes = [d for d in ctx.discovered if d["domain"] == domain]
+        where = lambda d: f"{d['address']} ({d['ip2region'] or 'unplaced'}; served to {d['served_to_subnets']} client subnets, e.g. {', '.join(d['served_to'][:3])})"  # noqa: E731
+        outside = [d for d in nodes if d["relation"] == "outside"]
+        unsure = [d for d in nodes if d["relation"] in ("indeterminate", "unplaced")]
+        evidence = [f"sweep:{domain}"] + [f"discovered:{d['address']}" for d in nodes]
+        head = f"{domain}: ECS sweep at {sweep.server} ({sweep.answered} of {sweep.queries} queries answered) found {len(nodes)} undeclared node(s)"
+        if outside:
+            out.append(SPEC.finding(Status.FAIL, OPERATOR, f"{head}; outside {ctx.region.id}: " + "; ".join(where(d) for d in outside) + ".", evidence=evidence))
+        elif unsure or sweep.failed:
+            extra = f"; {sweep.failed} queries failed" if sweep.failed else ""
+            out.append(SPEC.finding(
+                Status.INDETERMINATE, OPERATOR,
+                f"{head}; cannot be placed: " + ("; ".join(where(d) for d in unsure) or "none") + extra + ".",
+                evidence=evidence, missing="finer location evidence for these nodes (latency, mmdb)",
+            ))
+        else:
+            tail = (" all inside, but undeclared: " + "; ".join(where(d) for d in nodes)) if nodes else " no undeclared node"
+            out.append(SPEC.finding(Status.PASS, OPERATOR, f"{head};{tail}.", evidence=evidence))
+    return out
+
+
 def evaluate(ctx: RuleContext) -> list[Finding]:
     nodes = [f for f in ctx.audited_facilities() if f.kind in CDN_KINDS]
     findings = [judge(ctx, f, SPEC, "CDN node") for f in nodes]
     if is_cdn_operator(ctx) or nodes:
         if "dns" in ctx.evidence_sources:
-            pass  # the DNS evidence issue adds discovered-node findings here
+            findings.extend(_discovered_findings(ctx))
         else:
             domains = ", ".join(ctx.operator.cdn_domains) or "none declared"
             findings.append(

@@ -6,6 +6,12 @@ zone's origin), so a test topic adds a zone by dropping a file there — nothing
 It also configures ``servfail.test``, a zone whose file is missing: Knot answers SERVFAIL
 for every name in it. Names outside every configured zone get REFUSED.
 
+A zone whose answers depend on the client's subnet (EDNS Client Subnet, RFC 7871) puts a
+Knot mod-geoip config next to its zone file, ``tests/fixtures/<topic>/zones/<zone>.geoip.conf``;
+the zone is then served with mod-geoip in subnet mode (the longest matching ``net`` decides).
+That needs Debian's ``knot-module-geoip``. Without it those zones are left out (every other zone
+is still served) and ``knot_dns.require_geoip()`` fails the test that needs them with the install hint.
+
 knotd comes from Debian's ``knot`` package (``apt-get install knot``); ``.ci/run`` installs it.
 If it is missing the fixture **fails** (it does not skip): these tests are part of the suite.
 
@@ -38,13 +44,25 @@ import dns.rcode
 import dns.resolver
 import pytest
 
-__all__ = ["KnotServer", "SERVFAIL_ZONE", "discover_zones", "find_knotd", "knot_dns"]
+__all__ = [
+    "KnotServer",
+    "SERVFAIL_ZONE",
+    "discover_geoip",
+    "discover_zones",
+    "find_geoip_module",
+    "find_knotd",
+    "knot_dns",
+]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SERVFAIL_ZONE = "servfail.test"
 INSTALL_HINT = (
     "knotd (Knot DNS) is required for the DNS integration tests and was not found on PATH "
     "or in /usr/sbin. Install it: apt-get install -y knot knot-dnsutils (CI: .ci/run does this)."
+)
+GEOIP_HINT = (
+    "Knot's geoip module (mod-geoip) is required for the ECS sweep tests and was not found. "
+    "Install it: apt-get install -y knot-module-geoip (CI: .ci/run does this)."
 )
 START_TIMEOUT = 15.0  # seconds for knotd to load its zones and answer
 STOP_TIMEOUT = 5.0
@@ -56,6 +74,30 @@ def find_knotd() -> str | None:
     return shutil.which("knotd") or shutil.which("knotd", path=extra)
 
 
+def find_geoip_module() -> Path | None:
+    """Path of Knot's ``geoip.so`` (Debian: /usr/lib/<triplet>/knot/modules-<version>/), or None."""
+    patterns = ("/usr/lib/*/knot/modules-*/geoip.so", "/usr/lib/knot/modules-*/geoip.so",
+                "/usr/local/lib/knot/modules-*/geoip.so", "/usr/lib64/knot/modules-*/geoip.so")
+    for pattern in patterns:
+        found = sorted(Path("/").glob(pattern.lstrip("/")))
+        if found:
+            return found[-1]
+    return None
+
+
+def discover_geoip(root: Path = FIXTURES) -> dict[str, Path]:
+    """``{zone: path}`` for every ``<root>/*/zones/<zone>.geoip.conf`` next to a ``<zone>.zone``."""
+    configs: dict[str, Path] = {}
+    for path in sorted(root.glob("*/zones/*.geoip.conf")):
+        name = path.name[: -len(".geoip.conf")].rstrip(".").lower()
+        if not (path.parent / f"{name}.zone").is_file():
+            raise RuntimeError(f"{path}: mod-geoip config without a zone file {name}.zone next to it")
+        if name in configs:
+            raise RuntimeError(f"geoip config for {name} defined twice: {configs[name]} and {path}")
+        configs[name] = path
+    return configs
+
+
 def discover_zones(root: Path = FIXTURES) -> dict[str, Path]:
     """``{zone: path}`` for every ``<root>/*/zones/*.zone``; two files for one zone is an error."""
     zones: dict[str, Path] = {}
@@ -65,6 +107,14 @@ def discover_zones(root: Path = FIXTURES) -> dict[str, Path]:
             raise RuntimeError(f"zone {name} defined twice: {zones[name]} and {path}")
         zones[name] = path
     return zones
+
+
+def _place(src: str | os.PathLike[str], target: Path) -> None:
+    """Copy a file (a path) or write text (a string with a newline) to ``target``."""
+    if isinstance(src, os.PathLike) or (isinstance(src, str) and "\n" not in src):
+        shutil.copyfile(src, target)
+    else:
+        target.write_text(src, encoding="utf-8")
 
 
 def _free_port(host: str) -> int:
@@ -93,6 +143,10 @@ class KnotServer:
         ``{zone name: zone file path or zone text}``.
     broken_zones
         Zones configured with a missing file, so Knot answers SERVFAIL inside them.
+    geoip
+        ``{zone: mod-geoip config path or text}``: those zones answer by client subnet
+        (mod-geoip, ``mode: subnet``). Without the module they are not served; see
+        :meth:`require_geoip`.
     host, port
         Where to listen; ``port=None`` picks a free one.
     """
@@ -105,9 +159,16 @@ class KnotServer:
         broken_zones: Sequence[str] = (SERVFAIL_ZONE,),
         host: str = "127.0.0.1",
         port: int | None = None,
+        geoip: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.zones = {z.rstrip(".").lower(): v for z, v in zones.items()}
+        self.geoip = {z.rstrip(".").lower(): v for z, v in (geoip or {}).items()}
+        unknown = sorted(set(self.geoip) - set(self.zones))
+        if unknown:
+            raise ValueError(f"geoip configs for zones that are not served: {unknown}")
+        self.geoip_module = find_geoip_module() if self.geoip else None
+        self.geoip_unavailable = sorted(self.geoip) if self.geoip and self.geoip_module is None else []
         self.broken_zones = [z.rstrip(".").lower() for z in broken_zones]
         self.host = host
         self.port = port or 0
@@ -123,6 +184,16 @@ class KnotServer:
     @property
     def log_path(self) -> Path:
         return self.workdir / "knotd.log"
+
+    @property
+    def served_zones(self) -> list[str]:
+        """The zones knotd serves (geoip zones are left out when the module is missing)."""
+        return sorted(z for z in self.zones if z not in self.geoip_unavailable)
+
+    def require_geoip(self) -> None:
+        """Fail the calling test (with the install hint) if the geoip zones are not being served."""
+        if self.geoip_unavailable:
+            pytest.fail(f"{GEOIP_HINT} (zones not served: {', '.join(self.geoip_unavailable)})", pytrace=False)
 
     def resolver(self, timeout: float = 1.0) -> dns.resolver.Resolver:
         """A dnspython stub resolver that asks only this server (no cache, one try per call)."""
@@ -145,13 +216,25 @@ class KnotServer:
         (self.workdir / "db").mkdir(parents=True, exist_ok=True)
         zdir.mkdir(parents=True, exist_ok=True)
         entries = []
+        modules = []
         for name, src in sorted(self.zones.items()):
+            if name in self.geoip_unavailable:
+                continue
             target = zdir / f"{name}.zone"
-            if isinstance(src, os.PathLike) or (isinstance(src, str) and "\n" not in src):
-                shutil.copyfile(src, target)
-            else:
-                target.write_text(src, encoding="utf-8")
-            entries.append(f"  - domain: {name}\n    file: {name}.zone\n")
+            _place(src, target)
+            entry = f"  - domain: {name}\n    file: {name}.zone\n"
+            if name in self.geoip:
+                geo = zdir / f"{name}.geoip.conf"
+                _place(self.geoip[name], geo)
+                mod_id = f"geo{len(modules)}"
+                modules.append(
+                    f"  - id: {mod_id}\n"
+                    f'    config-file: "{geo}"\n'
+                    "    mode: subnet\n"
+                    "    ttl: 60\n"
+                )
+                entry += f"    module: mod-geoip/{mod_id}\n"
+            entries.append(entry)
         for name in self.broken_zones:
             entries.append(f"  - domain: {name}\n    file: {name}.missing.zone\n")
         conf = (
@@ -169,7 +252,8 @@ class KnotServer:
             f'    storage: "{zdir}"\n'
             "    zonefile-sync: -1\n"  # never write zone files back
             "    journal-content: none\n"
-            "zone:\n" + "".join(entries)
+            + ("mod-geoip:\n" + "".join(modules) if modules else "")
+            + "zone:\n" + "".join(entries)
         )
         path = self.workdir / "knot.conf"
         path.write_text(conf, encoding="utf-8")
@@ -202,7 +286,7 @@ class KnotServer:
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(self.zones)
+        pending = set(self.served_zones)
         while time.monotonic() < deadline:
             assert self._proc is not None
             if self._proc.poll() is not None:
@@ -215,7 +299,7 @@ class KnotServer:
                 if r.rcode() == dns.rcode.NOERROR and r.answer:
                     pending.discard(zone)
             if not pending:
-                if self.zones:
+                if self.served_zones:
                     return
                 try:  # no zones: any answer (REFUSED) shows it is up
                     self.query(".", "SOA", timeout=0.2)
@@ -256,11 +340,13 @@ class KnotServer:
 def knot_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]:
     """Knot DNS on 127.0.0.1:<free port> serving ``tests/fixtures/*/zones/*.zone`` and ``servfail.test``.
 
-    Fails (does not skip) when knotd is not installed.
+    Zones with a ``<zone>.geoip.conf`` next to them answer by client subnet (mod-geoip). Fails
+    (does not skip) when knotd is not installed; a missing geoip module fails only the tests
+    that call ``require_geoip()``.
     """
     if find_knotd() is None:
         pytest.fail(INSTALL_HINT, pytrace=False)
-    server = KnotServer(tmp_path_factory.mktemp("knot"), discover_zones())
+    server = KnotServer(tmp_path_factory.mktemp("knot"), discover_zones(), geoip=discover_geoip())
     server.start()
     try:
         yield server

@@ -1,0 +1,453 @@
+"""EDNS Client Subnet sweeps (RFC 7871): ask one name from every (province, carrier) of China.
+
+A CDN's authoritative server answers by client subnet. Asking it once per representative /24 of
+each (province, carrier) pair (:mod:`.subnets`) shows which edge nodes it hands out and to whom
+— nodes an operator may not have declared. The result is a :class:`~.model.SweepResult`:
+one :class:`~.model.SweepAnswer` per query and ``by_address`` ``{node: [subnets]}``.
+
+The engine is a ``selectors`` loop over a few connected UDP sockets (the kernel then delivers
+only datagrams from the server's address and port), with at most ``window`` queries in flight,
+replies matched by id and socket and checked against the ECS address asked, a paced send rate
+per server, bounded retries after ``timeout``, a hard cap on datagrams sent and a time limit.
+Every planned query ends answered (any rcode) or recorded as failed with a reason.
+
+Example (a local server)::
+
+    from auditor.resolve.ipgeo.xdb import XdbDatabase
+    result = sweep("img.szcdn.test", ("127.0.0.1", 5353), XdbDatabase.load(), per_pair=2)
+    result.by_address   # {"14.17.64.20": ["27.44.145.0/24", ...], ...}
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import random
+import selectors
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import dns.name
+import dns.rcode
+import dns.rdatatype
+
+from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
+
+from .chain import MAX_TTL, text_of
+from .model import ClientSubnet, Nameserver, SweepAnswer, SweepResult, SweepStatus, group_by_address
+from .subnets import CARRIERS, SubnetPlan, plan_subnets
+from .wire import QueryTemplate, Reply, read_reply, read_reply_slow
+
+__all__ = ["EcsSweeper", "Progress", "SweepConfigError", "SweepSource", "sweep"]
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called at most every 0.1 s and once at the end."""
+
+DEFAULT_RATE = 2000.0
+"""Queries per second to one server unless told otherwise: polite to a real authoritative
+server (a sweep of 426 subnets then takes a quarter of a second). Local benchmarks lift it."""
+
+_KIND_STATUS = {
+    "answer": SweepStatus.OK,
+    "nodata": SweepStatus.NODATA,
+    "nxdomain": SweepStatus.NXDOMAIN,
+    "rcode": SweepStatus.RCODE,
+    "bad": SweepStatus.BAD_RESPONSE,
+}
+
+
+class SweepConfigError(ValueError):
+    """A sweep was asked for with settings that cannot work (nothing was sent)."""
+
+
+class SweepSource(Protocol):
+    """Live (:class:`EcsSweeper`) or replayed (``ReplaySweeper``) sweeps behind one call."""
+
+    name: str
+
+    def sweep(self, domain: str, server: Nameserver | str | tuple[str, int], db: Any = None) -> SweepResult: ...
+
+
+@dataclass(frozen=True)
+class EcsSweeper:
+    """:func:`sweep` with its options fixed, for the engine (``SweepSource``)."""
+
+    per_pair: int = 4
+    rdtypes: tuple[str, ...] = ("A",)
+    carriers: tuple[str, ...] = CARRIERS
+    provinces: tuple[str, ...] | None = None
+    timeout: float = 1.0
+    retries: int = 2
+    window: int = 256
+    sockets: int = 4
+    rate_limit: float | None = DEFAULT_RATE
+    max_queries: int = 100_000
+    max_seconds: float = 300.0
+    name: str = "ecs-sweep"
+
+    def sweep(
+        self, domain: str, server: Nameserver | str | tuple[str, int], db: Any = None,
+        *, progress: Progress | None = None,
+    ) -> SweepResult:
+        if db is None:
+            raise SweepConfigError("a live sweep needs the ip2region database (XdbDatabase) to choose client subnets")
+        return sweep(
+            domain, server, db, per_pair=self.per_pair, rdtypes=self.rdtypes, carriers=self.carriers,
+            provinces=self.provinces, timeout=self.timeout, retries=self.retries, window=self.window,
+            sockets=self.sockets, rate_limit=self.rate_limit, max_queries=self.max_queries,
+            max_seconds=self.max_seconds, progress=progress,
+        )
+
+
+def sweep(
+    domain: str,
+    server: Nameserver | str | tuple[str, int],
+    db: Any = None,
+    *,
+    plan: SubnetPlan | Sequence[ClientSubnet] | None = None,
+    per_pair: int = 4,
+    rdtypes: Sequence[str] = ("A",),
+    carriers: Sequence[str] = CARRIERS,
+    provinces: Sequence[str] | None = None,
+    source_prefix: int = 24,
+    timeout: float = 1.0,
+    retries: int = 2,
+    window: int = 256,
+    sockets: int = 4,
+    rate_limit: float | None = DEFAULT_RATE,
+    max_queries: int = 100_000,
+    max_seconds: float = 300.0,
+    max_ttl: int = MAX_TTL,
+    progress: Progress | None = None,
+    clock: Clock = utc_now,
+) -> SweepResult:
+    """Ask ``domain`` at ``server`` from every planned client subnet, with an ECS option each.
+
+    Parameters
+    ----------
+    domain
+        The name to ask (usually the end of an accelerated domain's CNAME chain).
+    server
+        The authoritative server: ``(host, port)``, ``"host@port"`` or :class:`Nameserver`.
+    db
+        An :class:`~auditor.resolve.ipgeo.xdb.XdbDatabase`; used to plan subnets when ``plan`` is not given.
+    plan
+        A :class:`SubnetPlan` or a list of :class:`ClientSubnet` to ask from instead.
+    per_pair, carriers, provinces
+        Passed to :func:`~.subnets.plan_subnets`.
+    rdtypes
+        ``("A",)``, ``("AAAA",)`` or both (one query per subnet per type).
+    source_prefix
+        ECS SOURCE PREFIX-LENGTH (24 keeps client privacy as RFC 7871 §11.1 recommends).
+    timeout, retries
+        Seconds before a query is sent again, and how many times (so ``retries + 1`` sends at most).
+    window, sockets
+        Queries in flight at most, and UDP sockets they are spread over.
+    rate_limit
+        Sends per second to this server (``None``: unpaced, for local benchmarks).
+    max_queries
+        Hard cap on datagrams sent, retries included. A plan larger than the cap is refused.
+    max_seconds
+        Time limit; queries not done by then are recorded as failed.
+    progress
+        ``progress(done, total)`` callback.
+
+    Raises
+    ------
+    SweepConfigError
+        Bad settings, no subnets, or more planned queries than ``max_queries``: nothing is sent.
+    """
+    ns = Nameserver.parse(server)
+    qname = _qname(domain)
+    subnets, skipped, version, sha = _subnets(db, plan, per_pair, carriers, provinces)
+    if timeout <= 0 or max_seconds <= 0 or window < 1 or sockets < 1 or retries < 0:
+        raise SweepConfigError("timeout and max_seconds must be positive, window and sockets at least 1, retries >= 0")
+    if rate_limit is not None and rate_limit <= 0:
+        raise SweepConfigError(f"rate_limit must be positive or None, got {rate_limit!r}")
+    try:
+        templates = [QueryTemplate(qname, t, source_prefix=source_prefix) for t in rdtypes]
+    except ValueError as exc:
+        raise SweepConfigError(str(exc)) from exc
+    if not templates:
+        raise SweepConfigError("rdtypes is empty")
+    total = len(subnets) * len(templates)
+    if total > max_queries:
+        raise SweepConfigError(f"{total} queries planned, more than max_queries={max_queries}; lower per_pair or raise the cap")
+
+    started_at = iso_utc(clock())
+    t0 = time.monotonic()
+    engine = _Engine(ns, templates, subnets, timeout=timeout, retries=retries, window=min(window, 30000),
+                     nsockets=sockets, rate=rate_limit, cap=max_queries, max_seconds=max_seconds,
+                     max_ttl=max_ttl, progress=progress)
+    answers = engine.run()
+    duration = time.monotonic() - t0
+    answered = sum(1 for a in answers if a.answered)
+    notes = list(engine.notes)
+    return SweepResult(
+        domain=text_of(qname),
+        server=str(ns),
+        rdtypes=tuple(dns.rdatatype.to_text(t.rdtype) for t in templates),
+        queries=total,
+        answered=answered,
+        failed=total - answered,
+        answers=answers,
+        by_address=group_by_address(answers),
+        sent=engine.sent,
+        started_at=started_at,
+        duration_s=duration,
+        data_version=version,
+        data_sha256=sha,
+        skipped=skipped,
+        notes=tuple(notes),
+    )
+
+
+def _qname(domain: str) -> dns.name.Name:
+    try:
+        if not isinstance(domain, str) or not domain.strip() or any(c.isspace() for c in domain.strip()):
+            raise ValueError(domain)
+        return dns.name.from_text(domain.strip())
+    except Exception as exc:  # noqa: BLE001 - dnspython raises several kinds for a bad name
+        raise SweepConfigError(f"not a DNS name: {domain!r}") from exc
+
+
+def _subnets(
+    db: Any, plan: SubnetPlan | Sequence[ClientSubnet] | None, per_pair: int,
+    carriers: Sequence[str], provinces: Sequence[str] | None,
+) -> tuple[list[ClientSubnet], tuple[tuple[str, str, str], ...], str, str]:
+    if plan is None:
+        if db is None:
+            raise SweepConfigError("give the ip2region database (db=) or a plan of client subnets (plan=)")
+        plan = plan_subnets(db, per_pair=per_pair, carriers=carriers, provinces=provinces)
+    if isinstance(plan, SubnetPlan):
+        subnets, skipped, version, sha = list(plan.subnets), plan.skipped, plan.data_version, plan.data_sha256
+    else:
+        subnets, skipped = list(plan), ()
+        version, sha = str(getattr(db, "version", "")), str(getattr(db, "sha256", ""))
+    if not subnets:
+        raise SweepConfigError("no client subnets to ask from")
+    return subnets, skipped, version, sha
+
+
+def _sends(n: int) -> str:
+    return "1 send" if n == 1 else f"{n} sends"
+
+
+class _Engine:
+    """One sweep's sockets and bookkeeping. Query ``i`` is (subnet ``i // T``, template ``i % T``)."""
+
+    def __init__(
+        self, ns: Nameserver, templates: list[QueryTemplate], subnets: list[ClientSubnet], *,
+        timeout: float, retries: int, window: int, nsockets: int, rate: float | None, cap: int,
+        max_seconds: float, max_ttl: int, progress: Progress | None,
+    ) -> None:
+        self.ns = ns
+        self.templates = templates
+        self.subnets = subnets
+        self.nt = len(templates)
+        self.total = len(subnets) * self.nt
+        self.timeout = timeout
+        self.retries = retries
+        self.window = window
+        self.nsockets = nsockets
+        self.rate = rate
+        self.cap = cap
+        self.max_seconds = max_seconds
+        self.max_ttl = max_ttl
+        self.progress = progress
+        self.sent = 0
+        self.notes: list[str] = []
+        t = templates[0]
+        self.addr = [t.address_bytes(s.prefix.split("/", 1)[0]) for s in subnets]
+        self.results: list[SweepAnswer | None] = [None] * self.total
+        self.attempts = [0] * self.total
+        self.last_sent = [0.0] * self.total
+        self.refused = 0
+        self.strays = 0
+
+    def _finish(self, i: int, status: SweepStatus, reply: Reply | None = None, reason: str = "", rtt: float | None = None) -> None:
+        subnet = self.subnets[i // self.nt]
+        t = self.templates[i % self.nt]
+        if reply is None:
+            self.results[i] = SweepAnswer(subnet, dns.rdatatype.to_text(t.rdtype), status.value, None, None, (), None,
+                                          None, self.attempts[i], (), reason)
+            return
+        rcode = None if reply.rcode < 0 else dns.rcode.to_text(reply.rcode)  # type: ignore[arg-type]
+        self.results[i] = SweepAnswer(
+            subnet, dns.rdatatype.to_text(t.rdtype), status.value, rcode, reply.scope, reply.addresses, reply.ttl,
+            None if rtt is None else rtt * 1000.0, self.attempts[i], reply.cnames, reply.reason,
+        )
+
+    def run(self) -> list[SweepAnswer]:
+        family = socket.AF_INET6 if ":" in self.ns.host else socket.AF_INET
+        socks: list[socket.socket] = []
+        sel = selectors.DefaultSelector()
+        try:
+            for k in range(self.nsockets):
+                s = socket.socket(family, socket.SOCK_DGRAM)
+                s.setblocking(False)
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                except OSError:  # pragma: no cover - a smaller buffer only costs retries
+                    pass
+                s.connect((self.ns.host, self.ns.port))
+                socks.append(s)
+                sel.register(s, selectors.EVENT_READ, k)
+            self._loop(socks, sel)
+        finally:
+            sel.close()
+            for s in socks:
+                s.close()
+        if self.refused:
+            self.notes.append(f"{self.refused} ICMP port-unreachable errors from {self.ns}")
+        if self.strays:
+            self.notes.append(f"{self.strays} replies matched no query in flight (late or foreign) and were ignored")
+        for i, r in enumerate(self.results):  # by construction none is left; never let one vanish
+            if r is None:  # pragma: no cover
+                self._finish(i, SweepStatus.NOT_SENT, reason="the sweep ended without an outcome for this query")
+        return [r for r in self.results if r is not None]
+
+    def _loop(self, socks: list[socket.socket], sel: selectors.BaseSelector) -> None:  # noqa: C901 - one hot loop
+        total, nt, timeout, retries, window = self.total, self.nt, self.timeout, self.retries, self.window
+        templates, addr, attempts, last_sent = self.templates, self.addr, self.attempts, self.last_sent
+        nsock = len(socks)
+        pending = collections.deque(range(total))
+        inflight: dict[int, tuple[int, int, int]] = {}  # id -> (query, socket, seq)
+        deadlines: collections.deque[tuple[float, int, int]] = collections.deque()  # (deadline, id, seq), in send order
+        qid = random.randrange(0x10000)
+        seq = 0
+        done = 0
+        start = time.monotonic()
+        stop_at = start + self.max_seconds
+        burst = float(min(window, 64))
+        last_progress = 0.0
+        now = start
+        mono = time.monotonic
+
+        while done < total:
+            now = mono()
+            if now >= stop_at:
+                for i, _k, _s in inflight.values():
+                    self._finish(i, SweepStatus.TIMEOUT, reason=f"no reply before the sweep's time limit ({self.max_seconds:g} s)")
+                    done += 1
+                inflight.clear()
+                while pending:
+                    i = pending.popleft()
+                    self._finish(i, SweepStatus.NOT_SENT, reason=f"the sweep's time limit ({self.max_seconds:g} s) was reached")
+                    done += 1
+                break
+
+            # 1. expire queries whose reply is overdue: send again (bounded) or record the failure
+            while deadlines and deadlines[0][0] <= now:
+                _dl, key, s = deadlines.popleft()
+                entry = inflight.get(key)
+                if entry is None or entry[2] != s:
+                    continue
+                del inflight[key]
+                i = entry[0]
+                if attempts[i] <= retries:
+                    pending.appendleft(i)
+                else:
+                    self._finish(i, SweepStatus.TIMEOUT, reason=f"no reply after {_sends(attempts[i])}, {timeout:g} s each")
+                    done += 1
+
+            # 2. send while the window, the rate and the cap allow
+            if self.rate is None:
+                allowance = window
+            else:
+                allowance = int(burst + (now - start) * self.rate) - self.sent
+            while pending and len(inflight) < window and allowance > 0:
+                if self.sent >= self.cap:
+                    break
+                i = pending.popleft()
+                qid = (qid + 1) & 0xFFFF
+                while qid in inflight:
+                    qid = (qid + 1) & 0xFFFF
+                k = qid % nsock
+                t = templates[i % nt]
+                try:
+                    socks[k].send(t.render(qid, addr[i // nt]))
+                except BlockingIOError:
+                    pending.appendleft(i)
+                    break
+                except OSError as exc:
+                    attempts[i] += 1
+                    self.sent += 1
+                    if exc.errno == errno.ECONNREFUSED:
+                        self.refused += 1
+                    if attempts[i] <= retries:
+                        pending.append(i)
+                    else:
+                        self._finish(i, SweepStatus.ERROR, reason=f"send failed: {exc.strerror or exc}")
+                        done += 1
+                    continue
+                attempts[i] += 1
+                self.sent += 1
+                allowance -= 1
+                seq += 1
+                last_sent[i] = now
+                inflight[qid] = (i, k, seq)
+                deadlines.append((now + timeout, qid, seq))
+            if pending and self.sent >= self.cap:
+                while pending:
+                    i = pending.popleft()
+                    if attempts[i]:
+                        self._finish(i, SweepStatus.TIMEOUT, reason=f"no reply after {_sends(attempts[i])}; query cap of {self.cap} reached")
+                    else:
+                        self._finish(i, SweepStatus.NOT_SENT, reason=f"query cap of {self.cap} datagrams reached")
+                    done += 1
+                if done >= total:
+                    break
+
+            # 3. wait for replies (or the next deadline / send slot)
+            wait = 0.05
+            if deadlines:
+                wait = min(wait, max(0.0, deadlines[0][0] - now))
+            if pending and len(inflight) < window and self.rate is not None and allowance <= 0:
+                wait = min(wait, 1.0 / self.rate)
+            if not inflight and not pending:
+                wait = 0.0
+            events = sel.select(wait)
+            for key_, _mask in events:
+                k = key_.data
+                sock = socks[k]
+                while True:
+                    try:
+                        data = sock.recv(65535)
+                    except BlockingIOError:
+                        break
+                    except ConnectionRefusedError:
+                        self.refused += 1
+                        continue
+                    except OSError:  # pragma: no cover - other socket errors: the queries will time out
+                        break
+                    if len(data) < 12:
+                        self.strays += 1
+                        continue
+                    rid = (data[0] << 8) | data[1]
+                    entry = inflight.get(rid)
+                    if entry is None or entry[1] != k:
+                        self.strays += 1
+                        continue
+                    i = entry[0]
+                    t = templates[i % nt]
+                    a = addr[i // nt]
+                    reply = read_reply(data, t, a, self.max_ttl)
+                    if reply is None:
+                        reply = read_reply_slow(data, t, rid, a, self.max_ttl)
+                    del inflight[rid]
+                    rtt = mono() - last_sent[i]
+                    if reply.kind == "bad" and reply.retry and attempts[i] <= retries:
+                        pending.appendleft(i)  # a spoiled reply: ask again (bounded)
+                        continue
+                    self._finish(i, _KIND_STATUS[reply.kind], reply, rtt=rtt)
+                    done += 1
+
+            if self.progress is not None and now - last_progress >= 0.1:
+                last_progress = now
+                self.progress(done, total)
+        if self.progress is not None:
+            self.progress(done, total)
