@@ -165,7 +165,7 @@ class ReplayResolver:
         name = str(hostname).strip().lower().rstrip(".")
         where = f" {self.source}" if self.source else ""
         return Resolution(name, ResolutionStatus.NOT_RECORDED.value, (name,), (), None, None,
-                          f"no recorded resolution of {name} in the recording{where}", "", iso_utc(self._clock()))
+                          f"no recorded resolution of {name} in the recording{where}", "", "")  # nothing was asked: no time (keeps reports deterministic)
 
     def resolve_many(self, hostnames: Iterable[str]) -> list[Resolution]:
         return [self.resolve(h) for h in hostnames]
