@@ -172,7 +172,7 @@ def _clauses_version() -> tuple[str, DataSource]:
 
 
 def _registration_facility(op: Operator) -> Facility | None:
-    if op.registration_lon is None and not op.registration_adcode:
+    if op.registration_lon is None and not op.registration_adcode and not op.registration_address:
         return None
     decimals = None
     if op.registration_lon is not None and op.registration_lat is not None:
@@ -181,7 +181,7 @@ def _registration_facility(op: Operator) -> Facility | None:
     return Facility(
         id=OPERATOR, row=0, source=op.source, lon=op.registration_lon, lat=op.registration_lat,
         crs=op.registration_crs, crs_stated=op.registration_crs is not None,
-        coordinate_decimals=decimals, adcode=op.registration_adcode,
+        coordinate_decimals=decimals, adcode=op.registration_adcode, address=op.registration_address,
     )
 
 

@@ -74,7 +74,9 @@ def gather(
 ) -> Evidence:
     ev = Evidence()
     subjects = list(facilities) + ([registration] if registration is not None else [])
-    for resolver in (DeclaredCoordinates(), AdminFacts(registry)):
+    from auditor.resolve.address import AddressResolver
+
+    for resolver in (DeclaredCoordinates(), AdminFacts(registry), AddressResolver(registry)):
         ev.claims.extend(resolver.claims(subjects))
         ev.sources_run.append(resolver.name)
     if _needs_ip(facilities, operator):

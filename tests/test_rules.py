@@ -141,7 +141,11 @@ def test_region_active_exit_and_scope_reduction(tmp_path, make_operator):
         ({"adcode": "310115"}, Status.PASS),
         ({"adcode": "310104"}, Status.FAIL),
         ({"adcode": "310120"}, Status.INDETERMINATE),  # Fengxian straddles the Jinhui line
-        ({"address": "上海市浦东新区某路1号"}, Status.INDETERMINATE),  # no geocoder yet
+        ({"address": "上海市浦东新区某路1号"}, Status.PASS),          # address evidence: Pudong
+        ({"address": "上海市奉贤区某路1号"}, Status.INDETERMINATE),    # Fengxian straddles the Jinhui cut
+        ({"address": "上海市徐汇区漕溪北路1号"}, Status.FAIL),          # Puxi
+        ({"address": "临港新片区环湖西二路888号"}, Status.PASS),        # Lingang named, no district
+        ({"address": "somewhere, somehow"}, Status.INDETERMINATE),
         ({}, Status.INDETERMINATE),
     ],
 )
