@@ -44,7 +44,7 @@ def test_json_contract_fields(example_result):
     assert "boundaries/shanghai.geojson" in names and "boundaries/regions.yaml" in names
     assert all(len(d["sha256"]) == 64 for d in r["data_sources"])
     assert {i["role"] for i in r["inputs"]} == {"operator_profile", "facility_list"}
-    assert sum(r["summary"]["facilities"].values()) == len(r["facilities"]) == 42
+    assert sum(r["summary"]["facilities"].values()) == len(r["facilities"]) == 43
 
 
 def test_example_report_matches_the_committed_golden_file(example_result):
