@@ -20,7 +20,7 @@ setup-test: $(BIN)/python
 # Exit status 1 is the audit's own verdict (the example operator has failing facilities);
 # only a status above 1 (unusable input, crash) fails this target.
 example: setup
-	$(BIN)/auditor audit examples/shanghai-operator/operator.yaml --out reports/example --as-of 2026-11-01 || [ $$? -eq 1 ]
+	$(BIN)/auditor audit examples/shanghai-operator/operator.yaml --out reports/example --as-of 2026-11-01 --figures || [ $$? -eq 1 ]
 	@echo "reports written to reports/example/"
 
 test: setup-test

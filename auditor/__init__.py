@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "audit", "load_inventory", "load_registry", "render", "where", "write_reports"]
+__all__ = ["__version__", "audit", "load_inventory", "load_registry", "locate", "render", "where", "write_reports"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import auditor` cheap
@@ -32,7 +32,11 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import audit
 
         return getattr(report, name)
     if name == "where":
-        from auditor.where import where
+        from auditor.where_point import where
 
         return where
+    if name == "locate":
+        from auditor.locate_ip import locate
+
+        return locate
     raise AttributeError(f"module 'auditor' has no attribute {name!r}")

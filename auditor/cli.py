@@ -86,11 +86,12 @@ def main() -> None:
 @as_of_option
 @crs_option
 @click.option("--out", "out_dir", default="reports/audit", show_default=True, type=click.Path(file_okay=False), help="Folder for the reports.")
-@click.option("--format", "formats", default="json,md,csv,geojson", show_default=True, help="Comma-separated: json, md, csv, geojson.")
+@click.option("--format", "formats", default="json,md,csv,geojson,html", show_default=True, help="Comma-separated: json, md, csv, geojson, html.")
+@click.option("--figures/--no-figures", default=False, help="Also write figures/*.svg and *.png beside report.md and link them from it.")
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
 @evidence_options
 @handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, **evidence: Any) -> None:
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, **evidence: Any) -> None:
     """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
 
     Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
@@ -105,8 +106,14 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
 
     fmts = parse_formats(formats)
     cli_config = {k: v for k, v in evidence.items() if v not in (None, False, ())}
-    result = run_audit(target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs, cli_config=cli_config)
-    paths = write_reports(result, out_dir, fmts, generated_at=generated_at)
+    from auditor.progress import ProgressBars
+
+    with ProgressBars() as progress:  # draws only on a terminal, never in pipes or CI
+        result = run_audit(
+            target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs,
+            cli_config=cli_config, progress=progress,
+        )
+        paths = write_reports(result, out_dir, fmts, generated_at=generated_at, figures=figures, progress=progress)
     verdicts = {}
     for f in result.facilities:
         v = result.facility_verdict(f).value
@@ -165,7 +172,7 @@ def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[s
       auditor where 121.93 30.905 --region shanghai
       auditor where 121.4365 31.188 --crs gcj02
     """
-    from auditor.where import where as locate_point
+    from auditor.where_point import where as locate_point
 
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = " (swapped? LON comes first)" if -90 <= lon <= 90 and not -90 <= lat <= 90 else ""
@@ -193,7 +200,7 @@ def locate(queries: tuple[str, ...], **evidence: Any) -> None:
       auditor locate 2.125.160.216 --mmdb GeoIP2-City.mmdb
     """
     from auditor.config import AuditConfig
-    from auditor.locate import locate as run_locate
+    from auditor.locate_ip import locate as run_locate
 
     config = AuditConfig.resolve(cli={k: v for k, v in evidence.items() if v not in (None, False, ())})
     invalid = False

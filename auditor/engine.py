@@ -7,7 +7,7 @@ This is the only layer that wires I/O (readers, resolvers) to the pure core
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,6 +287,7 @@ def audit(
     registry: Registry | None = None,
     config: AuditConfig | None = None,
     cli_config: dict[str, Any] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> AuditResult:
     """Audit an operator profile (YAML/TOML) or a bare facility list.
 
@@ -311,6 +312,7 @@ def audit(
         result.verdict          # 'fail': Puxi and Hangzhou facilities
         result.exit_code        # 1
     """
+    step = progress or (lambda *_a, **_k: None)
     reg = registry or load_registry()
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     target_p = Path(target)
@@ -338,6 +340,7 @@ def audit(
     options.update(region_options or {})
     the_region = reg.region(region_id, options)
 
+    step("read facility list")
     table = read_table(inventory_path)
     inputs.append(_input_record(table, "facility_list"))
     facilities = validate_rows(table, default_crs=default_crs)
@@ -346,10 +349,13 @@ def audit(
 
     cfg = config or AuditConfig.resolve(cli=cli_config, profile=_profile_paths(evidence_settings, target_p))
     registration = _registration_facility(operator)
+    step("gather evidence", 0, len(facilities))
     ev = gather(facilities, operator, registration, reg, the_region, cfg)
+    step("gather evidence", len(facilities), len(facilities))
     claims: dict[str, tuple[LocationClaim, ...]] = {}
     for c in ev.claims:
         claims[c.subject] = claims.get(c.subject, ()) + (c,)
+    step("test containment")
     containment = contain(the_region, ev.claims)
 
     basic, basic_source = load_basic_telecom()
@@ -361,6 +367,7 @@ def audit(
         sweeps=ev.sweeps, discovered=tuple(ev.discovered),
     )
     asn_evidence = ev.asn
+    step("apply rules")
     operator_findings, per_facility = run_rules(ctx)
     data_sources = the_region.data_sources() + ev.data_sources + [basic_source, clauses_source]
     return AuditResult(

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 
-__all__ = ["FORMATS", "render", "write_reports", "parse_formats"]
+__all__ = ["FORMATS", "render", "write_reports", "write_figures", "parse_formats"]
 
-FORMATS = ("json", "md", "csv", "geojson")
-_FILENAMES = {"json": "report.json", "md": "report.md", "csv": "facilities.csv", "geojson": "facilities.geojson"}
+FORMATS = ("json", "md", "csv", "geojson", "html")
+_FILENAMES = {
+    "json": "report.json",
+    "md": "report.md",
+    "csv": "facilities.csv",
+    "geojson": "facilities.geojson",
+    "html": "report.html",
+}
+#: Folder (next to report.md) that figures are written to, as NAME.svg and NAME.png.
+FIGURES_DIR = "figures"
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -25,7 +33,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def render(result: AuditResult, fmt: str, *, generated_at: str | None = None) -> str:
-    """Render ``result`` as ``fmt`` (json, md, csv, geojson). Same result → same text, but for ``generated_at``."""
+    """Render ``result`` as ``fmt`` (json, md, csv, geojson, html). Same result → same text, but for ``generated_at``."""
     stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     if fmt == "json":
         from auditor.report.json_report import render_json
@@ -43,19 +51,77 @@ def render(result: AuditResult, fmt: str, *, generated_at: str | None = None) ->
         from auditor.report.geojson_report import render_geojson
 
         return render_geojson(result)
+    if fmt == "html":
+        from auditor.report.html_report import render_html
+
+        return render_html(result, generated_at=stamp)
     raise UsageError("--format", fmt, FORMATS)
 
 
+def _markdown_figures(names: Iterable[str]) -> str:
+    """A Markdown section linking the written figures (SVG, with the PNG beside it)."""
+    from auditor.report.plots import FIGURES
+
+    lines = ["## Figures", ""]
+    for name in names:
+        caption = FIGURES[name][1]
+        lines += [f"![{caption}]({FIGURES_DIR}/{name}.svg)", "", f"([PNG]({FIGURES_DIR}/{name}.png))", ""]
+    return "\n".join(lines)
+
+
+def write_figures(result: AuditResult, out_dir: str | Path) -> list[Path]:
+    """Write every figure the audit has data for as ``figures/NAME.svg`` and ``figures/NAME.png``."""
+    from auditor.report.plots import figure_png, figure_svg, figures
+
+    folder = Path(out_dir) / FIGURES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in figures(result).items():
+        svg, png = folder / f"{name}.svg", folder / f"{name}.png"
+        svg.write_text(figure_svg(fig, salt=f"auditor-{name}"), encoding="utf-8", newline="")
+        png.write_bytes(figure_png(fig))
+        written += [svg, png]
+    return written
+
+
 def write_reports(
-    result: AuditResult, out_dir: str | Path, formats: Iterable[str] = FORMATS, *, generated_at: str | None = None
+    result: AuditResult,
+    out_dir: str | Path,
+    formats: Iterable[str] = FORMATS,
+    *,
+    generated_at: str | None = None,
+    figures: bool = False,
+    progress: Callable[..., None] | None = None,
 ) -> list[Path]:
-    """Write each format into ``out_dir`` (created if needed) under fixed file names; returns the paths."""
+    """Write each format into ``out_dir`` (created if needed) under fixed file names; returns the paths.
+
+    With ``figures=True`` the figures are written too (:func:`write_figures`) and, when Markdown is
+    among the formats, report.md links them in a "Figures" section before its provenance. Without
+    it, every file is exactly what :func:`render` gives. ``progress(step, done, total)`` is called
+    as each file is written (see :mod:`auditor.progress`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    written = []
-    for fmt in formats:
+    fmts = list(formats)
+    total = len(fmts) + (1 if figures else 0)
+    written: list[Path] = []
+    figure_names: list[str] = []
+    if figures:
+        paths = write_figures(result, out)
+        written += paths
+        figure_names = [p.stem for p in paths if p.suffix == ".svg"]
+        if progress:
+            progress("write reports", 1, total)
+    for i, fmt in enumerate(fmts):
         path = out / _FILENAMES[fmt]
-        path.write_text(render(result, fmt, generated_at=stamp), encoding="utf-8", newline="")
+        text = render(result, fmt, generated_at=stamp)
+        if fmt == "md" and figure_names:
+            section = _markdown_figures(figure_names)
+            at = text.find("\n## Provenance\n")
+            text = text + "\n" + section + "\n" if at < 0 else text[: at + 1] + section + "\n" + text[at:]
+        path.write_text(text, encoding="utf-8", newline="")
         written.append(path)
+        if progress:
+            progress("write reports", i + 1 + (1 if figures else 0), total)
     return written
