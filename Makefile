@@ -30,6 +30,9 @@ bench: setup-test
 	$(BIN)/python benchmarks/containment.py
 	$(BIN)/python benchmarks/ip_lookup.py
 	$(BIN)/python benchmarks/footprint.py
+	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/address.py
+	$(BIN)/python benchmarks/dns_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
