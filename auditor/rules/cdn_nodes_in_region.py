@@ -25,6 +25,20 @@ def is_cdn_operator(ctx: RuleContext) -> bool:
     return declared or bool(op.cdn_domains)
 
 
+def _anycast_outside(ctx: RuleContext, f) -> Finding | None:  # noqa: ANN001
+    """A CDN node whose address is anycast with an instance outside the region fails, whatever it declares."""
+    for c in ctx.claims.get(f.id, ()):
+        cont = ctx.containment.get(c.id)
+        if c.kind == "anycast" and cont is not None and cont.verdict.value == "outside":
+            return SPEC.finding(
+                Status.FAIL, f.id,
+                f"The CDN node's address {c.original.get('target')} is anycast ({c.label}) and one instance lies outside "
+                f"{ctx.region.id}: {c.notes[0] if c.notes else ''}",
+                evidence=(c.id,),
+            )
+    return None
+
+
 def _discovered_findings(ctx: RuleContext) -> list[Finding]:
     """One operator finding per accelerated domain, from its ECS sweep."""
     out = []
@@ -65,7 +79,7 @@ def _discovered_findings(ctx: RuleContext) -> list[Finding]:
 
 def evaluate(ctx: RuleContext) -> list[Finding]:
     nodes = [f for f in ctx.audited_facilities() if f.kind in CDN_KINDS]
-    findings = [judge(ctx, f, SPEC, "CDN node") for f in nodes]
+    findings = [_anycast_outside(ctx, f) or judge(ctx, f, SPEC, "CDN node") for f in nodes]
     if is_cdn_operator(ctx) or nodes:
         if "dns" in ctx.evidence_sources:
             findings.extend(_discovered_findings(ctx))

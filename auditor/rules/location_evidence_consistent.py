@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from auditor.models import Finding, Severity, Status
 from auditor.rules._location import describe, locate
 from auditor.rules.base import RuleContext, RuleSpec
@@ -17,6 +19,33 @@ SPEC = RuleSpec(
 )
 
 
+def _latency_contradiction(ctx: RuleContext, claims) -> str:  # noqa: ANN001
+    """A sentence when declared coordinates lie outside the area round-trip times allow, else ''."""
+    import shapely
+
+    points = [c for c in claims if c.kind == "point" and c.source.value == "declared_coordinates"]
+    areas = [c for c in claims if c.kind == "polygon" and c.source.value == "latency" and c.geometry is not None]
+    if not points or not areas:
+        return ""
+    proj = ctx.region.geometry.projection
+    to_m = lambda g: shapely.transform(g, lambda xy: np.column_stack(proj.forward(xy[:, 0], xy[:, 1])))  # noqa: E731
+    for p in points:
+        x, y = proj.forward([p.lon], [p.lat])
+        here = shapely.Point(float(x[0]), float(y[0]))
+        for a in areas:
+            gap = shapely.distance(to_m(a.geometry), here)
+            if gap > p.uncertainty_m:
+                vantages = "; ".join(
+                    f"{v['vantage']} at ({v['lon']}, {v['lat']}): {v['rtt_ms']:g} ms, so within {v['radius_km']:,.0f} km"
+                    for v in a.original.get("vantages", [])[:6]
+                )
+                return (
+                    f"The declared coordinates lie {gap / 1000:,.1f} km outside the area the round-trip times to "
+                    f"{a.original.get('target')} allow ({vantages})."
+                )
+    return ""
+
+
 def evaluate(ctx: RuleContext) -> list[Finding]:
     findings = []
     for f in ctx.audited_facilities():
@@ -26,6 +55,10 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         if unresolved and any("contradict" in n for c in unresolved for n in c.notes):
             notes = "; ".join(n for c in unresolved for n in c.notes)
             findings.append(SPEC.finding(Status.FAIL, f.id, f"The stated administrative levels contradict each other: {notes}.", evidence=[c.id for c in unresolved]))
+            continue
+        physics = _latency_contradiction(ctx, claims)
+        if physics:
+            findings.append(SPEC.finding(Status.FAIL, f.id, physics, evidence=[c.id for c in claims if c.source.value in ("latency", "declared_coordinates")]))
             continue
         if len(answer.all) < 2:
             findings.append(SPEC.finding(Status.NOT_APPLICABLE, f.id, "Only one source of location evidence; nothing to compare."))
