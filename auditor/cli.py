@@ -87,12 +87,13 @@ def main() -> None:
 @as_of_option
 @crs_option
 @click.option("--out", "out_dir", default="reports/audit", show_default=True, type=click.Path(file_okay=False), help="Folder for the reports.")
-@click.option("--format", "formats", default="json,md,csv,geojson,html", show_default=True, help="Comma-separated: json, md, csv, geojson, html.")
+@click.option("--format", "formats", default="json,md,csv,geojson,html,sarif", show_default=True, help="Comma-separated: json, md, csv, geojson, html, sarif.")
 @click.option("--figures/--no-figures", default=False, help="Also write figures/*.svg and *.png beside report.md and link them from it.")
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False), help="YAML file of waivers (rule, facility, owner, reason, expires, reference).")
 @evidence_options
 @handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, **evidence: Any) -> None:
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, waivers_path: str | None = None, **evidence: Any) -> None:
     """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
 
     Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
@@ -106,6 +107,11 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
     from auditor.report import parse_formats, write_reports
 
     fmts = parse_formats(formats)
+    waivers = None
+    if waivers_path:
+        from auditor.waivers import load_waivers
+
+        waivers = load_waivers(waivers_path)  # a bad waiver file stops here, before any work
     cli_config = {k: v for k, v in evidence.items() if v not in (None, False, ())}
     from auditor.progress import ProgressBars
 
@@ -114,6 +120,10 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
             target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs,
             cli_config=cli_config, progress=progress,
         )
+        if waivers is not None:
+            from auditor.waivers import apply_waivers_to_result
+
+            result, _ = apply_waivers_to_result(result, waivers)
         paths = write_reports(result, out_dir, fmts, generated_at=generated_at, figures=figures, progress=progress)
     verdicts = {}
     for f in result.facilities:
@@ -263,6 +273,27 @@ def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region
             v = relation_of_answer(reg, the_region, text) if rid >= 0 else None
             rel = f" [{the_region.id}: {'unplaced' if v is None else v.value}]"
         click.echo(f"  {address}  {text}{rel}  served to {len(subnets)} subnets, e.g. {', '.join(sorted(subnets)[:3])}")
+
+
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True, help="Output format.")
+@handles_errors
+def diff(old: str, new: str, fmt: str) -> None:
+    """Compare two report.json files (OLD then NEW): new, fixed, regressed, unchanged findings and facilities.
+
+    Exit status: 0 no regression, 1 something regressed (for CI), 2 unusable input.
+
+    \b
+    Example:
+      auditor diff reports/2026-10/report.json reports/example/report.json --format md
+    """
+    from auditor.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
+
+    d = diff_reports(load_report(old), load_report(new))
+    click.echo({"text": diff_text, "json": diff_json, "md": diff_markdown}[fmt](d), nl=False)
+    sys.exit(EXIT_FAILED if has_regression(d) else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -213,6 +213,7 @@ class Finding:
     severity: Severity = Severity.HIGH
     evidence: tuple[str, ...] = ()
     missing: str = ""
+    waiver: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # set when a waiver covers it
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -226,6 +227,8 @@ class Finding:
         }
         if self.missing:
             d["missing"] = self.missing
+        if self.waiver:
+            d["waiver"] = dict(self.waiver)
         return d
 
 

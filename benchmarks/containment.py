@@ -70,6 +70,7 @@ from shapely.geometry import Point  # noqa: E402
 
 import auditor.geo.containment as containment_module  # noqa: E402
 from auditor.regions import load_registry  # noqa: E402
+from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 REGIONS = ("beijing", "shanghai", "hainan", "shenzhen")
 OUTSIDE, INSIDE, INDETERMINATE = 0, 1, 2
@@ -95,25 +96,6 @@ SLOW_BASELINES = ("loop", "dist_shapely", "dist_strtree")
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def timed_cpu(fn: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Wall and process CPU time of one call, with the garbage collector off (as timeit does).
-
-    Every variant is single-threaded, so CPU time well below wall time means the
-    process was waiting for a core (another job on the machine).
-    """
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        c0, t0 = time.process_time(), time.perf_counter()
-        out = fn()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    finally:
-        if was_enabled:
-            gc.enable()
-    return wall, cpu, out
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

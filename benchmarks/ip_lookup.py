@@ -50,6 +50,7 @@ import numpy as np  # noqa: E402
 
 import auditor.resolve.ipgeo.xdb as xdb_module  # noqa: E402
 from auditor.resolve.ipgeo.xdb import XdbDatabase  # noqa: E402
+from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 LABELS = {
     "official": "official py-ip2region, whole file in memory, str input",
@@ -61,19 +62,7 @@ LABELS = {
 BASELINE = "official"
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Wall and process CPU seconds of one call, garbage collector off (as timeit does)."""
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        c0, t0 = time.process_time(), time.perf_counter()
-        out = fn()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    finally:
-        if enabled:
-            gc.enable()
-    return wall, cpu, out
+timed = timed_cpu  # (wall, cpu, result)
 
 
 def fmt_rate(v: float) -> str:

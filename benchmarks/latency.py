@@ -59,6 +59,7 @@ from shapely.geometry import Polygon  # noqa: E402
 
 import auditor.geo.latency as latency_module  # noqa: E402
 from auditor.geo.latency import FIBRE_SPEED_FACTOR, SPEED_OF_LIGHT_M_PER_S, RttSample, locate_target, locate_targets  # noqa: E402
+from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 GEOD = Geod(ellps="WGS84")
 M_PER_MS_RTT = 0.5e-3 * FIBRE_SPEED_FACTOR * SPEED_OF_LIGHT_M_PER_S   # metres of radius per ms of RTT
@@ -84,21 +85,6 @@ PHASES = {
     "is_valid": "  of which validity check of the rings",
     "_feasible": "feasible region: shapely.intersection by rank",
 }
-
-
-def timed_cpu(fn: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Wall and process CPU time of one call, garbage collector off (as timeit does)."""
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        c0, t0 = time.process_time(), time.perf_counter()
-        out = fn()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    finally:
-        if was:
-            gc.enable()
-    return wall, cpu, out
 
 
 def fmt_rate(v: float) -> str:

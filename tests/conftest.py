@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,19 @@ HANGZHOU = (120.1600, 30.2700)
 @pytest.fixture(scope="session")
 def registry():
     return load_registry()
+
+
+@pytest.fixture(scope="module")
+def example_result():
+    """The shipped example operator audited as `make example` does (from the repository root)."""
+    from auditor.engine import audit
+
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        return audit("examples/shanghai-operator/operator.yaml", as_of=AS_OF)
+    finally:
+        os.chdir(cwd)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:

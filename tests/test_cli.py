@@ -37,7 +37,7 @@ def test_example_profile(runner, tmp_path):
     res = runner.invoke(main, ["audit", str(EXAMPLE), "--out", str(tmp_path / "o"), "--as-of", "2026-11-01"])
     assert res.exit_code == 1
     assert "43 facilities" in res.output
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["facilities.csv", "facilities.geojson", "report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["facilities.csv", "facilities.geojson", "report.html", "report.json", "report.md", "report.sarif"]
 
 
 @pytest.mark.parametrize(

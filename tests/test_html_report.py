@@ -46,16 +46,6 @@ HOSTILE_ROWS = [
 
 
 @pytest.fixture(scope="module")
-def example_result():
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        return audit("examples/shanghai-operator/operator.yaml", as_of=AS_OF)
-    finally:
-        os.chdir(cwd)
-
-
-@pytest.fixture(scope="module")
 def example_html(example_result):
     return render(example_result, "html", generated_at=STAMP)
 

@@ -20,16 +20,6 @@ from conftest import AS_OF, DISHUI_LAKE, EXAMPLE, REPO, XUJIAHUI, write_csv
 STAMP = "2026-11-01T00:00:00+00:00"
 
 
-@pytest.fixture(scope="module")
-def example_result():
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        return audit("examples/shanghai-operator/operator.yaml", as_of=AS_OF)
-    finally:
-        os.chdir(cwd)
-
-
 def test_json_contract_fields(example_result):
     r = json.loads(render(example_result, "json", generated_at=STAMP))
     for key in ("schema", "generated_at", "as_of", "operator", "region", "data_sources", "inputs", "summary", "facilities", "operator_findings", "discovered"):

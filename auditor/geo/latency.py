@@ -76,6 +76,9 @@ FIBRE_SPEED_FACTOR = 2.0 / 3.0
 #: 0.05 % of the true radius. 128 vertices keep the chord sag at
 #: 1 - cos(pi / 128) = 0.03 %; 64 would be 0.12 % (and are doubled).
 DEFAULT_DISK_POINTS = 128
+# Disks count as disjoint only when the gap exceeds this: floating-point noise in geodesic
+# distances must not turn touching disks (a target exactly on both rims) into anycast.
+DISJOINT_MARGIN_M = 1.0
 _MIN_DISK_POINTS = 64
 _MAX_DISK_POINTS = 1024
 #: The polygon edge may lie this far (relative) beyond the radius before a disk gets more vertices.
@@ -567,7 +570,7 @@ def pairwise_disjoint(lon: ArrayLike, lat: ArrayLike, radius_m: ArrayLike) -> ND
     lon_a = np.asarray(lon, dtype=np.float64).ravel()
     lat_a = np.asarray(lat, dtype=np.float64).ravel()
     r = np.asarray(radius_m, dtype=np.float64).ravel()
-    return _pairwise_distance_m(lon_a, lat_a) > r[:, None] + r[None, :]
+    return _pairwise_distance_m(lon_a, lat_a) > r[:, None] + r[None, :] + DISJOINT_MARGIN_M
 
 
 def greedy_disjoint(radius_m: ArrayLike, disjoint: ArrayLike) -> list[int]:
@@ -752,7 +755,7 @@ def _pairwise(tab: _Table) -> _Pairwise:
                 d = np.asarray(dd).reshape(len(ts), m, m)
             both = valid[:, :, None] & valid[:, None, :]
             with np.errstate(invalid="ignore"):
-                disj = both & (d > r[:, :, None] + r[:, None, :])
+                disj = both & (d > r[:, :, None] + r[:, None, :] + DISJOINT_MARGIN_M)
                 # disk j contains an earlier (smaller or equal) disk i: redundant for the intersection
                 contains = both & earlier & (d + r[:, :, None] <= r[:, None, :])
             bounding[idx[valid]] = (valid & ~np.any(contains, axis=1))[valid]

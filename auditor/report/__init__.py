@@ -11,13 +11,14 @@ from auditor.errors import UsageError
 
 __all__ = ["FORMATS", "render", "write_reports", "write_figures", "parse_formats"]
 
-FORMATS = ("json", "md", "csv", "geojson", "html")
+FORMATS = ("json", "md", "csv", "geojson", "html", "sarif")
 _FILENAMES = {
     "json": "report.json",
     "md": "report.md",
     "csv": "facilities.csv",
     "geojson": "facilities.geojson",
     "html": "report.html",
+    "sarif": "report.sarif",
 }
 #: Folder (next to report.md) that figures are written to, as NAME.svg and NAME.png.
 FIGURES_DIR = "figures"
@@ -55,6 +56,10 @@ def render(result: AuditResult, fmt: str, *, generated_at: str | None = None) ->
         from auditor.report.html_report import render_html
 
         return render_html(result, generated_at=stamp)
+    if fmt == "sarif":
+        from auditor.report.sarif_report import render_sarif
+
+        return render_sarif(result)
     raise UsageError("--format", fmt, FORMATS)
 
 

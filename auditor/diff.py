@@ -1,0 +1,269 @@
+"""Compare two report.json mappings (schema pilot-zone-auditor/report/1): what got better, what got worse.
+
+Findings are keyed by (subject, rule); where one subject has several findings of one rule (e.g. the
+operator's per-domain CDN findings) the key gets a discriminator: the message's text before its first
+": " when that tells them apart, else their order ("#1", "#2", ...). Facilities are keyed by id.
+
+Categories, for findings (statuses) and facilities (verdicts) alike:
+
+* ``new``        absent before, present now (and not failing: that is a regression)
+* ``fixed``      was fail/indeterminate (facility: or error), now pass/not_applicable
+* ``regressed``  now fail, and was pass/not_applicable/waived, indeterminate (facility: or error), or absent
+* ``changed``    any other change of status (e.g. pass → indeterminate, fail → waived)
+* ``unchanged``  same status
+* ``removed``    present before, absent now
+
+:func:`has_regression` is true when any finding or facility regressed (the CLI exits 1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+
+__all__ = [
+    "CATEGORIES",
+    "DIFF_SCHEMA",
+    "Change",
+    "ReportDiff",
+    "diff_json",
+    "diff_markdown",
+    "diff_reports",
+    "diff_text",
+    "finding_keys",
+    "has_regression",
+    "load_report",
+]
+
+REPORT_SCHEMA = "pilot-zone-auditor/report/1"
+DIFF_SCHEMA = "pilot-zone-auditor/diff/1"
+CATEGORIES = ("regressed", "fixed", "new", "removed", "changed", "unchanged")
+_BAD = {"fail", "indeterminate", "error"}
+_GOOD = {"pass", "not_applicable"}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One finding or facility compared; ``old``/``new`` are statuses or verdicts (None when absent)."""
+
+    key: str
+    subject: str
+    rule: str | None
+    old: str | None
+    new: str | None
+    category: str
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"key": self.key, "subject": self.subject}
+        if self.rule is not None:
+            d["rule"] = self.rule
+        d.update(old=self.old, new=self.new)
+        if self.message:
+            d["message"] = self.message
+        return d
+
+
+@dataclass(frozen=True)
+class ReportDiff:
+    old_verdict: str | None
+    new_verdict: str | None
+    old_as_of: str | None
+    new_as_of: str | None
+    findings: dict[str, list[Change]] = field(default_factory=dict)
+    facilities: dict[str, list[Change]] = field(default_factory=dict)
+
+    @property
+    def has_regression(self) -> bool:
+        return bool(self.findings.get("regressed") or self.facilities.get("regressed"))
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            "findings": {c: len(self.findings.get(c, [])) for c in CATEGORIES},
+            "facilities": {c: len(self.facilities.get(c, [])) for c in CATEGORIES},
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": DIFF_SCHEMA,
+            "old": {"verdict": self.old_verdict, "as_of": self.old_as_of},
+            "new": {"verdict": self.new_verdict, "as_of": self.new_as_of},
+            "has_regression": self.has_regression,
+            "counts": self.counts(),
+            "findings": {c: [x.as_dict() for x in self.findings.get(c, [])] for c in CATEGORIES},
+            "facilities": {c: [x.as_dict() for x in self.facilities.get(c, [])] for c in CATEGORIES},
+        }
+
+
+def has_regression(diff: ReportDiff) -> bool:
+    return diff.has_regression
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """Read a report.json; InputError if it is missing, not JSON, or not a pilot-zone-auditor report."""
+    source = str(path)
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("report not found", source=source) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"not a readable JSON report ({exc})", source=source) from exc
+    _check(doc, source)
+    return doc
+
+
+def _check(doc: Any, source: str) -> None:
+    if not isinstance(doc, Mapping) or doc.get("schema") != REPORT_SCHEMA:
+        got = doc.get("schema") if isinstance(doc, Mapping) else type(doc).__name__
+        raise InputError(f"not a {REPORT_SCHEMA} report (schema {got!r})", source=source, hint="pass report.json written by 'auditor audit'")
+
+
+def _category(old: str | None, new: str | None) -> str:
+    if old is None and new is None:  # pragma: no cover - never built
+        return "unchanged"
+    if new is None:
+        return "removed"
+    if new == "fail" and old != "fail":
+        return "regressed"
+    if old is None:
+        return "new"
+    if old == new:
+        return "unchanged"
+    if old in _BAD and new in _GOOD:
+        return "fixed"
+    return "changed"
+
+
+def finding_keys(items: list[Mapping[str, Any]]) -> list[str]:
+    """A stable key for each finding dict, in the given order: "SUBJECT RULE", plus a discriminator
+    ("[message head]" or "#n") where one subject has several findings of one rule."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, x in enumerate(items):
+        groups.setdefault((str(x.get("subject", "")), str(x.get("rule", ""))), []).append(i)
+    keys = [""] * len(items)
+    for (subject, rule), idx in groups.items():
+        base = f"{subject} {rule}"
+        if len(idx) == 1:
+            keys[idx[0]] = base
+            continue
+        heads = [str(items[i].get("message", "")).split(": ", 1)[0] for i in idx]
+        unique = len(set(heads)) == len(heads) and all(heads)
+        for n, (i, h) in enumerate(zip(idx, heads), start=1):
+            keys[i] = f"{base} [{h}]" if unique else f"{base} #{n}"
+    return keys
+
+
+def _findings(report: Mapping[str, Any]) -> dict[str, tuple[str, str, str, str]]:
+    """key → (subject, rule, status, message)."""
+    items: list[Mapping[str, Any]] = list(report.get("operator_findings") or [])
+    for f in report.get("facilities") or []:
+        items.extend(f.get("findings") or [])
+    return {
+        k: (str(x.get("subject", "")), str(x.get("rule", "")), str(x.get("status", "")), str(x.get("message", "")))
+        for k, x in zip(finding_keys(items), items)
+    }
+
+
+def _facilities(report: Mapping[str, Any]) -> dict[str, str]:
+    return {str(f.get("id", "")): str(f.get("verdict", "")) for f in report.get("facilities") or []}
+
+
+def _sorted(changes: list[Change]) -> list[Change]:
+    return sorted(changes, key=lambda c: (c.subject, c.rule or "", c.key))
+
+
+def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> ReportDiff:
+    """Compare two report.json mappings (old → new). Pure and deterministic."""
+    _check(old, "old report")
+    _check(new, "new report")
+    fo, fn = _findings(old), _findings(new)
+    findings: dict[str, list[Change]] = {c: [] for c in CATEGORIES}
+    for key in sorted(set(fo) | set(fn)):
+        a, b = fo.get(key), fn.get(key)
+        subject, rule = (b or a)[0], (b or a)[1]  # type: ignore[index]
+        cat = _category(a and a[2], b and b[2])
+        findings[cat].append(Change(key, subject, rule, a and a[2], b and b[2], cat, (b or a)[3]))  # type: ignore[index]
+    vo, vn = _facilities(old), _facilities(new)
+    facilities: dict[str, list[Change]] = {c: [] for c in CATEGORIES}
+    for fid in sorted(set(vo) | set(vn)):
+        a2, b2 = vo.get(fid), vn.get(fid)
+        cat = _category(a2, b2)
+        facilities[cat].append(Change(fid, fid, None, a2, b2, cat))
+    return ReportDiff(
+        old_verdict=(old.get("summary") or {}).get("verdict"),
+        new_verdict=(new.get("summary") or {}).get("verdict"),
+        old_as_of=old.get("as_of"),
+        new_as_of=new.get("as_of"),
+        findings={c: _sorted(v) for c, v in findings.items()},
+        facilities={c: _sorted(v) for c, v in facilities.items()},
+    )
+
+
+# --------------------------------------------------------------------------- renderers
+
+
+def diff_json(diff: ReportDiff) -> str:
+    return json.dumps(diff.as_dict(), ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def _arrow(c: Change) -> str:
+    return f"{c.old or '(absent)'} → {c.new or '(absent)'}"
+
+
+def _headline(diff: ReportDiff) -> str:
+    verdict = f"verdict {diff.old_verdict} → {diff.new_verdict}"
+    if diff.old_as_of != diff.new_as_of:
+        verdict += f" (as of {diff.old_as_of} → {diff.new_as_of})"
+    return verdict
+
+
+def _counts_line(changes: Mapping[str, list[Change]]) -> str:
+    return ", ".join(f"{len(changes.get(c, []))} {c}" for c in CATEGORIES)
+
+
+def diff_text(diff: ReportDiff, *, show_unchanged: bool = False) -> str:
+    lines = [_headline(diff), "regression: " + ("yes" if diff.has_regression else "no"),
+             "facilities: " + _counts_line(diff.facilities), "findings: " + _counts_line(diff.findings)]
+    for label, changes in (("facilities", diff.facilities), ("findings", diff.findings)):
+        for cat in CATEGORIES:
+            if cat == "unchanged" and not show_unchanged:
+                continue
+            items = changes.get(cat, [])
+            if not items:
+                continue
+            lines += ["", f"{label} {cat} ({len(items)}):"]
+            lines += [f"  {c.key}: {_arrow(c)}" for c in items]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def diff_markdown(diff: ReportDiff, *, show_unchanged: bool = False) -> str:
+    lines = ["# Audit diff", "", f"- {_md(_headline(diff))}",
+             f"- regression: **{'yes' if diff.has_regression else 'no'}**", "",
+             "| | " + " | ".join(CATEGORIES) + " |", "|---|" + "---:|" * len(CATEGORIES)]
+    for label, changes in (("facilities", diff.facilities), ("findings", diff.findings)):
+        lines.append(f"| {label} | " + " | ".join(str(len(changes.get(c, []))) for c in CATEGORIES) + " |")
+    for label, changes, head in (("Facilities", diff.facilities, "| facility | before | after |"),
+                                 ("Findings", diff.findings, "| subject | rule | before | after |")):
+        for cat in CATEGORIES:
+            items = changes.get(cat, [])
+            if not items or (cat == "unchanged" and not show_unchanged):
+                continue
+            lines += ["", f"## {label} {cat} ({len(items)})", "", head, "|" + "---|" * head.count(" | ") + "---|"]
+            for c in items:
+                if c.rule is None:
+                    cells = [c.key]
+                else:
+                    suffix = c.key[len(f"{c.subject} {c.rule}"):].strip()
+                    cells = [c.subject, c.rule + (f" {suffix}" if suffix else "")]
+                lines.append("| " + " | ".join(_md(x) for x in cells + [c.old or "—", c.new or "—"]) + " |")
+    return "\n".join(lines) + "\n"
+

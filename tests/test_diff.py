@@ -1,0 +1,127 @@
+"""Diff of two report.json mappings: each category, keys, regression, renderers."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from auditor.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
+from auditor.errors import InputError
+
+from conftest import REPO
+
+EXAMPLE_REPORT = REPO / "reports" / "example" / "report.json"
+
+
+def _f(subject, rule, status, message="m"):
+    return {"rule": rule, "clause": "c", "status": status, "severity": "high", "subject": subject, "message": message, "evidence": []}
+
+
+def _report(facilities, operator=(), verdict="fail"):
+    return {
+        "schema": "pilot-zone-auditor/report/1",
+        "as_of": "2026-11-01",
+        "summary": {"verdict": verdict},
+        "operator_findings": list(operator),
+        "facilities": [{"id": fid, "row": i + 2, "source": "f.csv", "verdict": v, "findings": list(fs)}
+                       for i, (fid, v, fs) in enumerate(facilities)],
+    }
+
+
+def _keys(changes):
+    return [c.key for c in changes]
+
+
+def test_each_category():
+    old = _report([
+        ("A", "fail", [_f("A", "r1", "fail")]),                # fixed
+        ("B", "pass", [_f("B", "r1", "pass")]),                # regressed
+        ("C", "indeterminate", [_f("C", "r1", "indeterminate")]),  # indeterminate -> fail: regressed
+        ("D", "pass", [_f("D", "r1", "pass")]),                # unchanged
+        ("E", "fail", [_f("E", "r1", "fail")]),                # removed
+        ("G", "pass", [_f("G", "r1", "pass")]),                # pass -> indeterminate: changed
+        ("H", "pass", [_f("H", "r1", "waived")]),              # waived -> fail: regressed
+    ], operator=[_f("(operator)", "r0", "fail")])
+    new = _report([
+        ("A", "pass", [_f("A", "r1", "not_applicable")]),
+        ("B", "fail", [_f("B", "r1", "fail")]),
+        ("C", "fail", [_f("C", "r1", "fail")]),
+        ("D", "pass", [_f("D", "r1", "pass")]),
+        ("F", "pass", [_f("F", "r1", "pass")]),                # new
+        ("G", "indeterminate", [_f("G", "r1", "indeterminate")]),
+        ("H", "fail", [_f("H", "r1", "fail")]),
+        ("N", "fail", [_f("N", "r1", "fail")]),                # absent -> fail: regressed
+    ], operator=[_f("(operator)", "r0", "fail")])
+    d = diff_reports(old, new)
+    assert _keys(d.findings["fixed"]) == ["A r1"]
+    assert _keys(d.findings["regressed"]) == ["B r1", "C r1", "H r1", "N r1"]
+    assert _keys(d.findings["new"]) == ["F r1"]
+    assert _keys(d.findings["removed"]) == ["E r1"]
+    assert _keys(d.findings["changed"]) == ["G r1"]
+    assert _keys(d.findings["unchanged"]) == ["(operator) r0", "D r1"]
+    assert _keys(d.facilities["fixed"]) == ["A"]
+    assert _keys(d.facilities["regressed"]) == ["B", "C", "H", "N"]
+    assert _keys(d.facilities["new"]) == ["F"]
+    assert _keys(d.facilities["removed"]) == ["E"]
+    assert _keys(d.facilities["changed"]) == ["G"]
+    assert has_regression(d) and d.has_regression
+
+
+def test_no_regression_when_only_fixed():
+    old = _report([("A", "fail", [_f("A", "r1", "fail")])])
+    new = _report([("A", "pass", [_f("A", "r1", "pass")])], verdict="pass")
+    d = diff_reports(old, new)
+    assert not has_regression(d)
+    assert json.loads(diff_json(d))["has_regression"] is False
+    assert "regression: no" in diff_text(d)
+
+
+def test_duplicate_subject_rule_keys_use_the_message_head():
+    op_old = [_f("(operator)", "cdn", "pass", "a.example: ok"), _f("(operator)", "cdn", "fail", "b.example: outside")]
+    op_new = [_f("(operator)", "cdn", "fail", "a.example: outside"), _f("(operator)", "cdn", "pass", "b.example: ok")]
+    d = diff_reports(_report([], op_old), _report([], op_new))
+    assert _keys(d.findings["regressed"]) == ["(operator) cdn [a.example]"]
+    assert _keys(d.findings["fixed"]) == ["(operator) cdn [b.example]"]
+
+
+def test_example_report_against_a_modified_copy():
+    old = load_report(EXAMPLE_REPORT)
+    assert not has_regression(diff_reports(old, old))
+    new = copy.deepcopy(old)
+    passing = next(f for f in new["facilities"] if f["verdict"] == "pass")
+    failing = next(f for f in new["facilities"] if f["verdict"] == "fail")
+    passing["verdict"] = "fail"
+    passing["findings"][0]["status"] = "fail"
+    failing["verdict"] = "pass"
+    for x in failing["findings"]:
+        x["status"] = "pass"
+    gone = new["facilities"].pop()
+    d = diff_reports(old, new)
+    assert _keys(d.facilities["regressed"]) == [passing["id"]]
+    assert _keys(d.facilities["fixed"]) == [failing["id"]]
+    assert _keys(d.facilities["removed"]) == [gone["id"]]
+    assert len(d.facilities["unchanged"]) == len(old["facilities"]) - 3
+    assert [c.subject for c in d.findings["regressed"]] == [passing["id"]]
+    assert {c.subject for c in d.findings["fixed"]} == {failing["id"]}
+    assert {c.subject for c in d.findings["removed"]} == {gone["id"]}
+    assert has_regression(d)
+    # renderers: deterministic, and they name what regressed
+    assert diff_json(d) == diff_json(diff_reports(copy.deepcopy(old), copy.deepcopy(new)))
+    doc = json.loads(diff_json(d))
+    assert doc["schema"] == "pilot-zone-auditor/diff/1" and doc["counts"]["facilities"]["regressed"] == 1
+    text, md = diff_text(d), diff_markdown(d)
+    assert f"{passing['id']}: pass → fail" in text
+    assert md.startswith("# Audit diff") and f"| {passing['id']} | pass | fail |" in md
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(InputError, match="not a pilot-zone-auditor/report/1 report"):
+        diff_reports({"schema": "x"}, load_report(EXAMPLE_REPORT))
+    p = tmp_path / "r.json"
+    p.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="r.json"):
+        load_report(p)
+    with pytest.raises(InputError, match="not found"):
+        load_report(tmp_path / "missing.json")

@@ -1,0 +1,182 @@
+"""Waivers: loading and checking the file, matching, expiry, and that nothing is deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+import yaml
+
+from auditor.errors import InputError
+from auditor.models import Finding, Severity, Status
+from auditor.waivers import Waiver, apply_waivers, apply_waivers_to_result, load_waivers, parse_waivers
+
+from conftest import AS_OF, EXAMPLE, REPO
+
+ENTRY = {
+    "rule": "facility_in_region",
+    "facility": "SH-CDN-*",
+    "owner": "ops@example.com",
+    "reason": "moving to Lingang",
+    "expires": "2026-12-31",
+    "reference": "CHG-1",
+}
+
+
+def _finding(rule: str, subject: str, status: Status) -> Finding:
+    return Finding(rule=rule, clause="c", status=status, subject=subject, message=f"{subject} {status}", severity=Severity.HIGH)
+
+
+def _waiver(number: int = 1, **kw) -> Waiver:
+    d = {**ENTRY, **kw}
+    d["expires"] = dt.date.fromisoformat(d["expires"]) if isinstance(d["expires"], str) else d["expires"]
+    return Waiver(number=number, **d)
+
+
+def _write(tmp_path, doc) -> str:
+    p = tmp_path / "waivers.yaml"
+    p.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc), encoding="utf-8")
+    return str(p)
+
+
+def test_load_valid_file(tmp_path):
+    text = "waivers:\n  - rule: facility_in_region\n    facility: 'SH-CDN-*'\n    owner: ops\n    reason: r\n    expires: 2026-12-31\n    reference: CHG-1\n"
+    ws = load_waivers(_write(tmp_path, text))
+    assert ws == [Waiver(1, "facility_in_region", "SH-CDN-*", "ops", "r", dt.date(2026, 12, 31), "CHG-1", str(tmp_path / "waivers.yaml"))]
+    assert load_waivers(_write(tmp_path, "waivers: []\n")) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "needle"),
+    [
+        ({**ENTRY, "rule": "no_such_rule"}, "unknown rule 'no_such_rule'"),
+        ({k: v for k, v in ENTRY.items() if k != "owner"}, "missing 'owner'"),
+        ({**ENTRY, "reason": ""}, "'reason' must be a non-empty text"),
+        ({**ENTRY, "reference": 12}, "'reference' must be a non-empty text"),
+        ({**ENTRY, "expires": "31/12/2026"}, "'expires' must be a date YYYY-MM-DD"),
+        ({**ENTRY, "expires": "2026-02-30"}, "'expires' must be a date YYYY-MM-DD"),
+        ({**ENTRY, "expires": dt.datetime(2026, 12, 31, 10, 0)}, "not a date and time"),
+        ({**ENTRY, "colour": "red"}, "unknown key(s): colour"),
+        ("just text", "must be a mapping"),
+    ],
+)
+def test_bad_entries_name_the_file_and_the_waiver(tmp_path, entry, needle):
+    path = _write(tmp_path, {"waivers": [ENTRY, entry]})
+    with pytest.raises(InputError) as exc:
+        load_waivers(path)
+    msg = str(exc.value)
+    assert path in msg and "waiver 2:" in msg and needle in msg
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("", "empty"),
+        ("- a\n- b\n", "top level must be a mapping"),
+        ("waivers: {rule: x}\n", "must be a list"),
+        ("waivers: []\nextra: 1\n", "unknown top-level key(s): extra"),
+        ("waivers: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_files(tmp_path, text, needle):
+    path = _write(tmp_path, text)
+    with pytest.raises(InputError, match="waivers.yaml") as exc:
+        load_waivers(path)
+    assert needle in str(exc.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_waivers(tmp_path / "nope.yaml")
+
+
+def test_match_by_pattern_and_operator():
+    w = _waiver()
+    assert w.matches(_finding("facility_in_region", "SH-CDN-07", Status.FAIL))
+    assert not w.matches(_finding("facility_in_region", "SH-IDC-01", Status.FAIL))
+    assert not w.matches(_finding("location_evidence_consistent", "SH-CDN-07", Status.FAIL))
+    star = _waiver(facility="*")
+    assert not star.matches(_finding("facility_in_region", "(operator)", Status.FAIL))
+    op = _waiver(rule="isp_footprint_in_region", facility="(operator)")
+    assert op.matches(_finding("isp_footprint_in_region", "(operator)", Status.FAIL))
+    assert not op.matches(_finding("isp_footprint_in_region", "SH-CDN-01", Status.FAIL))
+
+
+def test_apply_waives_fail_and_indeterminate_and_keeps_everything():
+    op = [_finding("isp_footprint_in_region", "(operator)", Status.FAIL)]
+    fac = {
+        "SH-CDN-01": [_finding("facility_in_region", "SH-CDN-01", Status.FAIL)],
+        "SH-CDN-02": [_finding("facility_in_region", "SH-CDN-02", Status.INDETERMINATE)],
+        "SH-CDN-03": [_finding("facility_in_region", "SH-CDN-03", Status.PASS)],
+        "SH-IDC-01": [_finding("facility_in_region", "SH-IDC-01", Status.FAIL)],
+    }
+    out = apply_waivers(op, fac, [_waiver()], AS_OF)
+    assert out.operator_findings == op
+    statuses = {fid: [f.status for f in fs] for fid, fs in out.facility_findings.items()}
+    assert statuses == {
+        "SH-CDN-01": [Status.WAIVED], "SH-CDN-02": [Status.WAIVED], "SH-CDN-03": [Status.PASS], "SH-IDC-01": [Status.FAIL],
+    }
+    assert {m.original_status for m in out.waived.values()} == {Status.FAIL, Status.INDETERMINATE}
+    waived = out.facility_findings["SH-CDN-01"][0]
+    rec = out.waived[waived].as_dict()
+    assert rec["original_status"] == "fail" and rec["owner"] == "ops@example.com" and rec["reference"] == "CHG-1"
+    assert rec["expires"] == "2026-12-31" and rec["reason"] == "moving to Lingang"
+    assert out.notes == []
+    # pure: inputs untouched
+    assert fac["SH-CDN-01"][0].status is Status.FAIL
+
+
+def test_expired_waiver_does_not_apply_and_notes_it():
+    fac = {"SH-CDN-01": [_finding("facility_in_region", "SH-CDN-01", Status.FAIL)]}
+    out = apply_waivers([], fac, [_waiver(3, expires="2026-10-31")], AS_OF)
+    assert out.facility_findings["SH-CDN-01"][0].status is Status.FAIL
+    assert out.waived == {}
+    assert out.notes == ["waiver 3 for rule facility_in_region on SH-CDN-* expired on 2026-10-31"]
+    # the expiry day itself is still covered
+    same_day = apply_waivers([], fac, [_waiver(expires=AS_OF.isoformat())], AS_OF)
+    assert same_day.facility_findings["SH-CDN-01"][0].status is Status.WAIVED
+
+
+def test_first_unexpired_waiver_wins_and_unused_are_noted():
+    fac = {"SH-CDN-01": [_finding("facility_in_region", "SH-CDN-01", Status.FAIL)]}
+    ws = [_waiver(1, expires="2020-01-01"), _waiver(2, owner="a"), _waiver(3, owner="b")]
+    out = apply_waivers([], fac, ws, AS_OF)
+    (match,) = out.waived.values()
+    assert match.waiver.number == 2
+    assert out.notes == [
+        "waiver 1 for rule facility_in_region on SH-CDN-* expired on 2020-01-01",
+        "waiver 3 for rule facility_in_region on SH-CDN-* matched no failing or indeterminate finding",
+    ]
+
+
+def test_parse_waivers_accepts_yaml_dates():
+    (w,) = parse_waivers({"waivers": [{**ENTRY, "expires": dt.date(2027, 1, 1)}]})
+    assert w.expires == dt.date(2027, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def example_result():
+    from auditor.engine import audit
+
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        return audit(str(EXAMPLE.relative_to(REPO)), as_of=AS_OF)
+    finally:
+        os.chdir(cwd)
+
+
+def test_apply_to_a_real_result(example_result):
+    before = {f.id: example_result.facility_verdict(f).value for f in example_result.facilities}
+    from auditor.rules import all_rules
+
+    facility_rules = [m.SPEC.id for m in all_rules() if m.SPEC.scope == "facility"]
+    ws = [_waiver(i, rule=r, facility="*") for i, r in enumerate(facility_rules, start=1)]
+    new, waived = apply_waivers_to_result(example_result, ws)
+    assert len(new.all_findings) == len(example_result.all_findings)
+    after = {f.id: new.facility_verdict(f).value for f in new.facilities}
+    for fid, v in before.items():
+        assert after[fid] == ("pass" if v in ("fail", "indeterminate") else v)
+    assert waived and all(f.status is Status.WAIVED for f in waived)
+    assert new.warnings[: len(example_result.warnings)] == example_result.warnings
