@@ -403,3 +403,14 @@ def test_upstream_asns_single_string_like_other_list_keys() -> None:
     op = parse(base(services="IDC", isp={"upstream_asns": "AS4134"}))
     assert op.services == ("IDC",)
     assert op.upstream_asns == (4134,)
+
+
+def test_evidence_section_keys_are_checked(tmp_path):
+    from auditor.errors import InputError
+    from auditor.inventory.profile import load_profile
+
+    p = tmp_path / "op.yaml"
+    p.write_text("name: x\nregion: shanghai\nevidence: {asn_tabel: t.dat}\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_profile(p)
+    assert "evidence.asn_tabel" in str(e.value) and "asn_table" in str(e.value)

@@ -44,6 +44,8 @@ _KNOWN_NESTED = {
     "registration": {"address", "lon", "lat", "crs", "adcode"},
     "isp": {"prefixes", "service_area", "upstream_asns"},
     "cdn": {"accelerated_domains"},
+    # evidence settings: the fields of auditor.config.AuditConfig that a profile may set
+    "evidence": {"ip_db", "mmdb", "asn_table", "dns_server", "rdap_url", "online", "timeout_s", "cache_dir", "dns_recording", "sweep_server", "latency"},
 }
 
 
