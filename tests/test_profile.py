@@ -414,3 +414,22 @@ def test_evidence_section_keys_are_checked(tmp_path):
     with pytest.raises(InputError) as e:
         load_profile(p)
     assert "evidence.asn_tabel" in str(e.value) and "asn_table" in str(e.value)
+
+
+@pytest.mark.parametrize("body, key", [
+    ("evidence: {timeout_s: abc}", "evidence.timeout_s"),
+    ("evidence: {timeout_s: -1}", "evidence.timeout_s"),
+    ("evidence: {online: 'yes'}", "evidence.online"),
+    ("evidence: {latency: 5}", "evidence.latency"),
+    ("evidence: {asn_table: [a, b]}", "evidence.asn_table"),
+    ("evidence: [1, 2]", "evidence"),
+])
+def test_evidence_section_types_are_checked(tmp_path, body, key):
+    from auditor.errors import InputError
+    from auditor.inventory.profile import load_profile
+
+    p = tmp_path / "op.yaml"
+    p.write_text(f"name: x\nregion: shanghai\n{body}\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_profile(p)
+    assert key in str(e.value)

@@ -125,6 +125,18 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
             extra = sorted(f"{section}.{k}" for k in set(value) - allowed)
             if extra:
                 raise InputError(f"unknown key(s) {extra}", source=source, hint=f"{section} takes: {sorted(allowed)}")
+    evidence = doc.get("evidence") or {}
+    if not isinstance(evidence, dict):
+        raise InputError("key 'evidence' must be a mapping", source=source)
+    for key, value in evidence.items():
+        if key in ("mmdb", "latency"):
+            _str_list(value, f"evidence.{key}", source)
+        elif key == "online" and not isinstance(value, bool):
+            raise InputError("key 'evidence.online' must be true or false", source=source)
+        elif key == "timeout_s" and (_number(value, "evidence.timeout_s", source) or 0) <= 0:
+            raise InputError("key 'evidence.timeout_s' must be a positive number of seconds", source=source)
+        elif key not in ("online", "timeout_s") and not isinstance(value, str):
+            raise InputError(f"key 'evidence.{key}' must be a string", source=source)
     name = _expect(doc, "name", str, source, "")
     region = _expect(doc, "region", str, source, "")
     if not region:
