@@ -28,9 +28,8 @@ def registry():
     return load_registry()
 
 
-@pytest.fixture(scope="module")
-def example_result():
-    """The shipped example operator audited as `make example` does (from the repository root)."""
+def audit_example():
+    """A fresh audit of the shipped example operator, run as `make example` runs it (from the repository root)."""
     from auditor.engine import audit
 
     cwd = os.getcwd()
@@ -39,6 +38,12 @@ def example_result():
         return audit("examples/shanghai-operator/operator.yaml", as_of=AS_OF)
     finally:
         os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def example_result():
+    """The example operator's audit, shared by a module's tests."""
+    return audit_example()
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:

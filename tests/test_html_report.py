@@ -18,7 +18,7 @@ from auditor.engine import audit
 from auditor.report import FORMATS, render, write_reports
 from auditor.report import plots
 
-from conftest import AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, REPO, XUJIAHUI, write_csv
+from conftest import audit_example, AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, REPO, XUJIAHUI, write_csv
 
 STAMP = "2026-11-01T00:00:00+00:00"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,12 +123,7 @@ def test_script_is_constant_and_allowed_by_hash(example_html, hostile_result):
 
 
 def test_html_is_deterministic(example_result, example_html):
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        again = audit("examples/shanghai-operator/operator.yaml", as_of=AS_OF)
-    finally:
-        os.chdir(cwd)
+    again = audit_example()
     assert render(again, "html", generated_at=STAMP) == example_html
     other = render(example_result, "html", generated_at="2020-01-01T00:00:00+00:00")
     assert other != example_html and other.replace("2020-01-01T00:00:00+00:00", STAMP) == example_html

@@ -15,7 +15,7 @@ from auditor.engine import audit
 from auditor.report import parse_formats, write_reports
 from auditor.errors import UsageError
 
-from conftest import AS_OF, DISHUI_LAKE, EXAMPLE, REPO, XUJIAHUI, write_csv
+from conftest import audit_example, AS_OF, DISHUI_LAKE, EXAMPLE, REPO, XUJIAHUI, write_csv
 
 STAMP = "2026-11-01T00:00:00+00:00"
 
@@ -46,12 +46,7 @@ def test_example_report_matches_the_committed_golden_file(example_result):
 
 
 def test_reports_are_deterministic(example_result, tmp_path):
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        again = audit("examples/shanghai-operator/operator.yaml", as_of=AS_OF)
-    finally:
-        os.chdir(cwd)
+    again = audit_example()
     for fmt in ("json", "md", "csv", "geojson"):
         assert render(example_result, fmt, generated_at=STAMP) == render(again, fmt, generated_at=STAMP)
     a = render(example_result, "json", generated_at="2020-01-01T00:00:00+00:00")

@@ -23,16 +23,6 @@ def _validate(log):
     jsonschema.Draft4Validator(SCHEMA).validate(log)
 
 
-@pytest.fixture(scope="module")
-def example_result():
-    from auditor.engine import audit
-
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        return audit(str(EXAMPLE.relative_to(REPO)), as_of=AS_OF)
-    finally:
-        os.chdir(cwd)
 
 
 def test_valid_and_covers_every_rule():

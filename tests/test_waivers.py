@@ -155,16 +155,6 @@ def test_parse_waivers_accepts_yaml_dates():
     assert w.expires == dt.date(2027, 1, 1)
 
 
-@pytest.fixture(scope="module")
-def example_result():
-    from auditor.engine import audit
-
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        return audit(str(EXAMPLE.relative_to(REPO)), as_of=AS_OF)
-    finally:
-        os.chdir(cwd)
 
 
 def test_apply_to_a_real_result(example_result):
