@@ -88,12 +88,30 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
     )
 
 
+def _check_quotes_closed(text: str, delimiter: str, source: str) -> None:
+    """Refuse a file whose last quoted field never closes: the lenient reader would fold every
+    following row into that one field, and rows would vanish without a word."""
+    strict = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _ in strict:
+            start = strict.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputError(
+                f"unclosed quote: the record starting on line {start} runs to the end of the file",
+                source=source, hint="close the quote (or double a quote inside a quoted field as \"\")",
+            ) from exc
+        # other irregular quoting is read leniently below, row by row
+
+
 def _read_csv(p: Path) -> RawTable:
     text, encoding = decode_text(p.read_bytes(), str(p))
     if "\x00" in text:
         raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
     sample = text[:65536]
     delimiter = "\t" if p.suffix.lower() == ".tsv" or (sample.count("\t") > sample.count(",") and "\t" in sample.split("\n", 1)[0]) else ","
+    _check_quotes_closed(text, delimiter, str(p))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
@@ -147,11 +165,35 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+#: An XLSX is a zip: refuse one that would inflate beyond these before any XML is parsed.
+XLSX_MAX_INFLATED_BYTES = 200 * 1024 * 1024
+XLSX_MAX_RATIO = 100.0
+
+
+def _check_zip_bomb(p: Path) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # openpyxl reports a file that is not a workbook
+    inflated = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if inflated > XLSX_MAX_INFLATED_BYTES or (inflated > 10 * 1024 * 1024 and inflated / packed > XLSX_MAX_RATIO):
+        raise InputError(
+            f"XLSX inflates to {inflated / 1e6:,.0f} MB from {p.stat().st_size / 1e6:,.1f} MB "
+            f"(limit {XLSX_MAX_INFLATED_BYTES / 1e6:,.0f} MB, ratio {XLSX_MAX_RATIO:g}): refused as a possible decompression bomb",
+            source=str(p), hint="save the sheet as CSV, or split it",
+        )
+
+
 def _read_xlsx(p: Path) -> RawTable:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise InputError("reading XLSX needs openpyxl", source=str(p), hint="pip install openpyxl") from exc
+    _check_zip_bomb(p)
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files

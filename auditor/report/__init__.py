@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def write_reports(
     it, every file is exactly what :func:`render` gives. ``progress(step, done, total)`` is called
     as each file is written (see :mod:`auditor.progress`).
     """
-    out = Path(out_dir)
+    out = Path(os.path.normpath(out_dir))  # "a/./b/../c" must not create a/b on the way
     out.mkdir(parents=True, exist_ok=True)
     stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     fmts = list(formats)
