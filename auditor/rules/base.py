@@ -70,6 +70,10 @@ class RuleContext:
     sweeps: Mapping[str, Any] = field(default_factory=dict)  # accelerated domain -> SweepResult or why not swept
     discovered: tuple[dict[str, Any], ...] = ()             # undeclared nodes found by sweeps
 
+    def declares_service(self, category: str) -> bool:
+        """Whether the operator declares a service of this opened category (e.g. "cdn", "isp")."""
+        return any((self.registry.service_category(s) or ("", ""))[1] == category for s in self.operator.services)
+
     def audited_facilities(self) -> tuple[Facility, ...]:
         """Facilities whose rows could be read (error rows get no findings)."""
         return tuple(f for f in self.facilities if not f.errors)

@@ -20,9 +20,7 @@ CDN_KINDS = frozenset({"CDN", "CDN_NODE", "EDGE", "CDN_EDGE", "CACHE"})
 
 
 def is_cdn_operator(ctx: RuleContext) -> bool:
-    op = ctx.operator
-    declared = any((ctx.registry.service_category(s) or ("", ""))[1] == "cdn" for s in op.services)
-    return declared or bool(op.cdn_domains)
+    return ctx.declares_service("cdn") or bool(ctx.operator.cdn_domains)
 
 
 def _anycast_outside(ctx: RuleContext, f) -> Finding | None:  # noqa: ANN001

@@ -21,13 +21,9 @@ SPEC = RuleSpec(
 ISP_KINDS = frozenset({"ISP_POP", "POP", "ISP", "ACCESS", "BRAS"})
 
 
-def _is_isp(ctx: RuleContext) -> bool:
-    return any((ctx.registry.service_category(s) or ("", ""))[1] == "isp" for s in ctx.operator.services)
-
-
 def evaluate(ctx: RuleContext) -> list[Finding]:
     op = ctx.operator
-    if not _is_isp(ctx):
+    if not ctx.declares_service("isp"):
         return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
     fails, unknowns, passes = [], [], []
     evidence: list[str] = []

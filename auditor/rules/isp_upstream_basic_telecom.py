@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from auditor.models import Finding, Severity, Status
 from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
-from auditor.rules.isp_footprint_in_region import _is_isp
 
 SPEC = RuleSpec(
     id="isp_upstream_basic_telecom",
@@ -19,7 +18,7 @@ SPEC = RuleSpec(
 
 def evaluate(ctx: RuleContext) -> list[Finding]:
     op = ctx.operator
-    if not _is_isp(ctx):
+    if not ctx.declares_service("isp"):
         return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
     origin_notes = _origins(ctx)
     if not op.upstream_asns:
