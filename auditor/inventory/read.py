@@ -15,12 +15,13 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from auditor.errors import InputError
 from auditor.paths import sha256_file
 
-__all__ = ["RawTable", "read_table", "FORMATS"]
+__all__ = ["RawTable", "read_table", "iter_table_chunks", "CsvChunks", "FORMATS"]
 
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
@@ -43,6 +44,7 @@ class RawTable:
     file_crs: str | None = None          # "wgs84" when the file itself states WGS-84
     row_problems: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    rows_count: int = 0                  # rows in the whole file, when this describes a streamed file
 
 
 def read_table(path: Path | str) -> RawTable:
@@ -88,65 +90,178 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
     )
 
 
-def _check_quotes_closed(text: str, delimiter: str, source: str) -> None:
+_BLOCK = 1 << 20  # bytes per read when a file is streamed
+
+
+def _sniff_encoding(p: Path) -> str:
+    """The encoding a CSV file decodes with, found by decoding it in blocks (memory stays bounded).
+
+    Same rules as :func:`decode_text`: a BOM decides; otherwise UTF-8, then GB18030. A file
+    that decodes with neither (or holds NUL characters) is refused with the message
+    :func:`decode_text` gives, which names the offset and line.
+    """
+    import codecs
+
+    with p.open("rb") as fh:
+        head = fh.read(3)
+    if head.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    for enc in candidates:
+        decoder = codecs.getincrementaldecoder(enc)()
+        try:
+            with p.open("rb") as fh:
+                while block := fh.read(_BLOCK):
+                    if "\x00" in decoder.decode(block):
+                        raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
+                decoder.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    decode_text(p.read_bytes(), str(p))  # raises with the exact offset and line
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_text(p: Path, encoding: str) -> io.TextIOWrapper:
+    return open(p, encoding=encoding, newline="")  # noqa: SIM115 - the caller closes it
+
+
+def _delimiter(p: Path, encoding: str) -> str:
+    with _open_text(p, encoding) as fh:
+        sample = fh.read(65536)
+    tab_first_line = "\t" in sample.split("\n", 1)[0]
+    return "\t" if p.suffix.lower() == ".tsv" or (sample.count("\t") > sample.count(",") and tab_first_line) else ","
+
+
+def _check_quotes_closed(p: Path, encoding: str, delimiter: str) -> None:
     """Refuse a file whose last quoted field never closes: the lenient reader would fold every
     following row into that one field, and rows would vanish without a word."""
-    strict = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    start = 1
-    try:
-        for _ in strict:
-            start = strict.line_num + 1
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            raise InputError(
-                f"unclosed quote: the record starting on line {start} runs to the end of the file",
-                source=source, hint="close the quote (or double a quote inside a quoted field as \"\")",
-            ) from exc
-        # other irregular quoting is read leniently below, row by row
+    with _open_text(p, encoding) as fh:
+        strict = csv.reader(fh, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for _ in strict:
+                start = strict.line_num + 1
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise InputError(
+                    f"unclosed quote: the record starting on line {start} runs to the end of the file",
+                    source=str(p), hint="close the quote (or double a quote inside a quoted field as \"\")",
+                ) from exc
+            # other irregular quoting is read leniently below, row by row
+
+
+class CsvChunks:
+    """A CSV file read as a sequence of :class:`RawTable` chunks of at most ``chunk_rows`` rows.
+
+    Whole-file checks (encoding, NUL bytes, an unclosed quote) run before the first chunk, in
+    bounded memory; row numbers are the file's physical line numbers, as in :func:`read_table`.
+    After iteration, :attr:`notes` holds the notes for the whole file (blank lines, header line).
+    """
+
+    def __init__(self, path: Path | str, chunk_rows: int = 50_000) -> None:
+        self.path = Path(path)
+        self.chunk_rows = max(1, int(chunk_rows))
+        self.encoding = _sniff_encoding(self.path)
+        self.delimiter = _delimiter(self.path, self.encoding)
+        _check_quotes_closed(self.path, self.encoding, self.delimiter)
+        self.headers: list[str] | None = None
+        self.notes: list[str] = []
+        self.rows_read = 0
+
+    def __iter__(self) -> Iterator[RawTable]:
+        src = str(self.path)
+        with _open_text(self.path, self.encoding) as fh:
+            reader = csv.reader(fh, delimiter=self.delimiter)
+            rows: list[tuple[int, list[str]]] = []
+            problems: dict[int, str] = {}
+            blank = 0
+            start = 1
+            header_row = 1
+            try:
+                for record in reader:
+                    row_no = start
+                    start = reader.line_num + 1
+                    if not any(cell.strip() for cell in record):
+                        blank += 1
+                        continue
+                    if self.headers is None:
+                        self.headers, header_row = record, row_no
+                        continue
+                    width = len(self.headers)
+                    if len(record) > width:
+                        if any(c.strip() for c in record[width:]):
+                            problems[row_no] = f"row has {len(record)} fields but the header has {width}"
+                        record = record[:width]
+                    elif len(record) < width:
+                        record = record + [""] * (width - len(record))
+                    rows.append((row_no, record))
+                    if len(rows) >= self.chunk_rows:
+                        yield self._chunk(rows, problems)
+                        rows, problems = [], {}
+            except csv.Error as exc:
+                raise InputError(f"malformed CSV near line {reader.line_num}: {exc}", source=src) from exc
+            if self.headers is None:
+                raise InputError("file is empty (no header row)", source=src)
+            if blank:
+                self.notes.append(f"{blank} blank line(s) ignored")
+            if header_row != 1:
+                self.notes.append(f"header found on line {header_row}")
+            if rows or not self.rows_read:
+                yield self._chunk(rows, problems)
+
+    def _chunk(self, rows: list[tuple[int, list[str]]], problems: dict[int, str]) -> RawTable:
+        self.rows_read += len(rows)
+        assert self.headers is not None
+        return RawTable(str(self.path), "csv", self.headers, rows, encoding=self.encoding, row_problems=problems)
 
 
 def _read_csv(p: Path) -> RawTable:
-    text, encoding = decode_text(p.read_bytes(), str(p))
-    if "\x00" in text:
-        raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
-    sample = text[:65536]
-    delimiter = "\t" if p.suffix.lower() == ".tsv" or (sample.count("\t") > sample.count(",") and "\t" in sample.split("\n", 1)[0]) else ","
-    _check_quotes_closed(text, delimiter, str(p))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    headers: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    problems: dict[int, str] = {}
-    blank = 0
-    start = 1
-    try:
-        for record in reader:
-            row_no = start
-            start = reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                blank += 1
-                continue
-            if headers is None:
-                headers = record
-                header_row = row_no
-                continue
-            if len(record) > len(headers):
-                extra = [c for c in record[len(headers):] if c.strip()]
-                if extra:
-                    problems[row_no] = f"row has {len(record)} fields but the header has {len(headers)}"
-                record = record[: len(headers)]
-            elif len(record) < len(headers):
-                record = record + [""] * (len(headers) - len(record))
-            rows.append((row_no, record))
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV near line {reader.line_num}: {exc}", source=str(p)) from exc
-    if headers is None:
-        raise InputError("file is empty (no header row)", source=str(p))
-    table = RawTable(str(p), "csv", headers, rows, encoding=encoding, row_problems=problems)
-    if blank:
-        table.notes.append(f"{blank} blank line(s) ignored")
-    if header_row != 1:
-        table.notes.append(f"header found on line {header_row}")
+    chunks = CsvChunks(p, chunk_rows=1 << 62)
+    tables = list(chunks)
+    table = tables[0]
+    for t in tables[1:]:  # pragma: no cover - one chunk holds every row here
+        table.rows += t.rows
+        table.row_problems.update(t.row_problems)
+    table.notes = list(chunks.notes)
     return table
+
+
+def iter_table_chunks(path: Path | str, chunk_rows: int = 50_000) -> tuple[RawTable, Iterator[RawTable]]:
+    """(a header-only description of the file, an iterator of row chunks), for streaming audits.
+
+    CSV is streamed in bounded memory; other formats are read whole (their readers need the
+    whole file) and handed out in chunks. The description's ``notes`` are final once the
+    iterator is exhausted.
+    """
+    p = Path(path)
+    if FORMATS.get(p.suffix.lower()) == "csv" and p.is_file():
+        chunks = CsvChunks(p, chunk_rows)
+        info = RawTable(str(p), "csv", [], [], encoding=chunks.encoding, sha256=sha256_file(p), notes=chunks.notes)
+
+        def csv_chunks() -> Iterator[RawTable]:
+            for t in chunks:
+                info.headers = list(t.headers)
+                info.rows_count = chunks.rows_read
+                yield t
+
+        return info, csv_chunks()
+    whole = read_table(p)
+    info = RawTable(whole.source, whole.format, list(whole.headers), [], encoding=whole.encoding, sha256=whole.sha256,
+                    file_crs=whole.file_crs, notes=whole.notes)
+    info.rows_count = len(whole.rows)
+
+    def slices() -> Iterator[RawTable]:
+        step = max(1, int(chunk_rows))
+        for i in range(0, max(len(whole.rows), 1), step):
+            rows = whole.rows[i:i + step]
+            yield RawTable(whole.source, whole.format, whole.headers, rows, encoding=whole.encoding, sha256=whole.sha256,
+                           file_crs=whole.file_crs, row_problems={r: whole.row_problems[r] for r, _ in rows if r in whole.row_problems})
+
+    return info, slices()
 
 
 # -- XLSX ------------------------------------------------------------------------------------

@@ -12,14 +12,16 @@ import ipaddress
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from auditor.errors import InventoryError, UsageError
 from auditor.geo.crs import parse_crs
+from auditor.iptext import is_dotted_quad
 from auditor.inventory.columns import HEADER_ALIASES, map_headers
 from auditor.inventory.read import RawTable
 from auditor.models import Facility, RowError
 
-__all__ = ["validate_rows", "parse_coordinate", "KINDS", "TENURES"]
+__all__ = ["validate_rows", "facility_ids", "parse_coordinate", "KINDS", "TENURES"]
 
 KINDS = ("IDC", "CDN", "ISP_POP", "POP", "OFFICE", "NOC", "DATA_PROCESSING", "OTHER")
 TENURES = {
@@ -37,6 +39,8 @@ _CN_LAT = (3.0, 54.0)
 
 
 def _text(value: str) -> str:
+    if value.isascii():
+        return value.strip()  # NFKC leaves ASCII as it is
     return unicodedata.normalize("NFKC", value).strip()
 
 
@@ -80,19 +84,23 @@ def _check_columns(table: RawTable, seen: dict[str, list[str]]) -> None:
         )
 
 
-def validate_rows(table: RawTable, *, default_crs: str | None = None) -> list[Facility]:
+def validate_rows(
+    table: RawTable, *, default_crs: str | None = None, ids_before: Mapping[str, int] | None = None
+) -> list[Facility]:
     """One :class:`Facility` per row of ``table``, in file order.
 
     ``default_crs`` applies to rows whose ``crs`` cell is empty (from the
     operator profile or ``--crs``); with neither, the system is unknown and the
     location claim is widened by the largest datum offset instead of assuming one.
+    ``ids_before`` maps ids already used in earlier chunks of the same file to their
+    first row (see :func:`facility_ids`), so a streamed file finds the same duplicates.
     """
     positions, seen = map_headers(table.headers)
     _check_columns(table, seen)
     if default_crs is not None:
         default_crs = parse_crs(default_crs).value
     facilities: list[Facility] = []
-    first_row_of: dict[str, int] = {}
+    first_row_of: dict[str, int] = dict(ids_before or {})
     for row_no, values in table.rows:
         cells: dict[str, str] = {}
         extra: dict[str, str] = {}
@@ -110,6 +118,20 @@ def validate_rows(table: RawTable, *, default_crs: str | None = None) -> list[Fa
                 first_row_of[fac.id] = row_no
         facilities.append(fac)
     return facilities
+
+
+def facility_ids(table: RawTable) -> list[tuple[int, str]]:
+    """(row, id) of every row whose id :func:`validate_rows` would accept, in file order."""
+    positions, _ = map_headers(table.headers)
+    col = next((i for i, name in positions.items() if name == "id"), None)
+    if col is None:
+        return []
+    out = []
+    for row_no, values in table.rows:
+        fid = _text(values[col]) if col < len(values) else ""
+        if fid:
+            out.append((row_no, fid))
+    return out
 
 
 def _with_error(fac: Facility, err: RowError) -> Facility:
@@ -171,6 +193,8 @@ def _validate_row(
 
     ips = _split_list(cells.get("ip", ""))
     for ip in ips:
+        if is_dotted_quad(ip):
+            continue  # the common case, without building an address object
         try:
             ipaddress.ip_network(ip, strict=False) if "/" in ip else ipaddress.ip_address(ip)
         except ValueError:

@@ -16,7 +16,7 @@ __all__ = ["render_geojson"]
 def render_geojson(result: AuditResult) -> str:
     features: list[dict[str, Any]] = []
     for f in result.facilities:
-        point = next((c for c in result.claims.get(f.id, ()) if c.kind == "point"), None)
+        point = next((c for c in result.claims_of(f) if c.kind == "point"), None)
         cont = result.containment.get(point.id) if point else None
         findings = result.facility_findings.get(f.id, [])
         features.append(
@@ -43,7 +43,7 @@ def render_geojson(result: AuditResult) -> str:
         )
     # evidence areas: latency feasible regions and the disjoint disks that prove anycast
     for f in result.facilities:
-        for c in result.claims.get(f.id, ()):
+        for c in result.claims_of(f):
             if c.geometry is None:
                 continue
             cont = result.containment.get(c.id)

@@ -304,6 +304,10 @@ def _summary(r: Mapping[str, Any], n_markers: int) -> str:
         ("Foreign equity", "—" if op["foreign_equity_pct"] is None else f"{op['foreign_equity_pct']:g} %"),
         ("Facilities", f"{s['facility_count']} rows, {n_markers} with a location on the map"),
     ]
+    if "facilities_listed" in s:
+        from auditor.report.markdown import streamed_note
+
+        facts.append(("Streamed", streamed_note(s)))
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     options = ""
     if region["options"]:

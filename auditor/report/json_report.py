@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 from auditor.engine import AuditResult
@@ -15,30 +14,24 @@ SCHEMA = "pilot-zone-auditor/report/1"
 
 
 def _summary(result: AuditResult) -> dict[str, Any]:
-    verdicts = Counter(result.facility_verdict(f).value for f in result.facilities)
-    per_rule: dict[str, dict[str, int]] = {}
-    for finding in result.all_findings:
-        per_rule.setdefault(finding.rule, {}).setdefault(finding.status.value, 0)
-        per_rule[finding.rule][finding.status.value] += 1
-    parts: Counter[str] = Counter()
-    for f in result.facilities:
-        for c in result.claims.get(f.id, ()):
-            cont = result.containment.get(c.id)
-            if cont is not None and c.kind == "point":
-                parts[" + ".join(cont.parts) or "(none)"] += 1
-    return {
+    t = result.tallies()
+    out = {
         "verdict": result.verdict,
-        "facilities": {v.value: verdicts.get(v.value, 0) for v in FacilityVerdict},
-        "facility_count": len(result.facilities),
+        "facilities": {v.value: t.verdicts.get(v.value, 0) for v in FacilityVerdict},
+        "facility_count": t.facility_count,
         "operator_findings": {s.value: sum(1 for x in result.operator_findings if x.status is s) for s in Status},
-        "rules": {rule: dict(sorted(counts.items())) for rule, counts in per_rule.items()},
-        "declared_points_by_part": dict(sorted(parts.items())),
+        "rules": {rule: dict(sorted(counts.items())) for rule, counts in t.rules.items()},
+        "declared_points_by_part": dict(sorted(t.parts.items())),
         "exit_code": result.exit_code,
     }
+    if result.totals is not None:
+        out["facilities_listed"] = len(result.facilities)
+        out["facility_tables"] = dict(result.tables)
+    return out
 
 
 def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
-    claims = result.claims.get(f.id, ())
+    claims = result.claims_of(f)
     d: dict[str, Any] = {
         "id": f.id,
         "row": f.row,

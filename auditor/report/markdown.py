@@ -11,6 +11,15 @@ __all__ = ["render_markdown"]
 _ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "pass": 3}
 
 
+def streamed_note(summary: dict) -> str:  # type: ignore[type-arg]
+    """The sentence a streamed audit's summary carries: how many facilities are detailed, where every row is."""
+    tables = ", ".join(summary.get("facility_tables", {}).values()) or "the facility tables"
+    return (
+        f"Streamed audit of {summary['facility_count']:,} facilities: this report details the first "
+        f"{summary['facilities_listed']:,} that did not pass; {tables} hold every row."
+    )
+
+
 def render_markdown(result: AuditResult, *, generated_at: str) -> str:
     r = build_report(result, generated_at=generated_at)
     s = r["summary"]
@@ -31,6 +40,8 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
         lines.append("")
     lines += ["## Facilities", "", "| verdict | count |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in s["facilities"].items()]
+    if "facilities_listed" in s:
+        lines += ["", streamed_note(s)]
     lines += ["", "## Rules", "", "| rule | pass | fail | indeterminate | not applicable |", "|---|---|---|---|---|"]
     for rule, counts in s["rules"].items():
         lines.append(f"| `{rule}` | {counts.get('pass', 0)} | {counts.get('fail', 0)} | {counts.get('indeterminate', 0)} | {counts.get('not_applicable', 0)} |")

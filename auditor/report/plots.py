@@ -105,7 +105,7 @@ def signed_distances_km(result: AuditResult) -> list[tuple[float, str]]:
 
 
 def _sources_present(result: AuditResult) -> list[str]:
-    seen = {c.source.value for f in result.facilities for c in result.claims.get(f.id, ()) if c.id in result.containment}
+    seen = {c.source.value for f in result.facilities for c in result.claims_of(f) if c.id in result.containment}
     ordered = [s for s in _SOURCE_ORDER if s in seen]
     return ordered + sorted(seen - set(ordered))
 
@@ -124,7 +124,7 @@ def evidence_agreement(result: AuditResult) -> tuple[list[str], dict[tuple[str, 
     decided: Counter[str] = Counter()
     for f in result.facilities:
         by_source: dict[str, set[str]] = {}
-        for c in result.claims.get(f.id, ()):
+        for c in result.claims_of(f):
             cont = result.containment.get(c.id)
             if cont is not None and cont.verdict.value in ("inside", "outside"):
                 by_source.setdefault(c.source.value, set()).add(cont.verdict.value)

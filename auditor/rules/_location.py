@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from auditor.geo.containment import Verdict
@@ -35,6 +36,13 @@ def locate(ctx: RuleContext, subject: str) -> LocationAnswer:
     disagree leave it indeterminate and mark a contradiction (which the
     consistency rule reports).
     """
+    answer = ctx.located.get(subject)
+    if answer is None:
+        answer = ctx.located[subject] = _combine(ctx, subject)  # several rules ask about each facility
+    return answer
+
+
+def _combine(ctx: RuleContext, subject: str) -> LocationAnswer:
     found = tuple(ctx.containment[c.id] for c in ctx.claims.get(subject, ()) if c.id in ctx.containment)
     if not found:
         return LocationAnswer(None, (), (), False)
@@ -59,7 +67,12 @@ def part_names(parts: tuple[str, ...]) -> str:
 
 
 def describe(c: Containment, claims: dict[str, LocationClaim] | None = None) -> str:
-    """One clause about one containment, for a finding's message."""
+    """One clause about one containment, for a finding's message (remembered: rules describe each claim twice)."""
+    return _describe(c)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _describe(c: Containment) -> str:
     what = c.claim_id.split("#", 1)[-1].replace("coordinates", "declared coordinates").replace("admin", "stated admin unit")
     text = f"{what}: {c.verdict.value}"
     if c.distance_m is not None:

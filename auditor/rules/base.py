@@ -10,9 +10,30 @@ from typing import Any
 from auditor.models import Containment, Facility, Finding, LocationClaim, Operator, Severity, Status
 from auditor.regions import Region, Registry
 
-__all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable"]
+__all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable", "FacilityDigest", "CDN_KINDS", "ISP_KINDS"]
 
 OPERATOR = "(operator)"
+CDN_KINDS = frozenset({"CDN", "CDN_NODE", "EDGE", "CDN_EDGE", "CACHE"})
+ISP_KINDS = frozenset({"ISP_POP", "POP", "ISP", "ACCESS", "BRAS"})
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityDigest:
+    """What the operator-scope rules need to know about the facilities: small, and mergeable.
+
+    A streamed audit judges the facilities chunk by chunk and the operator once; the
+    chunks' digests, merged in file order, stand in for the facilities there.
+    """
+
+    kinds: frozenset[str] = frozenset()  # kinds of the facilities whose rows could be read
+    # ISP access points in file order: (facility id, combined location verdict or None, evidence ids)
+    access_points: tuple[tuple[str, Any, tuple[str, ...]], ...] = ()
+
+    def merged(self, later: FacilityDigest) -> FacilityDigest:
+        return FacilityDigest(self.kinds | later.kinds, self.access_points + later.access_points)
+
+    def has_kind(self, kinds: frozenset[str]) -> bool:
+        return bool(self.kinds & kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +90,8 @@ class RuleContext:
     asn: Mapping[str, Any] = field(default_factory=dict)  # query -> ASN answers
     sweeps: Mapping[str, Any] = field(default_factory=dict)  # accelerated domain -> SweepResult or why not swept
     discovered: tuple[dict[str, Any], ...] = ()             # undeclared nodes found by sweeps
+    digest: FacilityDigest | None = None                    # given when the facilities are judged elsewhere (streaming)
+    located: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # locate()'s answers, by subject
 
     def declares_service(self, category: str) -> bool:
         """Whether the operator declares a service of this opened category (e.g. "cdn", "isp")."""
@@ -77,3 +100,17 @@ class RuleContext:
     def audited_facilities(self) -> tuple[Facility, ...]:
         """Facilities whose rows could be read (error rows get no findings)."""
         return tuple(f for f in self.facilities if not f.errors)
+
+    def facility_digest(self) -> FacilityDigest:
+        """The digest given, else the digest of this context's facilities."""
+        if self.digest is not None:
+            return self.digest
+        from auditor.rules._location import locate  # _location imports this module
+
+        audited = self.audited_facilities()
+        points = []
+        for f in audited:
+            if f.kind in ISP_KINDS:
+                answer = locate(self, f.id)
+                points.append((f.id, answer.verdict, answer.evidence_ids))
+        return FacilityDigest(frozenset(f.kind for f in audited), tuple(points))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.models import Finding, Severity, Status
-from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
+from auditor.rules.base import CDN_KINDS, OPERATOR, RuleContext, RuleSpec
 from auditor.rules.facility_in_region import judge
 
 SPEC = RuleSpec(
@@ -16,7 +16,7 @@ SPEC = RuleSpec(
     remediation="Stop serving accelerated traffic from nodes outside the region; withdraw them from the CDN configuration.",
 )
 
-CDN_KINDS = frozenset({"CDN", "CDN_NODE", "EDGE", "CDN_EDGE", "CACHE"})
+__all__ = ["SPEC", "CDN_KINDS", "evaluate", "is_cdn_operator"]
 
 
 def is_cdn_operator(ctx: RuleContext) -> bool:
@@ -78,7 +78,7 @@ def _discovered_findings(ctx: RuleContext) -> list[Finding]:
 def evaluate(ctx: RuleContext) -> list[Finding]:
     nodes = [f for f in ctx.audited_facilities() if f.kind in CDN_KINDS]
     findings = [_anycast_outside(ctx, f) or judge(ctx, f, SPEC, "CDN node") for f in nodes]
-    if is_cdn_operator(ctx) or nodes:
+    if is_cdn_operator(ctx) or ctx.facility_digest().has_kind(CDN_KINDS):
         if "dns" in ctx.evidence_sources:
             findings.extend(_discovered_findings(ctx))
         else:

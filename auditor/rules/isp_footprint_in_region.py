@@ -5,8 +5,7 @@ from __future__ import annotations
 from auditor.geo.containment import Verdict
 from auditor.models import Finding, Severity, Status
 from auditor.resolve.admin import resolve_admin_unit
-from auditor.rules._location import locate
-from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
+from auditor.rules.base import ISP_KINDS, OPERATOR, RuleContext, RuleSpec
 
 SPEC = RuleSpec(
     id="isp_footprint_in_region",
@@ -18,7 +17,7 @@ SPEC = RuleSpec(
     remediation="Restrict the access service, its points of presence and its address space to the region.",
 )
 
-ISP_KINDS = frozenset({"ISP_POP", "POP", "ISP", "ACCESS", "BRAS"})
+__all__ = ["SPEC", "ISP_KINDS", "evaluate"]
 
 
 def evaluate(ctx: RuleContext) -> list[Finding]:
@@ -27,11 +26,10 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
     fails, unknowns, passes = [], [], []
     evidence: list[str] = []
-    pops = [f for f in ctx.audited_facilities() if f.kind in ISP_KINDS]
-    for f in pops:
-        ans = locate(ctx, f.id)
-        evidence += ans.evidence_ids
-        (passes if ans.verdict is Verdict.INSIDE else fails if ans.verdict is Verdict.OUTSIDE else unknowns).append(f"access point {f.id}")
+    pops = ctx.facility_digest().access_points
+    for fid, verdict, evidence_ids in pops:
+        evidence += evidence_ids
+        (passes if verdict is Verdict.INSIDE else fails if verdict is Verdict.OUTSIDE else unknowns).append(f"access point {fid}")
     for area in op.isp_service_area:
         unit, _ = resolve_admin_unit(ctx.registry, adcode=area if area.isdigit() else "", province=area if not area.isdigit() else "")
         if unit is None and not area.isdigit():

@@ -12,6 +12,15 @@ opener that rewrites ``https://HOST/PATH`` to ``base_url/HOST/PATH``) sends. Rou
 
 Unknown paths get 404 with an RDAP error object. Every request is logged in ``requests``.
 
+A server-wide :class:`Fault` makes the server break in the middle of a run: the first
+``after`` requests (any path) are served as above, every later one gets the fault —
+``429`` / ``500`` (with ``retry_after``), ``reset`` (TCP RST, no response), ``close`` (closed
+without a response), ``garbage`` (bytes that are not HTTP), ``malformed`` (200 with a body that
+is not JSON), ``hang`` (no response until ``hang`` seconds pass or the server stops) or
+``stop`` (the server shuts down: this request is reset, later connections are refused)::
+
+    rdap.set_fault("reset", after=2)      # requests 3, 4, ... are reset; rdap.reset() clears it
+
 Example::
 
     from servers.rdap import rdap, rdap_server  # noqa: F401
@@ -28,6 +37,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import struct
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -38,7 +49,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-__all__ = ["RdapServer", "Route", "load_routes", "rdap", "rdap_server", "ROUTES_FILE"]
+__all__ = ["FAULTS", "Fault", "RdapServer", "Route", "load_routes", "rdap", "rdap_server", "ROUTES_FILE"]
 
 ROUTES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "rdap" / "routes.json"
 RDAP_JSON = "application/rdap+json"
@@ -56,6 +67,23 @@ class Route:
     fail_status: int = 429
     retry_after: str | None = None
     note: str = ""
+
+
+FAULTS = ("429", "500", "reset", "close", "garbage", "malformed", "hang", "stop")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What every request after the first ``after`` (counted over all paths) gets."""
+
+    mode: str
+    after: int = 0
+    retry_after: str | None = None  # the Retry-After header of a 429/500
+    hang: float = 10.0  # seconds a ``hang`` holds the connection at most (it ends at stop() too)
+
+    def __post_init__(self) -> None:
+        if self.mode not in FAULTS:
+            raise ValueError(f"fault mode must be one of {FAULTS}, got {self.mode!r}")
 
 
 def load_routes(path: str | os.PathLike[str] = ROUTES_FILE) -> dict[str, Route]:
@@ -110,6 +138,7 @@ class RdapServer:
         self.host = host
         self.port = 0
         self.requests: list[dict[str, Any]] = []
+        self.fault: Fault | None = None
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -125,10 +154,21 @@ class RdapServer:
             return self._hits.get(path, 0)
 
     def reset(self) -> None:
-        """Forget hit counts (re-arms ``fail_first``) and the request log."""
+        """Forget hit counts (re-arms ``fail_first``), the request log and any fault."""
         with self._lock:
             self._hits.clear()
             self.requests.clear()
+            self.fault = None
+
+    def set_fault(self, mode: str, *, after: int = 0, retry_after: str | None = None, hang: float = 10.0) -> None:
+        """Fail every request after the next ``after`` ones (see :class:`Fault`)."""
+        with self._lock:
+            self.fault = Fault(mode, after=len(self.requests) + after, retry_after=retry_after, hang=hang)
+
+    def faulted(self) -> int:
+        """How many requests got the fault."""
+        with self._lock:
+            return sum(1 for r in self.requests if "fault" in r)
 
     def start(self) -> None:
         server = self
@@ -141,6 +181,12 @@ class RdapServer:
                     n = server._hits[path] = server._hits.get(path, 0) + 1
                     entry = {"method": "GET", "path": path, "accept": self.headers.get("Accept")}
                     server.requests.append(entry)
+                    fault = server.fault if server.fault and len(server.requests) > server.fault.after else None
+                    if fault is not None:
+                        entry["fault"] = fault.mode
+                if fault is not None:
+                    self._fault(fault)
+                    return
                 if route is None:
                     body = json.dumps({"errorCode": 404, "title": "Not Found", "description": [path]}).encode()
                     entry["status"] = 404
@@ -157,6 +203,44 @@ class RdapServer:
                 entry["status"] = route.status
                 extra = {"Retry-After": route.retry_after} if route.retry_after is not None else {}
                 self._send(route.status, route.body, route.content_type, extra)
+
+            def _fault(self, fault: Fault) -> None:
+                mode = fault.mode
+                if mode in ("429", "500"):
+                    status = int(mode)
+                    extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                    title = "Too Many Requests" if status == 429 else "Internal Server Error"
+                    self._send(status, json.dumps({"errorCode": status, "title": title}).encode(), RDAP_JSON, extra)
+                elif mode == "malformed":
+                    self._send(200, b'{"objectClassName": "ip network", "handle": ', RDAP_JSON, {})
+                elif mode == "garbage":
+                    self._raw(b"\x00\x17 not an HTTP response \xff\xfe\r\n\r\n")
+                elif mode == "hang":
+                    server._stopping.wait(fault.hang)
+                    self._reset()
+                elif mode == "close":
+                    self.close_connection = True  # nothing written: the client sees the connection end
+                elif mode == "reset":
+                    self._reset()
+                elif mode == "stop":
+                    server._halt()
+                    self._reset()
+
+            def _raw(self, data: bytes) -> None:
+                self.close_connection = True
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    pass
+
+            def _reset(self) -> None:
+                # SO_LINGER 0: close() sends RST instead of FIN; later writes by the framework are ignored
+                self.close_connection = True
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                except OSError:
+                    pass
 
             def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str]) -> None:
                 try:
@@ -180,6 +264,13 @@ class RdapServer:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="rdap-server", daemon=True
         )
         self._thread.start()
+
+    def _halt(self) -> None:
+        """Stop serving and close the listening socket, from a handler thread (fault ``stop``)."""
+        httpd = self._httpd
+        if httpd is not None:
+            httpd.shutdown()  # returns once serve_forever (another thread) has left its loop
+            httpd.server_close()
 
     def stop(self) -> None:
         self._stopping.set()

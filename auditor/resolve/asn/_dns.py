@@ -58,7 +58,9 @@ def describe_dns_error(exc: BaseException) -> str:
         for err in exc.kwargs.get("errors", []) or []:
             # (nameserver, tcp, port, exception or None, response or None) in dnspython 2.x
             server, _tcp, port, error, response = (list(err) + [None] * 5)[:5]
-            where = f"{server}@{port}" if port else str(server)
+            where = str(server)  # dnspython >= 2.6 names it "Do53:HOST@PORT" already
+            if port and not where.endswith(f"@{port}"):
+                where = f"{where}@{port}"
             if response is not None:
                 parts.append(f"{dns.rcode.to_text(response.rcode())} from {where}")
             elif error is not None:

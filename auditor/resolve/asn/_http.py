@@ -8,7 +8,8 @@ HTTPS handler and rewrites plain ``http://`` too, so no request can leave for th
 
 ipwhois folds every HTTP failure into one exception (``HTTPLookupError``) and drops the
 ``Retry-After`` header; the :class:`Recorder` keeps what actually happened so the source
-can tell a 429 from a 500 from a timeout from a malformed body.
+can tell a 429 from a 500 from a timeout from a malformed body, and keeps the raw RDAP object
+of every successful request (``response``) as evidence.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class _RecordingHandler(urllib.request.HTTPHandler):
             else:
                 if not isinstance(doc, dict):
                     ev["body_error"] = f"JSON is a {type(doc).__name__}, not an RDAP object"
+                else:
+                    ev["response"] = doc  # the raw RDAP object: evidence an evidence bundle carries
         out = urllib.response.addinfourl(io.BytesIO(body), resp.headers, original, resp.status)
         out.msg = resp.reason  # type: ignore[attr-defined]  # HTTPErrorProcessor reads .msg
         return out

@@ -44,19 +44,30 @@ class ResolutionStatus(StrEnum):
 
 
 class SweepStatus(StrEnum):
-    """Outcome of one ECS query of a sweep. The first four are answers, the rest failures."""
+    """Outcome of one ECS query of a sweep. The first three are answers, the rest failures.
+
+    A reply with another rcode (SERVFAIL, REFUSED, ...) is a reply but not an answer: it says
+    nothing about which node serves the subnet, so it counts as failed (STYLE §10: a server
+    failure is not folded into "no node here").
+    """
 
     OK = "ok"  # NOERROR with addresses
     NODATA = "nodata"  # NOERROR without addresses
     NXDOMAIN = "nxdomain"
-    RCODE = "rcode"  # another rcode (SERVFAIL, REFUSED, ...): see ``rcode``
+    RCODE = "rcode"  # another rcode (SERVFAIL, REFUSED, ...): see ``rcode``; a failure
     TIMEOUT = "timeout"  # no reply after the bounded retries
     BAD_RESPONSE = "bad_response"  # a reply that could not be used (ECS or question mismatch, malformed)
     ERROR = "error"  # a socket error on send
     NOT_SENT = "not_sent"  # the hard query cap or the sweep's time limit was reached first
 
 
-ANSWERED = frozenset({SweepStatus.OK, SweepStatus.NODATA, SweepStatus.NXDOMAIN, SweepStatus.RCODE})
+ANSWERED = frozenset({SweepStatus.OK, SweepStatus.NODATA, SweepStatus.NXDOMAIN})
+
+FAILED_RESOLUTION = frozenset({
+    ResolutionStatus.TIMEOUT, ResolutionStatus.SERVER_FAILED, ResolutionStatus.BAD_RESPONSE, ResolutionStatus.TRUNCATED,
+})
+"""Resolution outcomes where the servers failed to answer: no evidence about the name either way
+(NXDOMAIN, NODATA, a CNAME loop are answers about it; ``not_recorded`` is a gap in a recording)."""
 
 
 def address_sort_key(address: str) -> tuple[int, int, str]:
@@ -278,7 +289,8 @@ class SweepResult:
     """Everything one ECS sweep of one name at one server found.
 
     Invariant: ``queries == answered + failed == len(answers)`` — every planned query ends
-    answered (any rcode) or recorded as failed with a reason; none is lost.
+    answered (NOERROR or NXDOMAIN) or recorded as failed with a reason (a SERVFAIL or REFUSED
+    reply included); none is lost.
 
     Attributes
     ----------

@@ -9,7 +9,8 @@ The engine is a ``selectors`` loop over a few connected UDP sockets (the kernel 
 only datagrams from the server's address and port), with at most ``window`` queries in flight,
 replies matched by id and socket and checked against the ECS address asked, a paced send rate
 per server, bounded retries after ``timeout``, a hard cap on datagrams sent and a time limit.
-Every planned query ends answered (any rcode) or recorded as failed with a reason.
+Every planned query ends answered (NOERROR, NXDOMAIN) or recorded as failed with a reason (a
+SERVFAIL or REFUSED reply included: it names no node).
 
 Example (a local server)::
 

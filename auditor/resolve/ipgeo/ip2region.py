@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from auditor.iptext import is_plain_global_ipv4
 from auditor.models import EvidenceSource, Facility, LocationClaim
 from auditor.regions import AdminUnit, Registry, adcode_prefix
 
@@ -100,8 +101,11 @@ def unit_for_answer(registry: Registry, answer: Ip2regionAnswer) -> tuple[AdminU
 
 def normalise_ip(text: str) -> tuple[str | None, str]:
     """An IPv4 address for lookup (IPv4-mapped IPv6 unwrapped), or None with the reason."""
+    stripped = text.strip()
+    if is_plain_global_ipv4(stripped):
+        return stripped, ""  # what the general path below gives for it, ~10x faster
     try:
-        ip = ipaddress.ip_address(text.strip())
+        ip = ipaddress.ip_address(stripped)
     except ValueError:
         return None, "not an IP address"
     if isinstance(ip, ipaddress.IPv6Address):

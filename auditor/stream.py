@@ -1,0 +1,381 @@
+"""Streamed audits: the facilities judged chunk by chunk, the operator once, tables written as they come.
+
+Memory stays bounded by the chunk size, not the input size: a chunk of rows is read,
+judged by :func:`judge_chunk` (a pure function of the chunk and an :class:`ChunkPlan`,
+so it runs the same in this process or on a Dask worker), and its rows are appended to
+facilities.csv and facilities.parquet before the next chunk is read. What the operator's
+rules need from the facilities travels as a small :class:`~auditor.rules.base.FacilityDigest`.
+The summary reports (JSON, Markdown, HTML, SARIF) count every row but list in detail only
+the first ``detail_cap`` facilities that did not pass, and name the tables that hold every row.
+
+A streamed audit gives the same verdicts, findings and facilities.csv as :func:`auditor.engine.audit`
+on the same input (tests compare them), because both run :func:`auditor.engine.judge`.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.config import AuditConfig
+from auditor.engine import (
+    UNSTATED_CRS_WARNING,
+    AuditPlan,
+    AuditResult,
+    Tallies,
+    _clauses_version,
+    _input_record,
+    _registration_facility,
+    judge,
+    load_basic_telecom,
+    prepare,
+)
+from auditor.errors import UsageError
+from auditor.inventory.read import RawTable, iter_table_chunks
+from auditor.inventory.validate import facility_ids, validate_rows
+from auditor.models import Containment, Facility, FacilityVerdict, Finding, LocationClaim, Operator
+from auditor.regions import DataSource, load_registry
+from auditor.rules.base import FacilityDigest
+
+__all__ = ["ChunkPlan", "ChunkOutcome", "judge_chunk", "audit_streamed", "StreamOutput", "DEFAULT_CHUNK_ROWS", "DETAIL_CAP", "TABLE_FORMATS"]
+
+DEFAULT_CHUNK_ROWS = 50_000
+DETAIL_CAP = 1_000
+#: formats a streamed audit writes: full tables (csv, parquet) and capped summaries (json, md, html, sarif)
+TABLE_FORMATS = ("json", "md", "csv", "parquet", "html", "sarif")
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Everything a worker needs to judge a chunk; small and picklable (the registry is loaded per process)."""
+
+    operator: Operator                          # the facilities' view: operator-level evidence removed
+    region_id: str
+    region_options: tuple[tuple[str, bool], ...]
+    as_of: dt.date
+    default_crs: str | None
+    config: AuditConfig
+    waivers: tuple[Any, ...] = ()
+    detail_cap: int = DETAIL_CAP
+    collect_declared: bool = False              # the operator's ECS sweeps need every declared address
+
+    def audit_plan(self) -> AuditPlan:
+        registry = load_registry()
+        region = registry.region(self.region_id, dict(self.region_options))
+        return AuditPlan(registry, self.operator, region, self.as_of, Path(), self.default_crs, self.config, (), ())
+
+
+@dataclass
+class ChunkOutcome:
+    """What one chunk gives back: its table rows, counts, digest, and detail for a few facilities."""
+
+    records: list[dict[str, Any]]
+    tallies: Tallies
+    digest: FacilityDigest
+    declared: set[str]
+    detail: list[tuple[Facility, tuple[LocationClaim, ...], dict[str, Containment], list[Finding], dict[str, list[Any]]]]
+    sources_run: list[str]
+    data_sources: list[DataSource]
+    notes: list[str]
+    crs_unstated: bool
+    dns: dict[str, Any] = field(default_factory=dict)  # resolutions of the detailed facilities' hostnames
+
+
+def facility_view(operator: Operator) -> Operator:
+    """The operator as its facilities' chunks see it: no accelerated domains or address space to
+    look up again in every chunk (the operator's own pass does that once)."""
+    return dataclasses.replace(operator, cdn_domains=(), isp_prefixes=())
+
+
+def judge_chunk(table: RawTable, plan: ChunkPlan, ids_before: dict[str, int] | None = None) -> ChunkOutcome:
+    """Validate, gather evidence for, contain and judge one chunk of rows. Pure but for reading evidence files."""
+    from auditor.report.table import facility_record
+
+    aplan = plan.audit_plan()
+    facilities = validate_rows(table, default_crs=plan.default_crs, ids_before=ids_before)
+    j = judge(facilities, plan.operator, None, aplan)
+    result = AuditResult(
+        operator=plan.operator, region=aplan.region, as_of=plan.as_of, facilities=facilities, claims=j.claims,
+        containment=j.containment, facility_findings=j.facility_findings, operator_findings=[], inputs=[],
+        data_sources=[], asn=j.evidence.asn,
+    )
+    notes = list(j.evidence.notes)
+    if plan.waivers:
+        from auditor.waivers import apply_waivers_to_result
+
+        result, _ = apply_waivers_to_result(result, plan.waivers)
+        notes += result.warnings
+    detail = []
+    for f in facilities:
+        if len(detail) >= plan.detail_cap:
+            break
+        if result.facility_verdict(f) is not FacilityVerdict.PASS:
+            claims = result.claims_of(f)
+            detail.append((
+                f, claims, {c.id: result.containment[c.id] for c in claims if c.id in result.containment},
+                result.facility_findings.get(f.id, []), {ip: result.asn[ip] for ip in f.ip if ip in result.asn},
+            ))
+    return ChunkOutcome(
+        records=[facility_record(result, f) for f in facilities],
+        tallies=Tallies.of_facilities(result),
+        digest=j.context.facility_digest(),
+        declared=set(j.evidence.declared_addresses) if plan.collect_declared else set(),
+        detail=detail,
+        sources_run=list(j.evidence.sources_run),
+        data_sources=list(j.evidence.data_sources),
+        notes=notes,
+        crs_unstated=plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities),
+        dns={h: j.evidence.dns[h] for f, *_ in detail for h in f.hostname if h in j.evidence.dns},
+    )
+
+
+# -- running the chunks ------------------------------------------------------------------------
+
+def _in_order(
+    fn: Callable[..., ChunkOutcome], jobs: Iterable[tuple[Any, ...]], client: Any = None, window: int = 4
+) -> Iterator[ChunkOutcome]:
+    """``fn(*job)`` for every job, results in job order; on a Dask client at most ``window`` in flight
+    (so neither the driver nor the cluster holds more than a few chunks at once)."""
+    if client is None:
+        for job in jobs:
+            yield fn(*job)
+        return
+    pending: collections.deque[Any] = collections.deque()
+    for job in jobs:
+        pending.append(client.submit(fn, *job, pure=False))
+        if len(pending) >= window:
+            yield _collect(pending.popleft())
+    while pending:
+        yield _collect(pending.popleft())
+
+
+def _collect(future: Any) -> ChunkOutcome:
+    try:
+        return future.result()
+    finally:
+        future.release()
+
+
+def _jobs(chunks: Iterable[RawTable], plan: ChunkPlan) -> Iterator[tuple[RawTable, ChunkPlan, dict[str, int]]]:
+    """Chunks with the ids earlier chunks used (so duplicates across chunks are found as in one pass)."""
+    first_row: dict[str, int] = {}
+    for table in chunks:
+        before: dict[str, int] = {}
+        for row, fid in facility_ids(table):
+            seen = first_row.get(fid)
+            if seen is None:
+                first_row[fid] = row
+            elif seen < table.rows[0][0]:
+                before[fid] = seen
+        yield table, plan, before
+
+
+# -- writing the tables ------------------------------------------------------------------------
+
+class TableWriter:
+    """Appends facility records to facilities.csv and facilities.parquet as chunks arrive."""
+
+    def __init__(self, out: Path, formats: tuple[str, ...]) -> None:
+        self.out = out
+        self.csv_path = out / "facilities.csv" if "csv" in formats else None
+        self.parquet_path = out / "facilities.parquet" if "parquet" in formats else None
+        self._csv_file: Any = None
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._schema: Any = None
+        self.extra: list[str] | None = None
+
+    def write(self, records: list[dict[str, Any]], extra: list[str]) -> None:
+        from auditor.report.csv_report import csv_header
+        from auditor.report.table import csv_fields
+
+        if self.extra is None:
+            self.extra = extra
+        if self.csv_path is not None:
+            if self._csv is None:
+                self._csv_file = self.csv_path.open("w", encoding="utf-8", newline="")
+                self._csv = csv.writer(self._csv_file, lineterminator="\r\n")
+                self._csv.writerow(csv_header(self.extra))
+            self._csv.writerows(csv_fields(r, self.extra) for r in records)
+        if self.parquet_path is not None:
+            self._write_parquet(records)
+
+    def _write_parquet(self, records: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from auditor.report.table import COLUMNS
+
+        assert self.extra is not None
+        if self._schema is None:
+            numbers = {"row": pa.int64(), "lon_wgs84": pa.float64(), "lat_wgs84": pa.float64(),
+                       "uncertainty_m": pa.float64(), "distance_to_boundary_m": pa.float64()}
+            names = COLUMNS + [f"input:{c}" for c in self.extra]
+            self._schema = pa.schema([(n, numbers.get(n, pa.string())) for n in names])
+            self._parquet = pq.ParquetWriter(self.parquet_path, self._schema, compression="zstd")
+        columns = {c: [r[c] for r in records] for c in COLUMNS}
+        for c in self.extra:
+            columns[f"input:{c}"] = [r["extra"].get(c, "") for r in records]
+        self._parquet.write_table(pa.table(columns, schema=self._schema))
+
+    def close(self) -> list[Path]:
+        written = []
+        if self._csv_file is not None:
+            self._csv_file.close()
+            written.append(self.csv_path)
+        if self._parquet is not None:
+            self._parquet.close()
+            written.append(self.parquet_path)
+        return [p for p in written if p is not None]
+
+
+# -- the streamed audit --------------------------------------------------------------------------
+
+@dataclass
+class StreamOutput:
+    """A streamed audit's result (facilities: only the detailed ones) and the tables written."""
+
+    result: AuditResult
+    tables: list[Path] = field(default_factory=list)
+    chunks: int = 0
+
+
+def _merge_sources(items: Iterable[DataSource], into: list[DataSource]) -> None:
+    seen = {(s.name, s.path) for s in into}
+    for s in items:
+        if (s.name, s.path) not in seen:
+            seen.add((s.name, s.path))
+            into.append(s)
+
+
+def audit_streamed(
+    target: str | Path,
+    out_dir: str | Path,
+    *,
+    formats: tuple[str, ...] = TABLE_FORMATS,
+    region: str | None = None,
+    region_options: dict[str, bool] | None = None,
+    as_of: dt.date | str | None = None,
+    crs: str | None = None,
+    config: AuditConfig | None = None,
+    cli_config: dict[str, Any] | None = None,
+    waivers: Iterable[Any] = (),
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    detail_cap: int = DETAIL_CAP,
+    client: Any = None,
+    progress: Callable[..., None] | None = None,
+) -> StreamOutput:
+    """Audit ``target`` chunk by chunk, writing facilities.csv / facilities.parquet into ``out_dir`` as it goes.
+
+    ``client``: a ``dask.distributed.Client``; chunks are then judged on its workers. The
+    returned result lists in detail only the first ``detail_cap`` facilities that did not pass;
+    its ``totals`` count every row. Write the summary reports with :func:`auditor.report.write_reports`.
+    """
+    for fmt in formats:
+        if fmt not in TABLE_FORMATS:
+            raise UsageError("--format (streamed audit)", fmt, TABLE_FORMATS)
+    step = progress or (lambda *_a, **_k: None)
+    plan = prepare(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
+                   config=config, cli_config=cli_config)
+    op = plan.operator
+    chunk_plan = ChunkPlan(
+        operator=facility_view(op), region_id=plan.region.id, region_options=tuple(sorted(plan.region.options.items())),
+        as_of=plan.as_of, default_crs=plan.default_crs, config=plan.config, waivers=tuple(waivers), detail_cap=detail_cap,
+        collect_declared=bool(op.cdn_domains) and bool(plan.config.dns_server or plan.config.dns_recording),
+    )
+    out = Path(os.path.normpath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    info, chunks = iter_table_chunks(plan.inventory_path, chunk_rows)
+    writer = TableWriter(out, formats)
+    totals = Tallies()
+    digest = FacilityDigest()
+    declared: set[str] = set()
+    detail: list[Any] = []
+    dns: dict[str, Any] = {}
+    sources_run: list[str] = []
+    data_sources: list[DataSource] = []
+    notes: list[str] = []
+    crs_unstated = False
+    n_chunks = 0
+    try:
+        for outcome in _in_order(judge_chunk, _jobs(chunks, chunk_plan), client, window=_window(client)):
+            n_chunks += 1
+            extra = list(outcome.records[0]["extra"]) if outcome.records else []
+            writer.write(outcome.records, extra)
+            totals.add(outcome.tallies)
+            digest = digest.merged(outcome.digest)
+            declared |= outcome.declared
+            taken = outcome.detail[: max(0, detail_cap - len(detail))]
+            detail += taken
+            dns.update({h: outcome.dns[h] for f, *_ in taken for h in f.hostname if h in outcome.dns})
+            sources_run += outcome.sources_run
+            _merge_sources(outcome.data_sources, data_sources)
+            notes += outcome.notes
+            crs_unstated = crs_unstated or outcome.crs_unstated
+            step("judge facilities", totals.facility_count, info.rows_count or totals.facility_count)
+    finally:
+        tables = writer.close()
+
+    step("judge the operator")
+    registration = _registration_facility(op)
+    j = judge([], op, registration, plan, digest=digest, declared_elsewhere=declared)
+    operator_findings = j.operator_findings
+    warnings = list(plan.warnings)
+    if crs_unstated:
+        warnings.append(UNSTATED_CRS_WARNING)
+    if waivers:
+        from auditor.waivers import apply_waivers
+
+        outcome_w = apply_waivers(operator_findings, {}, list(waivers), plan.as_of)
+        operator_findings = outcome_w.operator_findings
+        notes += outcome_w.notes
+    info.rows = []
+    inputs = list(plan.inputs) + [dict(_input_record(info, "facility_list"), rows=totals.facility_count)]
+    _merge_sources(j.evidence.data_sources, data_sources)
+    sources = tuple(dict.fromkeys(_ordered_sources(sources_run + j.evidence.sources_run)))
+    basic_source, (rules_version, clauses_source) = load_basic_telecom()[1], _clauses_version()
+    claims = dict(j.claims)
+    containment = dict(j.containment)
+    facility_findings: dict[str, list[Finding]] = {}
+    asn = dict(j.evidence.asn)
+    facilities = []
+    for f, f_claims, f_cont, f_findings, f_asn in detail:
+        facilities.append(f)
+        claims[f.id] = f_claims
+        containment.update(f_cont)
+        facility_findings[f.id] = f_findings
+        asn.update(f_asn)
+    result = AuditResult(
+        operator=op, region=plan.region, as_of=plan.as_of, facilities=facilities, claims=claims, containment=containment,
+        facility_findings=facility_findings, operator_findings=operator_findings, inputs=inputs,
+        data_sources=plan.region.data_sources() + data_sources + [basic_source, clauses_source], rules_version=rules_version,
+        warnings=warnings + list(dict.fromkeys(notes + j.evidence.notes)), evidence_sources=sources,
+        footprint=j.evidence.footprint, asn=asn, discovered=list(j.evidence.discovered), dns={**dns, **j.evidence.dns},
+        sweeps=j.evidence.sweeps, totals=totals, tables={p.suffix.lstrip("."): p.name for p in tables},
+    )
+    return StreamOutput(result, tables, n_chunks)
+
+
+# the order an in-memory audit runs its sources in (auditor.evidence.gather), for a stable report
+_SOURCE_ORDER = ("declared_coordinates", "admin_fact", "address", "ip2region", "ip", "dns", "mmdb", "latency")
+
+
+def _ordered_sources(names: list[str]) -> list[str]:
+    known = [n for n in _SOURCE_ORDER if n in names]
+    return known + [n for n in dict.fromkeys(names) if n not in _SOURCE_ORDER]
+
+
+def _window(client: Any) -> int:
+    if client is None:
+        return 1
+    try:
+        return max(2, 2 * len(client.scheduler_info().get("workers", {})))
+    except Exception:  # noqa: BLE001 - a cluster that cannot say its size still gets a small window
+        return 4

@@ -1,0 +1,153 @@
+"""Streamed audits: chunk by chunk (here and on a Dask LocalCluster) they equal the in-memory audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import main
+from auditor.engine import audit
+from auditor.inventory.read import CsvChunks, read_table
+from auditor.report import write_reports
+from auditor.stream import audit_streamed
+
+import distributed
+
+from conftest import AS_OF, EXAMPLE, write_csv
+
+EXAMPLE_PROFILE, EXAMPLE_AS_OF = EXAMPLE, AS_OF.isoformat()
+
+STAMP = "2026-11-28T00:00:00+00:00"
+
+
+def _report(folder: Path) -> dict:
+    doc = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    doc.pop("generated_at")
+    return doc
+
+
+def _comparable(doc: dict) -> dict:
+    """report.json without what a streamed report lists differently by design (detail and DNS answers)."""
+    out = {k: v for k, v in doc.items() if k not in ("facilities", "dns")}
+    out["summary"] = {k: v for k, v in doc["summary"].items() if k not in ("facilities_listed", "facility_tables")}
+    return out
+
+
+@pytest.fixture(scope="module")
+def in_memory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("mem")
+    write_reports(audit(EXAMPLE_PROFILE, as_of=EXAMPLE_AS_OF), out, ("json", "csv"), generated_at=STAMP)
+    return out
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 1000])
+def test_streamed_example_equals_in_memory_audit(in_memory: Path, tmp_path: Path, chunk_rows: int) -> None:
+    streamed = audit_streamed(EXAMPLE_PROFILE, tmp_path, as_of=EXAMPLE_AS_OF, chunk_rows=chunk_rows, formats=("csv", "parquet", "json"))
+    write_reports(streamed.result, tmp_path, ("json",), generated_at=STAMP)
+    assert streamed.chunks == -(-43 // chunk_rows)
+    # the facility table is byte for byte the in-memory one, whatever the chunking
+    assert (tmp_path / "facilities.csv").read_bytes() == (in_memory / "facilities.csv").read_bytes()
+    mem, st = _report(in_memory), _report(tmp_path)
+    assert _comparable(st) == _comparable(mem)
+    assert st["summary"]["facility_count"] == 43 and st["summary"]["facilities"]["fail"] == 13
+    # the detail lists exactly the facilities that did not pass, as the in-memory report has them
+    not_passed = [f for f in mem["facilities"] if f["verdict"] != "pass"]
+    assert st["facilities"] == not_passed
+    assert st["summary"]["facility_tables"] == {"csv": "facilities.csv", "parquet": "facilities.parquet"}
+
+
+def test_parquet_table_holds_every_row_typed(tmp_path: Path) -> None:
+    audit_streamed(EXAMPLE_PROFILE, tmp_path, as_of=EXAMPLE_AS_OF, chunk_rows=10, formats=("parquet",))
+    table = pq.read_table(tmp_path / "facilities.parquet")
+    assert table.num_rows == 43
+    assert str(table.schema.field("row").type) == "int64" and str(table.schema.field("lon_wgs84").type) == "double"
+    rows = table.to_pylist()
+    assert [r["row"] for r in rows] == sorted(r["row"] for r in rows)
+    assert {r["verdict"] for r in rows} == {"pass", "fail", "indeterminate", "error"}
+    assert not (tmp_path / "facilities.csv").exists()  # only the formats asked for
+
+
+def test_detail_cap_keeps_counts_whole(tmp_path: Path) -> None:
+    out = audit_streamed(EXAMPLE_PROFILE, tmp_path, as_of=EXAMPLE_AS_OF, chunk_rows=5, detail_cap=3)
+    write_reports(out.result, tmp_path, ("json", "md", "html"), generated_at=STAMP)
+    doc = _report(tmp_path)
+    assert len(doc["facilities"]) == 3
+    assert doc["summary"]["facility_count"] == 43 and doc["summary"]["facilities_listed"] == 3
+    assert sum(doc["summary"]["facilities"].values()) == 43
+    assert out.result.verdict == "fail" and out.result.exit_code == 1
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Streamed audit of 43 facilities: this report details the first 3" in md
+    assert "facilities.csv, facilities.parquet hold every row" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_duplicate_ids_across_chunks_are_found_as_in_one_pass(tmp_path: Path) -> None:
+    ids = [f"F{i}" for i in range(9)]
+    ids[7] = "F1"          # a duplicate two chunks after its first use
+    ids[4] = ""            # no id: not a duplicate of anything
+    ids[6] = ids[8] = "X"  # a duplicate inside one chunk
+    path = write_csv(tmp_path / "dups.csv", ["id", "lon", "lat", "crs"], [[i, "121.6", "31.2", "wgs84"] for i in ids])
+    mem = audit(path, region="shanghai", as_of=EXAMPLE_AS_OF)
+    write_reports(mem, tmp_path / "mem", ("csv",))
+    audit_streamed(path, tmp_path / "st", region="shanghai", as_of=EXAMPLE_AS_OF, chunk_rows=3, formats=("csv",))
+    text = (tmp_path / "st" / "facilities.csv").read_text(encoding="utf-8")
+    assert text == (tmp_path / "mem" / "facilities.csv").read_text(encoding="utf-8")
+    assert "duplicate id (first used on row 3)" in text  # F1 was first used on file line 3
+    assert "duplicate id (first used on row 8)" in text  # X, within the last chunk
+    assert text.count("duplicate id") == 2
+
+
+def test_csv_chunks_have_the_rows_of_the_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(
+        "\n\nid,name,lon,lat\r\nA,\"two\nlines\",121.6,31.2\n\nB,b,121.7,31.3,extra\nC,c\n\"D\",\"quote \"\"x\"\"\",1,2\n".encode("gb18030")
+    )
+    whole = read_table(path)
+    chunks = CsvChunks(path, chunk_rows=2)
+    parts = list(chunks)
+    assert [len(t.rows) for t in parts] == [2, 2]
+    assert [r for t in parts for r in t.rows] == whole.rows
+    assert {k: v for t in parts for k, v in t.row_problems.items()} == whole.row_problems
+    assert chunks.notes == whole.notes == ["3 blank line(s) ignored", "header found on line 3"]
+
+
+def test_unclosed_quote_is_refused_before_any_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "open.csv"
+    path.write_text('id,lon,lat\nA,121.6,31.2\nB,"121.7,31.3\nC,121.8,31.4\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--stream", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "unclosed quote: the record starting on line 3" in result.output
+    assert not (tmp_path / "o" / "facilities.csv").exists()
+
+
+def test_cli_stream_prints_totals_and_writes_tables(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, [
+        "audit", str(EXAMPLE_PROFILE), "--as-of", EXAMPLE_AS_OF, "--out", str(out), "--chunk-rows", "10",
+        "--format", "json,md,geojson",
+    ])
+    assert result.exit_code == 1, result.output
+    assert "verdict FAIL — 43 facilities (pass 26, fail 13, indeterminate 2, error 2)" in result.output
+    assert "writes no facilities.geojson" in result.output
+    assert {p.name for p in out.iterdir()} == {"facilities.csv", "facilities.parquet", "report.json", "report.md"}
+
+
+def test_dask_local_cluster_gives_the_single_process_result(tmp_path: Path) -> None:
+    """Two worker processes judge the chunks; tables and report equal the single-process run's."""
+    single = tmp_path / "single"
+    out1 = audit_streamed(EXAMPLE_PROFILE, single, as_of=EXAMPLE_AS_OF, chunk_rows=6)
+    write_reports(out1.result, single, ("json",), generated_at=STAMP)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            out2 = audit_streamed(EXAMPLE_PROFILE, tmp_path / "dask", as_of=EXAMPLE_AS_OF, chunk_rows=6, client=client)
+            # the chunks really ran on both workers (each records the tasks it ran)
+            ran = client.run(lambda dask_worker: len(dask_worker.state.log) > 0)
+    write_reports(out2.result, tmp_path / "dask", ("json",), generated_at=STAMP)
+    assert out2.chunks == out1.chunks == 8
+    assert len(ran) == 2 and all(ran.values())
+    for name in ("facilities.csv", "facilities.parquet"):
+        assert (tmp_path / "dask" / name).read_bytes() == (single / name).read_bytes(), name
+    assert _report(tmp_path / "dask") == _report(single)
