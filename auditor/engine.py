@@ -272,17 +272,21 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
             )
             accuracy = dict(zip(undecided.tolist(), acc.tolist()))
         part_ids = [p.id for p in geom.parts]
-        for i, c in enumerate(points):
-            verdict = VERDICT_CODES[res.verdict[i]]
-            parts = tuple(pid for pid, m in zip(part_ids, res.part_mask[i]) if m)
+        # each row's parts as one integer (bit k: part k), turned into a tuple once per pattern
+        codes = (np.asarray(res.part_mask, dtype=np.int64) << np.arange(len(part_ids), dtype=np.int64)).sum(axis=1).tolist()
+        parts_of = {code: tuple(pid for k, pid in enumerate(part_ids) if code >> k & 1) for code in set(codes)}
+        verdict_of = VERDICT_CODES
+        indeterminate = Verdict.INDETERMINATE
+        for i, (c, v, dist, nominal, code) in enumerate(zip(points, res.verdict.tolist(), res.distance_m.tolist(), res.nominal_inside.tolist(), codes)):
+            verdict = verdict_of[v]
             reason = ""
-            if verdict is Verdict.INDETERMINATE:
-                side = "inside" if res.nominal_inside[i] else "outside"
+            if verdict is indeterminate:
+                side = "inside" if nominal else "outside"
                 reason = (
-                    f"{res.distance_m[i]:,.0f} m {side} the drawn line, within the claim's uncertainty "
+                    f"{dist:,.0f} m {side} the drawn line, within the claim's uncertainty "
                     f"({c.uncertainty_m:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m)"
                 )
-            out[c.id] = Containment(c.id, region.id, verdict, float(res.distance_m[i]), parts, reason)
+            out[c.id] = Containment(c.id, region.id, verdict, float(dist), parts_of[code], reason)
     polygons = [c for c in claims if c.kind == "polygon" and c.geometry is not None]
     if polygons:
         verdicts = region.geometry.classify_geometries([c.geometry for c in polygons], [c.uncertainty_m for c in polygons])

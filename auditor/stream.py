@@ -65,6 +65,7 @@ class ChunkPlan:
     waivers: tuple[Any, ...] = ()
     detail_cap: int = DETAIL_CAP
     collect_declared: bool = False              # the operator's ECS sweeps need every declared address
+    tables: tuple[str, ...] = ("csv", "parquet")  # the full tables to render (on the worker, in parallel)
 
     def audit_plan(self) -> AuditPlan:
         registry = load_registry()
@@ -76,7 +77,10 @@ class ChunkPlan:
 class ChunkOutcome:
     """What one chunk gives back: its table rows, counts, digest, and detail for a few facilities."""
 
-    records: list[dict[str, Any]]
+    rows: int
+    extra: list[str]                  # input columns kept in the tables
+    csv_rows: str                     # facilities.csv rows for this chunk ("" unless asked for)
+    arrow: Any                        # pyarrow.Table for facilities.parquet (None unless asked for)
     tallies: Tallies
     digest: FacilityDigest
     declared: set[str]
@@ -96,7 +100,7 @@ def facility_view(operator: Operator) -> Operator:
 
 def judge_chunk(table: RawTable, plan: ChunkPlan, ids_before: dict[str, int] | None = None) -> ChunkOutcome:
     """Validate, gather evidence for, contain and judge one chunk of rows. Pure but for reading evidence files."""
-    from auditor.report.table import facility_record
+    from auditor.report.table import arrow_table, csv_text, extra_columns, facility_record
 
     aplan = plan.audit_plan()
     facilities = validate_rows(table, default_crs=plan.default_crs, ids_before=ids_before)
@@ -122,8 +126,12 @@ def judge_chunk(table: RawTable, plan: ChunkPlan, ids_before: dict[str, int] | N
                 f, claims, {c.id: result.containment[c.id] for c in claims if c.id in result.containment},
                 result.facility_findings.get(f.id, []), {ip: result.asn[ip] for ip in f.ip if ip in result.asn},
             ))
+    records = [facility_record(result, f) for f in facilities]
+    extra = extra_columns(facilities)
     return ChunkOutcome(
-        records=[facility_record(result, f) for f in facilities],
+        rows=len(records), extra=extra,
+        csv_rows=csv_text(records, extra) if "csv" in plan.tables else "",
+        arrow=arrow_table(records, extra) if "parquet" in plan.tables else None,
         tallies=Tallies.of_facilities(result),
         digest=j.context.facility_digest(),
         declared=set(j.evidence.declared_addresses) if plan.collect_declared else set(),
@@ -180,50 +188,28 @@ def _jobs(chunks: Iterable[RawTable], plan: ChunkPlan) -> Iterator[tuple[RawTabl
 # -- writing the tables ------------------------------------------------------------------------
 
 class TableWriter:
-    """Appends facility records to facilities.csv and facilities.parquet as chunks arrive."""
+    """Appends the chunks' rendered rows to facilities.csv and facilities.parquet as they arrive."""
 
     def __init__(self, out: Path, formats: tuple[str, ...]) -> None:
-        self.out = out
         self.csv_path = out / "facilities.csv" if "csv" in formats else None
         self.parquet_path = out / "facilities.parquet" if "parquet" in formats else None
         self._csv_file: Any = None
-        self._csv: Any = None
         self._parquet: Any = None
-        self._schema: Any = None
-        self.extra: list[str] | None = None
 
-    def write(self, records: list[dict[str, Any]], extra: list[str]) -> None:
+    def write(self, outcome: ChunkOutcome) -> None:
         from auditor.report.csv_report import csv_header
-        from auditor.report.table import csv_fields
 
-        if self.extra is None:
-            self.extra = extra
         if self.csv_path is not None:
-            if self._csv is None:
+            if self._csv_file is None:
                 self._csv_file = self.csv_path.open("w", encoding="utf-8", newline="")
-                self._csv = csv.writer(self._csv_file, lineterminator="\r\n")
-                self._csv.writerow(csv_header(self.extra))
-            self._csv.writerows(csv_fields(r, self.extra) for r in records)
-        if self.parquet_path is not None:
-            self._write_parquet(records)
+                csv.writer(self._csv_file, lineterminator="\r\n").writerow(csv_header(outcome.extra))
+            self._csv_file.write(outcome.csv_rows)
+        if self.parquet_path is not None and outcome.arrow is not None:
+            if self._parquet is None:
+                import pyarrow.parquet as pq
 
-    def _write_parquet(self, records: list[dict[str, Any]]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from auditor.report.table import COLUMNS
-
-        assert self.extra is not None
-        if self._schema is None:
-            numbers = {"row": pa.int64(), "lon_wgs84": pa.float64(), "lat_wgs84": pa.float64(),
-                       "uncertainty_m": pa.float64(), "distance_to_boundary_m": pa.float64()}
-            names = COLUMNS + [f"input:{c}" for c in self.extra]
-            self._schema = pa.schema([(n, numbers.get(n, pa.string())) for n in names])
-            self._parquet = pq.ParquetWriter(self.parquet_path, self._schema, compression="zstd")
-        columns = {c: [r[c] for r in records] for c in COLUMNS}
-        for c in self.extra:
-            columns[f"input:{c}"] = [r["extra"].get(c, "") for r in records]
-        self._parquet.write_table(pa.table(columns, schema=self._schema))
+                self._parquet = pq.ParquetWriter(self.parquet_path, outcome.arrow.schema, compression="zstd")
+            self._parquet.write_table(outcome.arrow)
 
     def close(self) -> list[Path]:
         written = []
@@ -289,6 +275,7 @@ def audit_streamed(
         operator=facility_view(op), region_id=plan.region.id, region_options=tuple(sorted(plan.region.options.items())),
         as_of=plan.as_of, default_crs=plan.default_crs, config=plan.config, waivers=tuple(waivers), detail_cap=detail_cap,
         collect_declared=bool(op.cdn_domains) and bool(plan.config.dns_server or plan.config.dns_recording),
+        tables=tuple(t for t in ("csv", "parquet") if t in formats),
     )
     out = Path(os.path.normpath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
@@ -307,8 +294,7 @@ def audit_streamed(
     try:
         for outcome in _in_order(judge_chunk, _jobs(chunks, chunk_plan), client, window=_window(client)):
             n_chunks += 1
-            extra = list(outcome.records[0]["extra"]) if outcome.records else []
-            writer.write(outcome.records, extra)
+            writer.write(outcome)
             totals.add(outcome.tallies)
             digest = digest.merged(outcome.digest)
             declared |= outcome.declared

@@ -13,7 +13,7 @@ from auditor.engine import AuditResult
 from auditor.models import Facility, Status
 from auditor.report.safe import csv_cell
 
-__all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields"]
+__all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields", "csv_text", "arrow_table"]
 
 COLUMNS = [
     "id", "row", "kind", "tenure", "name", "verdict", "lon_wgs84", "lat_wgs84", "uncertainty_m",
@@ -80,3 +80,34 @@ def csv_fields(record: dict[str, Any], extra: list[str]) -> list[str]:
         else:
             out.append("" if v is None else str(v))
     return out + [csv_cell(record["extra"].get(c, "")) for c in extra]
+
+
+def csv_text(records: list[dict[str, Any]], extra: list[str]) -> str:
+    """Records as CSV rows (RFC 4180 line ends, no header), as facilities.csv holds them."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(csv_fields(r, extra) for r in records)
+    return buf.getvalue()
+
+
+_NUMBERS = ("row", "lon_wgs84", "lat_wgs84", "uncertainty_m", "distance_to_boundary_m")
+
+
+def arrow_schema(extra: list[str]) -> Any:
+    """The Parquet table's schema: numbers typed, text as text, input columns as ``input:NAME``."""
+    import pyarrow as pa
+
+    types = {c: (pa.int64() if c == "row" else pa.float64()) for c in _NUMBERS}
+    return pa.schema([(c, types.get(c, pa.string())) for c in COLUMNS] + [(f"input:{c}", pa.string()) for c in extra])
+
+
+def arrow_table(records: list[dict[str, Any]], extra: list[str]) -> Any:
+    """Records as a pyarrow Table (values as they are: no spreadsheet neutralisation in Parquet)."""
+    import pyarrow as pa
+
+    columns = {c: [r[c] for r in records] for c in COLUMNS}
+    for c in extra:
+        columns[f"input:{c}"] = [r["extra"].get(c, "") for r in records]
+    return pa.table(columns, schema=arrow_schema(extra))

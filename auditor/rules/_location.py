@@ -42,19 +42,24 @@ def locate(ctx: RuleContext, subject: str) -> LocationAnswer:
     return answer
 
 
+# enum members looked up once: on Python 3.11 every ``Verdict.X`` lookup runs a descriptor,
+# and this runs for every claim of every facility
+_INSIDE, _OUTSIDE, _INDETERMINATE = Verdict.INSIDE, Verdict.OUTSIDE, Verdict.INDETERMINATE
+
+
 def _combine(ctx: RuleContext, subject: str) -> LocationAnswer:
     found = tuple(ctx.containment[c.id] for c in ctx.claims.get(subject, ()) if c.id in ctx.containment)
     if not found:
         return LocationAnswer(None, (), (), False)
-    inside = tuple(c for c in found if c.verdict is Verdict.INSIDE)
-    outside = tuple(c for c in found if c.verdict is Verdict.OUTSIDE)
+    inside = tuple(c for c in found if c.verdict is _INSIDE)
+    outside = tuple(c for c in found if c.verdict is _OUTSIDE)
     if inside and outside:
-        return LocationAnswer(Verdict.INDETERMINATE, inside + outside, found, True)
+        return LocationAnswer(_INDETERMINATE, inside + outside, found, True)
     if inside:
-        return LocationAnswer(Verdict.INSIDE, inside, found, False)
+        return LocationAnswer(_INSIDE, inside, found, False)
     if outside:
-        return LocationAnswer(Verdict.OUTSIDE, outside, found, False)
-    return LocationAnswer(Verdict.INDETERMINATE, found, found, False)
+        return LocationAnswer(_OUTSIDE, outside, found, False)
+    return LocationAnswer(_INDETERMINATE, found, found, False)
 
 
 def part_names(parts: tuple[str, ...]) -> str:

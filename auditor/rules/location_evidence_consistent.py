@@ -23,9 +23,11 @@ def _latency_contradiction(ctx: RuleContext, claims) -> str:  # noqa: ANN001
     """A sentence when declared coordinates lie outside the area round-trip times allow, else ''."""
     import shapely
 
-    points = [c for c in claims if c.kind == "point" and c.source.value == "declared_coordinates"]
-    areas = [c for c in claims if c.kind == "polygon" and c.source.value == "latency" and c.geometry is not None]
-    if not points or not areas:
+    areas = [c for c in claims if c.kind == "polygon" and c.source == "latency" and c.geometry is not None]
+    if not areas:
+        return ""  # the common case: no round-trip evidence for this facility
+    points = [c for c in claims if c.kind == "point" and c.source == "declared_coordinates"]
+    if not points:
         return ""
     proj = ctx.region.geometry.projection
     to_m = lambda g: shapely.transform(g, lambda xy: np.column_stack(proj.forward(xy[:, 0], xy[:, 1])))  # noqa: E731
