@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "audit", "load_inventory", "load_registry", "locate", "render", "where", "write_reports"]
+__all__ = ["__version__", "audit", "load_inventory", "load_registry", "locate", "render", "verify_bundle", "where", "write_bundle", "write_reports"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import auditor` cheap
@@ -31,6 +31,10 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import audit
         from auditor import report
 
         return getattr(report, name)
+    if name in ("write_bundle", "verify_bundle"):
+        from auditor import bundle
+
+        return getattr(bundle, name)
     if name == "where":
         from auditor.where_point import where
 

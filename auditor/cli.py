@@ -121,7 +121,6 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
     from auditor.engine import audit as run_audit
     from auditor.report import parse_formats, write_reports
 
-    fmts = parse_formats(formats)
     waivers = None
     if waivers_path:
         from auditor.waivers import load_waivers
@@ -134,6 +133,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
     if _should_stream(target, scale):
         _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, cli_config, scale)
         return
+    fmts = parse_formats(formats)
     from auditor.progress import ProgressBars
 
     with ProgressBars() as progress:  # draws only on a terminal, never in pipes or CI

@@ -41,6 +41,11 @@ from auditor.rules.base import OPERATOR, BasicTelecomTable, FacilityDigest, Rule
 __all__ = ["AuditResult", "AuditPlan", "Judgement", "Tallies", "audit", "judge", "prepare", "run_rules", "load_basic_telecom"]
 
 
+# enum members looked up once (each ``Enum.X`` lookup runs a descriptor on Python 3.11; these run per row)
+_F_PASS, _F_FAIL, _F_INDETERMINATE, _F_ERROR = FacilityVerdict.PASS, FacilityVerdict.FAIL, FacilityVerdict.INDETERMINATE, FacilityVerdict.ERROR
+_S_FAIL, _S_INDETERMINATE = Status.FAIL, Status.INDETERMINATE
+
+
 @dataclass
 class Tallies:
     """Counts over the facilities, addable: a streamed audit sums its chunks' tallies.
@@ -70,7 +75,8 @@ class Tallies:
         t = cls()
         for x in findings:
             counts = t.rules.setdefault(x.rule, {})
-            counts[x.status.value] = counts.get(x.status.value, 0) + 1
+            status = x.status._value_  # the plain string (``.value`` is a slow descriptor on 3.11)
+            counts[status] = counts.get(status, 0) + 1
         return t
 
     @classmethod
@@ -79,7 +85,7 @@ class Tallies:
         t = cls.of_findings([x for f in result.facilities for x in result.facility_findings.get(f.id, [])])
         t.facility_count = len(result.facilities)
         for f in result.facilities:
-            v = result.facility_verdict(f).value
+            v = result.facility_verdict(f)._value_
             t.verdicts[v] = t.verdicts.get(v, 0) + 1
             for c in result.claims_of(f):
                 cont = result.containment.get(c.id)
@@ -127,14 +133,16 @@ class AuditResult:
         return whole.add(self.totals if self.totals is not None else Tallies.of_facilities(self))
 
     def facility_verdict(self, f: Facility) -> FacilityVerdict:
+        """error if the row could not be read; else fail if a finding failed; else indeterminate if one was; else pass."""
         if f.errors:
-            return FacilityVerdict.ERROR
-        statuses = {x.status for x in self.facility_findings.get(f.id, [])}
-        if Status.FAIL in statuses:
-            return FacilityVerdict.FAIL
-        if Status.INDETERMINATE in statuses:
-            return FacilityVerdict.INDETERMINATE
-        return FacilityVerdict.PASS
+            return _F_ERROR
+        verdict = _F_PASS
+        for x in self.facility_findings.get(f.id, ()):
+            if x.status is _S_FAIL:
+                return _F_FAIL
+            if x.status is _S_INDETERMINATE:
+                verdict = _F_INDETERMINATE
+        return verdict
 
     def facilities_frame(self):  # noqa: ANN201
         """Facilities as a GeoDataFrame (see :func:`facilities_frame`); ``.explore()`` draws them."""

@@ -22,14 +22,15 @@ sweeps and ASN answers), so capturing needs no hook in the engine.
 the manifest, the manifest and the container against their canonical form), checks that the
 bundled inputs and evidence files are the ones report.json names, re-runs the audit offline from
 the bundle alone — recorded DNS and ASN answers replayed, no network source configured — and
-compares every verdict and finding with report.json. It also says whether the auditor's own data
-(boundaries, clauses) still hashes as it did; a newer tool may legitimately differ.
+compares every verdict and finding, and the evidence behind them, with report.json. It also
+says whether the auditor's own data (boundaries, clauses) still hashes as it did; a newer tool
+may legitimately differ.
 """
 
 from __future__ import annotations
 
+from .compare import Verdicts, compare_verdicts, evidence_differences, report_verdicts
 from .layout import BUNDLE_FILENAME, BUNDLE_SCHEMA
-from .compare import Verdicts, compare_verdicts, report_verdicts
 from .verify import VerifyResult, verify_bundle
 from .write import write_bundle
 
@@ -39,6 +40,7 @@ __all__ = [
     "Verdicts",
     "VerifyResult",
     "compare_verdicts",
+    "evidence_differences",
     "report_verdicts",
     "verify_bundle",
     "write_bundle",

@@ -15,7 +15,7 @@ from auditor.errors import InputError
 
 from .layout import EVIDENCE_FILES
 
-__all__ = ["Verdicts", "compare_verdicts", "report_verdicts", "tool_data_differences"]
+__all__ = ["Verdicts", "compare_verdicts", "evidence_differences", "report_verdicts", "tool_data_differences"]
 
 _REPLAYED = ("asn_recording",)  # data sources a verification adds: not the auditor's own data
 _LIST_LIMIT = 40  # differences listed per kind before "... and N more"
@@ -101,6 +101,47 @@ def _statuses_by_rule_and_subject(v: Verdicts) -> dict[tuple[str, str], list[str
     for (rule, subject, status), n in v.findings.items():
         out.setdefault((rule, subject), []).extend([status] * n)
     return {k: sorted(s) for k, s in out.items()}
+
+
+def _evidence_records(report: Mapping[str, Any]) -> dict[str, str]:
+    """The evidence a report records, as ``{what: outcome}``: ASN answers, DNS resolutions,
+    discovered nodes and every claim's containment. Malformed parts are skipped (they then show
+    up as differences); reasons and timestamps are left out, outcomes kept."""
+    def items(value: Any) -> list[dict[str, Any]]:
+        return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+    def asn(subject: str, a: dict[str, Any]) -> tuple[str, str]:
+        return f"ASN answer of {a.get('source')} for {a.get('query')} ({subject})", f"{a.get('status')} AS{a.get('asn')} {a.get('prefix')}"
+
+    out: dict[str, str] = {}
+    for f in items(report.get("facilities")):
+        subject = str(f.get("id", ""))
+        out.update(asn(subject, a) for a in items(f.get("asn")))
+        out.update((f"containment of claim {c.get('claim')}", str(c.get("verdict"))) for c in items(f.get("containment")))
+    prefixes = report.get("isp_prefix_asn")
+    for answers in (prefixes.values() if isinstance(prefixes, dict) else ()):
+        out.update(asn("ISP prefix", a) for a in items(answers))
+    dns = report.get("dns") if isinstance(report.get("dns"), dict) else {}
+    resolutions = dns.get("resolutions") if isinstance(dns.get("resolutions"), dict) else {}
+    for name, r in resolutions.items():
+        if isinstance(r, dict):
+            out[f"DNS resolution of {name}"] = f"{r.get('status')} {' '.join(map(str, r.get('addresses') or []))}".strip()
+    for d in items(report.get("discovered")):
+        out[f"discovered node {d.get('address')} of {d.get('domain')}"] = str(d.get("relation"))
+    return out
+
+
+def evidence_differences(bundled: Mapping[str, Any], recomputed: Mapping[str, Any]) -> list[str]:
+    """Where the evidence behind the verdicts, recomputed, differs from what report.json records.
+
+    >>> old = {"discovered": [{"address": "49.65.10.20", "domain": "static.example.com", "relation": "outside"}]}
+    >>> evidence_differences(old, {"discovered": []})
+    ['discovered node 49.65.10.20 of static.example.com: report.json says outside, recomputed nothing']
+    """
+    b, r = _evidence_records(bundled), _evidence_records(recomputed)
+    lines = [f"{key}: report.json says {b.get(key, 'nothing')}, recomputed {r.get(key, 'nothing')}"
+             for key in sorted(set(b) | set(r)) if b.get(key) != r.get(key)]
+    return lines[:_LIST_LIMIT] + ([f"... and {len(lines) - _LIST_LIMIT} more"] if len(lines) > _LIST_LIMIT else [])
 
 
 def tool_data_differences(report: Mapping[str, Any], recomputed: Mapping[str, Any], bundle_tool_version: str) -> list[str]:

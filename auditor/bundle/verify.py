@@ -16,7 +16,7 @@ from auditor import __version__
 from auditor.errors import InputError
 
 from .archive import CorruptMember, Entry, canonical_sha256, checked_members, extract_member, open_archive, unsafe_name_reason
-from .compare import compare_verdicts, report_verdicts, tool_data_differences
+from .compare import compare_verdicts, evidence_differences, report_verdicts, tool_data_differences
 from .layout import BUNDLE_SCHEMA, DESCRIPTION, EVIDENCE_FILES, MANIFEST, MANY, REPORT, canonical_order, render_manifest
 
 __all__ = ["VerifyResult", "verify_bundle"]
@@ -29,6 +29,8 @@ class VerifyResult:
     ``integrity``: members whose bytes differ from the manifest, and container changes;
     ``inputs``: bundled inputs or evidence files that are not the ones report.json names;
     ``verdicts``: every difference between the recomputed and the bundled verdicts and findings;
+    ``evidence``: where the evidence behind them (ASN answers, DNS resolutions, discovered nodes,
+    each claim's containment), recomputed from the bundle, differs from what report.json records;
     ``tool_data``: where the installed auditor's own data or version differs from the bundle's
     (information: a newer tool may legitimately differ; it fails nothing by itself).
     """
@@ -38,6 +40,7 @@ class VerifyResult:
     integrity: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     verdicts: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
     tool_data: tuple[str, ...] = ()
     recomputed: bool = False
     verdict: str | None = None  # the bundled report's
@@ -48,7 +51,7 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
-        return self.recomputed and not (self.integrity or self.inputs or self.verdicts)
+        return self.recomputed and not (self.integrity or self.inputs or self.verdicts or self.evidence)
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +78,11 @@ class VerifyResult:
                 lines += [f"  {x}" for x in self.verdicts]
             else:
                 lines.append(head + " — all match")
+            if self.evidence:
+                lines.append("evidence: the recomputed evidence differs from what report.json records:")
+                lines += [f"  {x}" for x in self.evidence]
+            else:
+                lines.append("evidence: ASN answers, DNS resolutions, discovered nodes and containment all match")
         if self.tool_data:
             lines.append("tool data: the installed auditor differs from the one that made the bundle (verdicts were recomputed with the installed data):")
             lines += [f"  {x}" for x in self.tool_data]
@@ -138,6 +146,7 @@ def verify_bundle(path: str | os.PathLike[str], *, registry: Any = None) -> Veri
     bundled_v, recomputed_v = report_verdicts(report, f"{where}: {plan.report}"), report_verdicts(recomputed, "the recomputed report")
     return VerifyResult(
         where, len(infos), inputs=tuple(inputs), verdicts=tuple(compare_verdicts(bundled_v, recomputed_v)),
+        evidence=tuple(evidence_differences(report, recomputed)),
         tool_data=tuple(tool_data_differences(report, recomputed, plan.tool_version)), recomputed=True,
         verdict=bundled_v.overall, recomputed_verdict=recomputed_v.overall,
         facilities=len(recomputed_v.facilities), findings=sum(recomputed_v.findings.values()), notes=tuple(notes),

@@ -82,7 +82,7 @@ def write_bundle(
     waivers_member = None
     if waivers is not None:
         waivers_member = f"waivers/{_safe_basename(Path(waivers).name)}"
-        add(entry_of(waivers_member, Path(waivers)))
+        add(_checked_entry(waivers_member, waivers, "", "waivers file"))
     evidence, config = _evidence_entries(result)
     for _, e in evidence:
         add(e)

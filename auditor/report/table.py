@@ -19,7 +19,6 @@ COLUMNS = [
     "id", "row", "kind", "tenure", "name", "verdict", "lon_wgs84", "lat_wgs84", "uncertainty_m",
     "containment", "distance_to_boundary_m", "parts", "failed_rules", "indeterminate_rules", "message",
 ]
-_TEXT = ("id", "kind", "tenure", "name", "message")
 
 
 def extra_columns(facilities: list[Facility]) -> list[str]:
@@ -46,11 +45,11 @@ def facility_record(result: AuditResult, f: Facility) -> dict[str, Any]:
         message = lead.message if lead else ""
     return {
         "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name,
-        "verdict": result.facility_verdict(f).value,
+        "verdict": result.facility_verdict(f)._value_,  # the plain string (``.value`` is slow on 3.11)
         "lon_wgs84": None if point is None else point.lon,
         "lat_wgs84": None if point is None else point.lat,
         "uncertainty_m": None if point is None else point.uncertainty_m,
-        "containment": None if cont is None else cont.verdict.value,
+        "containment": None if cont is None else cont.verdict._value_,
         "distance_to_boundary_m": None if cont is None else cont.distance_m,
         "parts": None if cont is None else "+".join(cont.parts),
         "failed_rules": ";".join(x.rule for x in findings if x.status is Status.FAIL),
@@ -66,20 +65,13 @@ def _number(value: float | None, digits: int) -> str:
 
 def csv_fields(record: dict[str, Any], extra: list[str]) -> list[str]:
     """A record as CSV fields: fixed decimals, text cells neutralised against formula injection."""
-    out = []
-    for col in COLUMNS:
-        v = record[col]
-        if col in _TEXT:
-            out.append(csv_cell(v))
-        elif col in ("lon_wgs84", "lat_wgs84"):
-            out.append(_number(v, 7))
-        elif col == "uncertainty_m":
-            out.append(_number(v, 2))
-        elif col == "distance_to_boundary_m":
-            out.append(_number(v, 1))
-        else:
-            out.append("" if v is None else str(v))
-    return out + [csv_cell(record["extra"].get(c, "")) for c in extra]
+    r = record
+    return [
+        csv_cell(r["id"]), str(r["row"]), csv_cell(r["kind"]), csv_cell(r["tenure"]), csv_cell(r["name"]), r["verdict"],
+        _number(r["lon_wgs84"], 7), _number(r["lat_wgs84"], 7), _number(r["uncertainty_m"], 2),
+        r["containment"] or "", _number(r["distance_to_boundary_m"], 1), r["parts"] or "",
+        r["failed_rules"], r["indeterminate_rules"], csv_cell(r["message"]),
+    ] + [csv_cell(r["extra"].get(c, "")) for c in extra]
 
 
 def csv_text(records: list[dict[str, Any]], extra: list[str]) -> str:

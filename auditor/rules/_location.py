@@ -22,10 +22,11 @@ class LocationAnswer:
     deciding: tuple[Containment, ...]  # the containments that support the verdict
     all: tuple[Containment, ...]
     contradiction: bool                # some evidence says inside and some outside
+    evidence_ids: tuple[str, ...] = ()  # claim ids of ``deciding`` (or of ``all`` when nothing decides)
 
-    @property
-    def evidence_ids(self) -> tuple[str, ...]:
-        return tuple(c.claim_id for c in (self.deciding or self.all))
+    @classmethod
+    def of(cls, verdict: Verdict | None, deciding: tuple[Containment, ...], found: tuple[Containment, ...], contradiction: bool) -> LocationAnswer:
+        return cls(verdict, deciding, found, contradiction, tuple(c.claim_id for c in (deciding or found)))
 
 
 def locate(ctx: RuleContext, subject: str) -> LocationAnswer:
@@ -54,12 +55,12 @@ def _combine(ctx: RuleContext, subject: str) -> LocationAnswer:
     inside = tuple(c for c in found if c.verdict is _INSIDE)
     outside = tuple(c for c in found if c.verdict is _OUTSIDE)
     if inside and outside:
-        return LocationAnswer(_INDETERMINATE, inside + outside, found, True)
+        return LocationAnswer.of(_INDETERMINATE, inside + outside, found, True)
     if inside:
-        return LocationAnswer(_INSIDE, inside, found, False)
+        return LocationAnswer.of(_INSIDE, inside, found, False)
     if outside:
-        return LocationAnswer(_OUTSIDE, outside, found, False)
-    return LocationAnswer(_INDETERMINATE, found, found, False)
+        return LocationAnswer.of(_OUTSIDE, outside, found, False)
+    return LocationAnswer.of(_INDETERMINATE, found, found, False)
 
 
 def part_names(parts: tuple[str, ...]) -> str:

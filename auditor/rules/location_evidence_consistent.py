@@ -62,6 +62,15 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         if physics:
             findings.append(SPEC.finding(Status.FAIL, f.id, physics, evidence=[c.id for c in claims if c.source.value in ("latency", "declared_coordinates")]))
             continue
+        failed_lookups = [c for c in unresolved if c.source == "dns"]
+        if failed_lookups:
+            # the facility named evidence the audit could not obtain: whatever it would have said is unknown
+            notes = "; ".join(n for c in failed_lookups for n in c.notes)
+            findings.append(SPEC.finding(
+                Status.INDETERMINATE, f.id, f"Declared evidence could not be checked: {notes}.",
+                evidence=[c.id for c in failed_lookups], missing="the failed lookups, repeated when the servers answer",
+            ))
+            continue
         if len(answer.all) < 2:
             findings.append(SPEC.finding(Status.NOT_APPLICABLE, f.id, "Only one source of location evidence; nothing to compare."))
             continue
