@@ -6,9 +6,11 @@ This is the only layer that wires I/O (readers, resolvers) to the pure core
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,6 +385,23 @@ UNSTATED_CRS_WARNING = (
 )
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while an audit allocates its per-row objects.
+
+    An audit makes millions of small acyclic objects (claims, containments, findings); the
+    collector's repeated scans of them cost 20-30 % of a chunk's time (measured on 50,000 rows).
+    Reference counting still frees them; cycles wait until the collector resumes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class AuditPlan:
     """What an audit is of, resolved from its target and options before any row is read."""
@@ -474,6 +493,14 @@ def audit(
         result.verdict          # 'fail': Puxi and Hangzhou facilities
         result.exit_code        # 1
     """
+    with paused_gc():
+        return _audit(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
+                      registry=registry, config=config, cli_config=cli_config, progress=progress)
+
+
+def _audit(target: str | Path, *, region: str | None, region_options: dict[str, bool] | None, as_of: dt.date | str | None,
+           crs: str | None, registry: Registry | None, config: AuditConfig | None, cli_config: dict[str, Any] | None,
+           progress: Callable[..., None] | None) -> AuditResult:
     step = progress or (lambda *_a, **_k: None)
     plan = prepare(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
                    registry=registry, config=config, cli_config=cli_config)

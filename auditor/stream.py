@@ -35,10 +35,11 @@ from auditor.engine import (
     _registration_facility,
     judge,
     load_basic_telecom,
+    paused_gc,
     prepare,
 )
 from auditor.errors import UsageError
-from auditor.inventory.read import RawTable, iter_table_chunks
+from auditor.inventory.read import CsvBlock, RawTable, TableChunks
 from auditor.inventory.validate import facility_ids, validate_rows
 from auditor.models import Containment, Facility, FacilityVerdict, Finding, LocationClaim, Operator
 from auditor.regions import DataSource, load_registry
@@ -90,6 +91,8 @@ class ChunkOutcome:
     notes: list[str]
     crs_unstated: bool
     dns: dict[str, Any] = field(default_factory=dict)  # resolutions of the detailed facilities' hostnames
+    ids: list[tuple[int, str]] = field(default_factory=list)  # (row, id) of every row with an id
+    blank_lines: int = 0                                       # blank lines in a CsvBlock
 
 
 def facility_view(operator: Operator) -> Operator:
@@ -98,10 +101,20 @@ def facility_view(operator: Operator) -> Operator:
     return dataclasses.replace(operator, cdn_domains=(), isp_prefixes=())
 
 
-def judge_chunk(table: RawTable, plan: ChunkPlan, ids_before: dict[str, int] | None = None) -> ChunkOutcome:
-    """Validate, gather evidence for, contain and judge one chunk of rows. Pure but for reading evidence files."""
+def judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None = None) -> ChunkOutcome:
+    """Parse (a CsvBlock), validate, gather evidence for, contain and judge one chunk of rows.
+
+    Pure but for reading evidence files. ``ids_before``: ids earlier chunks used, with their first
+    row, so that a later use is a duplicate as in a single pass (see :func:`audit_streamed`).
+    """
+    with paused_gc():
+        return _judge_chunk(chunk, plan, ids_before)
+
+
+def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None) -> ChunkOutcome:
     from auditor.report.table import arrow_table, csv_text, extra_columns, facility_record
 
+    table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
     aplan = plan.audit_plan()
     facilities = validate_rows(table, default_crs=plan.default_crs, ids_before=ids_before)
     j = judge(facilities, plan.operator, None, aplan)
@@ -141,6 +154,7 @@ def judge_chunk(table: RawTable, plan: ChunkPlan, ids_before: dict[str, int] | N
         notes=notes,
         crs_unstated=plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities),
         dns={h: j.evidence.dns[h] for f, *_ in detail for h in f.hostname if h in j.evidence.dns},
+        ids=facility_ids(table), blank_lines=blank,
     )
 
 
@@ -148,20 +162,22 @@ def judge_chunk(table: RawTable, plan: ChunkPlan, ids_before: dict[str, int] | N
 
 def _in_order(
     fn: Callable[..., ChunkOutcome], jobs: Iterable[tuple[Any, ...]], client: Any = None, window: int = 4
-) -> Iterator[ChunkOutcome]:
-    """``fn(*job)`` for every job, results in job order; on a Dask client at most ``window`` in flight
+) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
+    """(job, ``fn(*job)``) for every job, in job order; on a Dask client at most ``window`` in flight
     (so neither the driver nor the cluster holds more than a few chunks at once)."""
     if client is None:
         for job in jobs:
-            yield fn(*job)
+            yield job, fn(*job)
         return
-    pending: collections.deque[Any] = collections.deque()
+    pending: collections.deque[tuple[tuple[Any, ...], Any]] = collections.deque()
     for job in jobs:
-        pending.append(client.submit(fn, *job, pure=False))
+        pending.append((job, client.submit(fn, *job, pure=False)))
         if len(pending) >= window:
-            yield _collect(pending.popleft())
+            job0, future = pending.popleft()
+            yield job0, _collect(future)
     while pending:
-        yield _collect(pending.popleft())
+        job0, future = pending.popleft()
+        yield job0, _collect(future)
 
 
 def _collect(future: Any) -> ChunkOutcome:
@@ -171,18 +187,8 @@ def _collect(future: Any) -> ChunkOutcome:
         future.release()
 
 
-def _jobs(chunks: Iterable[RawTable], plan: ChunkPlan) -> Iterator[tuple[RawTable, ChunkPlan, dict[str, int]]]:
-    """Chunks with the ids earlier chunks used (so duplicates across chunks are found as in one pass)."""
-    first_row: dict[str, int] = {}
-    for table in chunks:
-        before: dict[str, int] = {}
-        for row, fid in facility_ids(table):
-            seen = first_row.get(fid)
-            if seen is None:
-                first_row[fid] = row
-            elif seen < table.rows[0][0]:
-                before[fid] = seen
-        yield table, plan, before
+def _run_one(fn: Callable[..., ChunkOutcome], job: tuple[Any, ...], client: Any) -> ChunkOutcome:
+    return fn(*job) if client is None else _collect(client.submit(fn, *job, pure=False))
 
 
 # -- writing the tables ------------------------------------------------------------------------
@@ -279,7 +285,9 @@ def audit_streamed(
     )
     out = Path(os.path.normpath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
-    info, chunks = iter_table_chunks(plan.inventory_path, chunk_rows)
+    chunks = TableChunks(plan.inventory_path, chunk_rows)
+    first_row: dict[str, int] = {}  # every id used so far, with the row it was first used on
+    blank_lines = 0
     writer = TableWriter(out, formats)
     totals = Tallies()
     digest = FacilityDigest()
@@ -292,7 +300,13 @@ def audit_streamed(
     crs_unstated = False
     n_chunks = 0
     try:
-        for outcome in _in_order(judge_chunk, _jobs(chunks, chunk_plan), client, window=_window(client)):
+        for job, outcome in _in_order(judge_chunk, ((c, chunk_plan) for c in chunks), client, window=_window(client)):
+            clash = {fid: first_row[fid] for _, fid in outcome.ids if fid in first_row}
+            if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
+                outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash), client)
+            for row, fid in outcome.ids:
+                first_row.setdefault(fid, row)
+            blank_lines += outcome.blank_lines
             n_chunks += 1
             writer.write(outcome)
             totals.add(outcome.tallies)
@@ -305,7 +319,7 @@ def audit_streamed(
             _merge_sources(outcome.data_sources, data_sources)
             notes += outcome.notes
             crs_unstated = crs_unstated or outcome.crs_unstated
-            step("judge facilities", totals.facility_count, info.rows_count or totals.facility_count)
+            step("judge facilities", totals.facility_count, chunks.info.rows_count or totals.facility_count)
     finally:
         tables = writer.close()
 
@@ -322,7 +336,7 @@ def audit_streamed(
         outcome_w = apply_waivers(operator_findings, {}, list(waivers), plan.as_of)
         operator_findings = outcome_w.operator_findings
         notes += outcome_w.notes
-    info.rows = []
+    info = chunks.finish(blank_lines)
     inputs = list(plan.inputs) + [dict(_input_record(info, "facility_list"), rows=totals.facility_count)]
     _merge_sources(j.evidence.data_sources, data_sources)
     sources = tuple(dict.fromkeys(_ordered_sources(sources_run + j.evidence.sources_run)))

@@ -151,3 +151,29 @@ def test_dask_local_cluster_gives_the_single_process_result(tmp_path: Path) -> N
     for name in ("facilities.csv", "facilities.parquet"):
         assert (tmp_path / "dask" / name).read_bytes() == (single / name).read_bytes(), name
     assert _report(tmp_path / "dask") == _report(single)
+
+
+VARIANTS = {
+    # name: (encoding, text) -- lines are records unless quoted; both readers must agree on rows and notes
+    "plain utf-8, CRLF": ("utf-8", "id,name,lon,lat,crs\r\nA,a,121.6,31.2,wgs84\r\nB,b,121.3,31.2,wgs84\r\n"),
+    "BOM, blank lines, header on line 3": ("utf-8-sig", "\n,,\nid,name,lon,lat\nA,a,121.6,31.2\n\nB,b,121.7,31.3,extra\nC,c\n \nD,d,121.8,31.1"),
+    "GB18030 with Chinese headers": ("gb18030", "编号,名称,经度,纬度\nA,浦东数据中心,121.6,31.2\nB,徐汇,121.43,31.18\n"),
+    "quoted fields (read by the driver)": ("utf-8", 'id,name,lon,lat\nA,"a, with comma",121.6,31.2\nB,"two\nlines",121.7,31.3\n'),
+    "header only": ("utf-8", "id,name,lon,lat\n"),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=list(VARIANTS))
+def test_streamed_csv_variants_equal_in_memory(variant: str, tmp_path: Path) -> None:
+    encoding, text = VARIANTS[variant]
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode(encoding))
+    mem = audit(path, region="shanghai", as_of=EXAMPLE_AS_OF)
+    write_reports(mem, tmp_path / "mem", ("json", "csv"), generated_at=STAMP)
+    out = audit_streamed(path, tmp_path / "st", region="shanghai", as_of=EXAMPLE_AS_OF, chunk_rows=2, formats=("csv", "json"))
+    write_reports(out.result, tmp_path / "st", ("json",), generated_at=STAMP)
+    assert (tmp_path / "st" / "facilities.csv").read_bytes() == (tmp_path / "mem" / "facilities.csv").read_bytes()
+    st_doc, mem_doc = _report(tmp_path / "st"), _report(tmp_path / "mem")
+    assert st_doc["inputs"] == mem_doc["inputs"]  # encoding, notes (blank lines, header line), row count
+    assert _comparable(st_doc) == _comparable(mem_doc)
+    assert st_doc["summary"]["facility_count"] == len(mem.facilities)

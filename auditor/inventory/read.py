@@ -21,7 +21,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.paths import sha256_file
 
-__all__ = ["RawTable", "read_table", "iter_table_chunks", "CsvChunks", "FORMATS"]
+__all__ = ["RawTable", "read_table", "TableChunks", "CsvChunks", "CsvBlock", "FORMATS"]
 
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
@@ -93,12 +93,19 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
 _BLOCK = 1 << 20  # bytes per read when a file is streamed
 
 
-def _sniff_encoding(p: Path) -> str:
+@dataclass(frozen=True)
+class _TextFacts:
+    encoding: str
+    plain_lines: bool  # no quote character and no lone CR: every physical line is one record
+
+
+def _sniff_encoding(p: Path) -> _TextFacts:
     """The encoding a CSV file decodes with, found by decoding it in blocks (memory stays bounded).
 
     Same rules as :func:`decode_text`: a BOM decides; otherwise UTF-8, then GB18030. A file
     that decodes with neither (or holds NUL characters) is refused with the message
-    :func:`decode_text` gives, which names the offset and line.
+    :func:`decode_text` gives, which names the offset and line. Also notes whether the file
+    has no quote characters and no bare CR line ends (then its lines can be split anywhere).
     """
     import codecs
 
@@ -112,13 +119,17 @@ def _sniff_encoding(p: Path) -> str:
         candidates = ["utf-8", "gb18030"]
     for enc in candidates:
         decoder = codecs.getincrementaldecoder(enc)()
+        plain = enc != "utf-16"
         try:
             with p.open("rb") as fh:
                 while block := fh.read(_BLOCK):
-                    if "\x00" in decoder.decode(block):
+                    text = decoder.decode(block)
+                    if "\x00" in text:
                         raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
+                    # a CR at the end of a block may pair with the next block's LF: counted as lone (rare, safe)
+                    plain = plain and '"' not in text and text.count("\r") == text.count("\r\n")
                 decoder.decode(b"", final=True)
-            return enc
+            return _TextFacts(enc, plain)
         except UnicodeDecodeError:
             continue
     decode_text(p.read_bytes(), str(p))  # raises with the exact offset and line
@@ -154,6 +165,55 @@ def _check_quotes_closed(p: Path, encoding: str, delimiter: str) -> None:
             # other irregular quoting is read leniently below, row by row
 
 
+class _Records:
+    """The file's rules for CSV records: blank records are skipped and counted, the first other
+    record is the header (unless it is known), and rows are padded or cut to the header's width
+    (a cut that drops text is a row problem)."""
+
+    def __init__(self, source: str, headers: list[str] | None = None) -> None:
+        self.source = source
+        self.headers = headers
+        self.header_row = 1
+        self.blank = 0
+        self.problems: dict[int, str] = {}
+
+    def rows(self, reader: Any, first_line: int) -> Iterator[tuple[int, list[str]]]:
+        """(row number, values) of the records ``reader`` gives, its first line being ``first_line``."""
+        start = first_line
+        try:
+            for record in reader:
+                row_no = start
+                start = first_line + reader.line_num
+                if not any(cell.strip() for cell in record):
+                    self.blank += 1
+                    continue
+                if self.headers is None:
+                    self.headers, self.header_row = record, row_no
+                    continue
+                width = len(self.headers)
+                if len(record) > width:
+                    if any(c.strip() for c in record[width:]):
+                        self.problems[row_no] = f"row has {len(record)} fields but the header has {width}"
+                    record = record[:width]
+                elif len(record) < width:
+                    record = record + [""] * (width - len(record))
+                yield row_no, record
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV near line {first_line - 1 + reader.line_num}: {exc}", source=self.source) from exc
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.blank:
+            out.append(f"{self.blank} blank line(s) ignored")
+        if self.header_row != 1:
+            out.append(f"header found on line {self.header_row}")
+        return out
+
+    def take_problems(self) -> dict[int, str]:
+        taken, self.problems = self.problems, {}
+        return taken
+
+
 class CsvChunks:
     """A CSV file read as a sequence of :class:`RawTable` chunks of at most ``chunk_rows`` rows.
 
@@ -162,10 +222,11 @@ class CsvChunks:
     After iteration, :attr:`notes` holds the notes for the whole file (blank lines, header line).
     """
 
-    def __init__(self, path: Path | str, chunk_rows: int = 50_000) -> None:
+    def __init__(self, path: Path | str, chunk_rows: int = 50_000, facts: _TextFacts | None = None) -> None:
         self.path = Path(path)
         self.chunk_rows = max(1, int(chunk_rows))
-        self.encoding = _sniff_encoding(self.path)
+        self.facts = facts or _sniff_encoding(self.path)
+        self.encoding = self.facts.encoding
         self.delimiter = _delimiter(self.path, self.encoding)
         _check_quotes_closed(self.path, self.encoding, self.delimiter)
         self.headers: list[str] | None = None
@@ -173,50 +234,88 @@ class CsvChunks:
         self.rows_read = 0
 
     def __iter__(self) -> Iterator[RawTable]:
-        src = str(self.path)
+        records = _Records(str(self.path))
         with _open_text(self.path, self.encoding) as fh:
-            reader = csv.reader(fh, delimiter=self.delimiter)
             rows: list[tuple[int, list[str]]] = []
-            problems: dict[int, str] = {}
-            blank = 0
-            start = 1
-            header_row = 1
-            try:
-                for record in reader:
-                    row_no = start
-                    start = reader.line_num + 1
-                    if not any(cell.strip() for cell in record):
-                        blank += 1
-                        continue
-                    if self.headers is None:
-                        self.headers, header_row = record, row_no
-                        continue
-                    width = len(self.headers)
-                    if len(record) > width:
-                        if any(c.strip() for c in record[width:]):
-                            problems[row_no] = f"row has {len(record)} fields but the header has {width}"
-                        record = record[:width]
-                    elif len(record) < width:
-                        record = record + [""] * (width - len(record))
-                    rows.append((row_no, record))
-                    if len(rows) >= self.chunk_rows:
-                        yield self._chunk(rows, problems)
-                        rows, problems = [], {}
-            except csv.Error as exc:
-                raise InputError(f"malformed CSV near line {reader.line_num}: {exc}", source=src) from exc
-            if self.headers is None:
-                raise InputError("file is empty (no header row)", source=src)
-            if blank:
-                self.notes.append(f"{blank} blank line(s) ignored")
-            if header_row != 1:
-                self.notes.append(f"header found on line {header_row}")
-            if rows or not self.rows_read:
-                yield self._chunk(rows, problems)
+            for row in records.rows(csv.reader(fh, delimiter=self.delimiter), 1):
+                rows.append(row)
+                if len(rows) >= self.chunk_rows:
+                    self.headers = records.headers
+                    yield self._chunk(rows, records.take_problems())
+                    rows = []
+        if records.headers is None:
+            raise InputError("file is empty (no header row)", source=str(self.path))
+        self.headers = records.headers
+        self.notes.extend(records.notes())
+        if rows or not self.rows_read:
+            yield self._chunk(rows, records.take_problems())
 
     def _chunk(self, rows: list[tuple[int, list[str]]], problems: dict[int, str]) -> RawTable:
         self.rows_read += len(rows)
         assert self.headers is not None
         return RawTable(str(self.path), "csv", self.headers, rows, encoding=self.encoding, row_problems=problems)
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    """Whole lines of a CSV file with no quotes (so every line is one record), still as bytes.
+
+    A streamed audit hands these to its workers, which parse them (:meth:`table`) where they are
+    judged: the reading process only splits the file at line ends.
+    """
+
+    source: str
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    first_line: int   # the file's line number of the block's first line
+    data: bytes
+
+    def table(self) -> tuple[RawTable, int]:
+        """The block's rows (numbered by file line) and how many blank lines it held."""
+        records = _Records(self.source, self.headers)
+        text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
+        rows = list(records.rows(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), self.first_line))
+        table = RawTable(self.source, "csv", self.headers, rows, encoding=self.encoding, row_problems=records.take_problems())
+        return table, records.blank
+
+
+class CsvBlocks:
+    """A quote-free CSV file as :class:`CsvBlock` s of ``chunk_rows`` lines; see :class:`CsvChunks` for the rest.
+
+    After iteration, :attr:`blank_before_header` and :attr:`header_row` give what the notes need
+    (the blocks count their own blank lines).
+    """
+
+    def __init__(self, path: Path, chunk_rows: int, facts: _TextFacts) -> None:
+        self.path, self.chunk_rows, self.encoding = path, max(1, int(chunk_rows)), facts.encoding
+        self.delimiter = _delimiter(path, self.encoding)
+        self.headers: list[str] | None = None
+        self.header_row = 1
+        self.blank_before_header = 0
+
+    def __iter__(self) -> Iterator[CsvBlock]:
+        import itertools
+
+        with self.path.open("rb") as fh:
+            line_no = 0
+            for raw in fh:  # up to the header: the first line that is not blank
+                line_no += 1
+                text = raw.decode(self.encoding).removeprefix("\ufeff")
+                record = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter), [])
+                if any(cell.strip() for cell in record):
+                    self.headers, self.header_row = record, line_no
+                    break
+                self.blank_before_header += 1
+            if self.headers is None:
+                raise InputError("file is empty (no header row)", source=str(self.path))
+            sent = False
+            while lines := list(itertools.islice(fh, self.chunk_rows)):
+                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, line_no + 1, b"".join(lines))
+                line_no += len(lines)
+                sent = True
+            if not sent:
+                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, line_no + 1, b"")
 
 
 def _read_csv(p: Path) -> RawTable:
@@ -230,38 +329,52 @@ def _read_csv(p: Path) -> RawTable:
     return table
 
 
-def iter_table_chunks(path: Path | str, chunk_rows: int = 50_000) -> tuple[RawTable, Iterator[RawTable]]:
-    """(a header-only description of the file, an iterator of row chunks), for streaming audits.
+class TableChunks:
+    """A facility list cut into chunks for a streamed audit.
 
-    CSV is streamed in bounded memory; other formats are read whole (their readers need the
-    whole file) and handed out in chunks. The description's ``notes`` are final once the
-    iterator is exhausted.
+    Iterating gives :class:`RawTable` chunks, or :class:`CsvBlock` s (parsed by whoever judges
+    them) for a CSV file whose lines are records. ``info`` describes the whole file (headers, encoding,
+    sha256; its ``notes`` are final after :meth:`finish`). CSV is read in bounded memory; other
+    formats are read whole (their readers need the whole file) and handed out in slices.
     """
-    p = Path(path)
-    if FORMATS.get(p.suffix.lower()) == "csv" and p.is_file():
-        chunks = CsvChunks(p, chunk_rows)
-        info = RawTable(str(p), "csv", [], [], encoding=chunks.encoding, sha256=sha256_file(p), notes=chunks.notes)
 
-        def csv_chunks() -> Iterator[RawTable]:
-            for t in chunks:
-                info.headers = list(t.headers)
-                info.rows_count = chunks.rows_read
-                yield t
+    def __init__(self, path: Path | str, chunk_rows: int = 50_000) -> None:
+        self.path = Path(path)
+        self.chunk_rows = max(1, int(chunk_rows))
+        self._csv: CsvChunks | CsvBlocks | None = None
+        self._whole: RawTable | None = None
+        if FORMATS.get(self.path.suffix.lower()) == "csv" and self.path.is_file():
+            facts = _sniff_encoding(self.path)
+            self._csv = CsvBlocks(self.path, self.chunk_rows, facts) if facts.plain_lines else CsvChunks(self.path, self.chunk_rows, facts)
+            self.info = RawTable(str(self.path), "csv", [], [], encoding=facts.encoding, sha256=sha256_file(self.path))
+        else:
+            self._whole = read_table(self.path)
+            w = self._whole
+            self.info = RawTable(w.source, w.format, list(w.headers), [], encoding=w.encoding, sha256=w.sha256,
+                                 file_crs=w.file_crs, notes=list(w.notes), rows_count=len(w.rows))
 
-        return info, csv_chunks()
-    whole = read_table(p)
-    info = RawTable(whole.source, whole.format, list(whole.headers), [], encoding=whole.encoding, sha256=whole.sha256,
-                    file_crs=whole.file_crs, notes=whole.notes)
-    info.rows_count = len(whole.rows)
+    def __iter__(self) -> Iterator[RawTable | CsvBlock]:
+        if self._csv is not None:
+            for chunk in self._csv:
+                self.info.headers = list(chunk.headers)
+                yield chunk
+            return
+        w = self._whole
+        assert w is not None
+        for i in range(0, max(len(w.rows), 1), self.chunk_rows):
+            rows = w.rows[i:i + self.chunk_rows]
+            yield RawTable(w.source, w.format, w.headers, rows, encoding=w.encoding, sha256=w.sha256, file_crs=w.file_crs,
+                           row_problems={r: w.row_problems[r] for r, _ in rows if r in w.row_problems})
 
-    def slices() -> Iterator[RawTable]:
-        step = max(1, int(chunk_rows))
-        for i in range(0, max(len(whole.rows), 1), step):
-            rows = whole.rows[i:i + step]
-            yield RawTable(whole.source, whole.format, whole.headers, rows, encoding=whole.encoding, sha256=whole.sha256,
-                           file_crs=whole.file_crs, row_problems={r: whole.row_problems[r] for r, _ in rows if r in whole.row_problems})
-
-    return info, slices()
+    def finish(self, blank_lines_in_blocks: int = 0) -> RawTable:
+        """Complete ``info.notes`` once every chunk was read (blocks count their own blank lines)."""
+        if isinstance(self._csv, CsvChunks):
+            self.info.notes = list(self._csv.notes)
+        elif isinstance(self._csv, CsvBlocks):
+            records = _Records(str(self.path), self._csv.headers)
+            records.blank, records.header_row = self._csv.blank_before_header + blank_lines_in_blocks, self._csv.header_row
+            self.info.notes = records.notes()
+        return self.info
 
 
 # -- XLSX ------------------------------------------------------------------------------------

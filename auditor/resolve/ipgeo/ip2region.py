@@ -144,13 +144,16 @@ class Ip2regionResolver:
         if not queries:
             return out
         ids = self.db.lookup([q[2] for q in queries])
+        parsed: dict[int, tuple[str, Ip2regionAnswer, AdminUnit | None, str]] = {}  # per answer, not per address
         for (f, original, ip, note), rid in zip(queries, ids.tolist()):
             text = self.db.region_text(rid) if rid >= 0 else None
             if text is None:
                 out.append(self._unplaced(f, original, "not covered by the database"))
                 continue
-            answer = parse_region_text(text, self.layout)
-            unit, why = _cached_unit(self.registry, answer)
+            if rid not in parsed:
+                answer = parse_region_text(text, self.layout)
+                parsed[rid] = (text, answer, *_cached_unit(self.registry, answer))
+            text, answer, unit, why = parsed[rid]
             notes = tuple(n for n in (note, why) if n)
             if unit is None:
                 kind = "country" if answer.country and answer.country not in _CHINA else "unresolved"
