@@ -27,6 +27,7 @@ test: setup-test
 	$(BIN)/python -m pytest
 
 bench: setup-test
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/containment.py
 	$(BIN)/python benchmarks/ip_lookup.py
 	$(BIN)/python benchmarks/footprint.py

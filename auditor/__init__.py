@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "audit", "load_inventory", "load_registry", "locate", "render", "verify_bundle", "where", "write_bundle", "write_reports"]
+__all__ = ["__version__", "audit", "audit_streamed", "load_inventory", "load_registry", "locate", "render", "verify_bundle", "where", "write_bundle", "write_reports"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import auditor` cheap
@@ -19,6 +19,10 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import audit
         from auditor.engine import audit
 
         return audit
+    if name == "audit_streamed":
+        from auditor.stream import audit_streamed
+
+        return audit_streamed
     if name == "load_inventory":
         from auditor.inventory import load_inventory
 

@@ -92,6 +92,7 @@ class ChunkOutcome:
     crs_unstated: bool
     dns: dict[str, Any] = field(default_factory=dict)  # resolutions of the detailed facilities' hostnames
     ids: list[tuple[int, str]] = field(default_factory=list)  # (row, id) of every row with an id
+    waivers_used: set[int] = field(default_factory=set)        # numbers of the waivers that waived a finding
     blank_lines: int = 0                                       # blank lines in a CsvBlock
 
 
@@ -124,11 +125,12 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
         data_sources=[], asn=j.evidence.asn,
     )
     notes = list(j.evidence.notes)
+    waivers_used: set[int] = set()
     if plan.waivers:
         from auditor.waivers import apply_waivers_to_result
 
-        result, _ = apply_waivers_to_result(result, plan.waivers)
-        notes += result.warnings
+        result, waived = apply_waivers_to_result(result, plan.waivers)  # its notes are said once, by the driver
+        waivers_used = {m.waiver.number for m in waived.values()}
     detail = []
     for f in facilities:
         if len(detail) >= plan.detail_cap:
@@ -154,7 +156,7 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
         notes=notes,
         crs_unstated=plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities),
         dns={h: j.evidence.dns[h] for f, *_ in detail for h in f.hostname if h in j.evidence.dns},
-        ids=facility_ids(table), blank_lines=blank,
+        ids=facility_ids(table), blank_lines=blank, waivers_used=waivers_used,
     )
 
 
@@ -287,6 +289,7 @@ def audit_streamed(
     out.mkdir(parents=True, exist_ok=True)
     chunks = TableChunks(plan.inventory_path, chunk_rows)
     first_row: dict[str, int] = {}  # every id used so far, with the row it was first used on
+    waivers_used: set[int] = set()
     blank_lines = 0
     writer = TableWriter(out, formats)
     totals = Tallies()
@@ -307,6 +310,7 @@ def audit_streamed(
             for row, fid in outcome.ids:
                 first_row.setdefault(fid, row)
             blank_lines += outcome.blank_lines
+            waivers_used |= outcome.waivers_used
             n_chunks += 1
             writer.write(outcome)
             totals.add(outcome.tallies)
@@ -331,11 +335,14 @@ def audit_streamed(
     if crs_unstated:
         warnings.append(UNSTATED_CRS_WARNING)
     if waivers:
-        from auditor.waivers import apply_waivers
+        from auditor.waivers import apply_waivers, waiver_notes
 
         outcome_w = apply_waivers(operator_findings, {}, list(waivers), plan.as_of)
         operator_findings = outcome_w.operator_findings
-        notes += outcome_w.notes
+        waivers_used |= {m.waiver.number for m in outcome_w.waived.values()}
+        waiver_lines = waiver_notes(list(waivers), plan.as_of, waivers_used)
+    else:
+        waiver_lines = []
     info = chunks.finish(blank_lines)
     inputs = list(plan.inputs) + [dict(_input_record(info, "facility_list"), rows=totals.facility_count)]
     _merge_sources(j.evidence.data_sources, data_sources)
@@ -356,7 +363,7 @@ def audit_streamed(
         operator=op, region=plan.region, as_of=plan.as_of, facilities=facilities, claims=claims, containment=containment,
         facility_findings=facility_findings, operator_findings=operator_findings, inputs=inputs,
         data_sources=plan.region.data_sources() + data_sources + [basic_source, clauses_source], rules_version=rules_version,
-        warnings=warnings + list(dict.fromkeys(notes + j.evidence.notes)), evidence_sources=sources,
+        warnings=warnings + list(dict.fromkeys(notes + j.evidence.notes)) + waiver_lines, evidence_sources=sources,
         footprint=j.evidence.footprint, asn=asn, discovered=list(j.evidence.discovered), dns={**dns, **j.evidence.dns},
         sweeps=j.evidence.sweeps, totals=totals, tables={p.suffix.lstrip("."): p.name for p in tables},
     )

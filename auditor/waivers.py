@@ -232,9 +232,18 @@ def apply_waivers(
 
     new_operator = [one(f) for f in operator_findings]
     new_facility = {fid: [one(f) for f in fs] for fid, fs in facility_findings.items()}
-    notes = [f"{w.describe()} expired on {w.expires.isoformat()}" for w in ws if w.expired_on(as_of)]
-    notes += [f"{w.describe()} matched no failing or indeterminate finding" for w in active if w.number not in used]
-    return WaiverOutcome(new_operator, new_facility, waived, notes)
+    return WaiverOutcome(new_operator, new_facility, waived, waiver_notes(ws, as_of, used))
+
+
+def waiver_notes(waivers: Sequence[Waiver], as_of: dt.date, used: set[int]) -> list[str]:
+    """One line per expired waiver, and per unexpired waiver (by number) not in ``used``.
+
+    A streamed audit applies waivers chunk by chunk and says these once, for the whole audit.
+    """
+    notes = [f"{w.describe()} expired on {w.expires.isoformat()}" for w in waivers if w.expired_on(as_of)]
+    notes += [f"{w.describe()} matched no failing or indeterminate finding" for w in waivers
+              if not w.expired_on(as_of) and w.number not in used]
+    return notes
 
 
 def apply_waivers_to_result(result: Any, waivers: Iterable[Waiver]) -> tuple[Any, dict[Finding, WaiverMatch]]:

@@ -177,3 +177,39 @@ def test_streamed_csv_variants_equal_in_memory(variant: str, tmp_path: Path) -> 
     assert st_doc["inputs"] == mem_doc["inputs"]  # encoding, notes (blank lines, header line), row count
     assert _comparable(st_doc) == _comparable(mem_doc)
     assert st_doc["summary"]["facility_count"] == len(mem.facilities)
+
+
+def test_streamed_waivers_equal_in_memory_waivers(tmp_path: Path) -> None:
+    from auditor.waivers import apply_waivers_to_result, load_waivers
+
+    waivers_file = tmp_path / "waivers.yaml"
+    waivers_file.write_text(
+        "waivers:\n"
+        "  - {rule: facility_in_region, facility: 'SH-*', owner: ops, reason: moving, expires: 2027-06-30, reference: MIIT-1}\n"
+        "  - {rule: cdn_nodes_in_region, facility: '(operator)', owner: ops, reason: sweep, expires: 2026-01-01, reference: MIIT-2}\n",
+        encoding="utf-8",
+    )
+    waivers = load_waivers(waivers_file)
+    mem, _ = apply_waivers_to_result(audit(EXAMPLE_PROFILE, as_of=EXAMPLE_AS_OF), waivers)
+    write_reports(mem, tmp_path / "mem", ("json", "csv"), generated_at=STAMP)
+    out = audit_streamed(EXAMPLE_PROFILE, tmp_path / "st", as_of=EXAMPLE_AS_OF, chunk_rows=5, waivers=waivers, formats=("csv", "json"))
+    write_reports(out.result, tmp_path / "st", ("json",), generated_at=STAMP)
+    st_doc, mem_doc = _report(tmp_path / "st"), _report(tmp_path / "mem")
+    assert (tmp_path / "st" / "facilities.csv").read_bytes() == (tmp_path / "mem" / "facilities.csv").read_bytes()
+    assert st_doc["summary"]["rules"]["facility_in_region"].get("waived", 0) >= 1  # the waiver applied
+    assert any("expired" in w for w in st_doc["warnings"])                         # and the expired one is said
+    assert _comparable(st_doc) == _comparable(mem_doc)
+
+
+def test_cli_streams_large_lists_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.cli as cli
+
+    path = write_csv(tmp_path / "big.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(30)])
+    monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", path.stat().st_size - 1)
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "o"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "streamed: the summary reports detail 0 facilities" in result.output
+    assert (tmp_path / "o" / "facilities.parquet").exists()
+    monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", path.stat().st_size)
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "p"), "--format", "json"])
+    assert result.exit_code == 0 and "streamed" not in result.output
