@@ -493,18 +493,15 @@ def audit(
         result.verdict          # 'fail': Puxi and Hangzhou facilities
         result.exit_code        # 1
     """
-    with paused_gc():
-        return _audit(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
-                      registry=registry, config=config, cli_config=cli_config, progress=progress)
-
-
-def _audit(target: str | Path, *, region: str | None, region_options: dict[str, bool] | None, as_of: dt.date | str | None,
-           crs: str | None, registry: Registry | None, config: AuditConfig | None, cli_config: dict[str, Any] | None,
-           progress: Callable[..., None] | None) -> AuditResult:
-    step = progress or (lambda *_a, **_k: None)
     plan = prepare(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
                    registry=registry, config=config, cli_config=cli_config)
-    reg, operator, the_region, day, cfg = plan.registry, plan.operator, plan.region, plan.as_of, plan.config
+    with paused_gc():
+        return _audit_in_memory(plan, progress)
+
+
+def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None) -> AuditResult:
+    step = progress or (lambda *_a, **_k: None)
+    operator, the_region, day = plan.operator, plan.region, plan.as_of
     inputs, warnings = list(plan.inputs), list(plan.warnings)
 
     step("read facility list")

@@ -20,7 +20,7 @@ import shapely
 import yaml
 from shapely.geometry import shape
 
-from auditor.errors import BoundaryError, DataError, RegistryError, UsageError
+from auditor.errors import BoundaryError, DataError, UsageError
 from auditor.geo.containment import PartRole, RegionGeometry, RegionPart, Verdict
 from auditor.paths import boundaries_dir, sha256_file
 
