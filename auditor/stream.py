@@ -219,13 +219,21 @@ class TableWriter:
                 self._parquet = pq.ParquetWriter(self.parquet_path, outcome.arrow.schema, compression="zstd")
             self._parquet.write_table(outcome.arrow)
 
+    def abort(self) -> None:
+        """Close and delete what was written (the audit did not finish)."""
+        for path in self.close():
+            path.unlink(missing_ok=True)
+
     def close(self) -> list[Path]:
+        """Close the tables; the paths written."""
         written = []
         if self._csv_file is not None:
             self._csv_file.close()
+            self._csv_file = None
             written.append(self.csv_path)
         if self._parquet is not None:
             self._parquet.close()
+            self._parquet = None
             written.append(self.parquet_path)
         return [p for p in written if p is not None]
 
@@ -239,6 +247,47 @@ class StreamOutput:
     result: AuditResult
     tables: list[Path] = field(default_factory=list)
     chunks: int = 0
+
+
+class _Fold:
+    """What the chunks' outcomes add up to, taken in file order."""
+
+    def __init__(self, detail_cap: int) -> None:
+        self.detail_cap = detail_cap
+        self.chunks = 0
+        self.totals = Tallies()
+        self.digest = FacilityDigest()
+        self.declared: set[str] = set()
+        self.detail: list[Any] = []
+        self.dns: dict[str, Any] = {}
+        self.sources_run: list[str] = []
+        self.data_sources: list[DataSource] = []
+        self.notes: list[str] = []
+        self.crs_unstated = False
+        self.waivers_used: set[int] = set()
+        self.blank_lines = 0
+        self.first_row: dict[str, int] = {}  # every id used so far, with the row it was first used on
+
+    def ids_used_before(self, outcome: ChunkOutcome) -> dict[str, int]:
+        """The outcome's ids that earlier chunks used, with their first row."""
+        return {fid: self.first_row[fid] for _, fid in outcome.ids if fid in self.first_row}
+
+    def add(self, outcome: ChunkOutcome) -> None:
+        self.chunks += 1
+        for row, fid in outcome.ids:
+            self.first_row.setdefault(fid, row)
+        self.totals.add(outcome.tallies)
+        self.digest = self.digest.merged(outcome.digest)
+        self.declared |= outcome.declared
+        taken = outcome.detail[: max(0, self.detail_cap - len(self.detail))]
+        self.detail += taken
+        self.dns.update({h: outcome.dns[h] for f, *_ in taken for h in f.hostname if h in outcome.dns})
+        self.sources_run += outcome.sources_run
+        _merge_sources(outcome.data_sources, self.data_sources)
+        self.notes += outcome.notes
+        self.crs_unstated = self.crs_unstated or outcome.crs_unstated
+        self.waivers_used |= outcome.waivers_used
+        self.blank_lines += outcome.blank_lines
 
 
 def _merge_sources(items: Iterable[DataSource], into: list[DataSource]) -> None:
@@ -288,51 +337,29 @@ def audit_streamed(
     out = Path(os.path.normpath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
     chunks = TableChunks(plan.inventory_path, chunk_rows)
-    first_row: dict[str, int] = {}  # every id used so far, with the row it was first used on
-    waivers_used: set[int] = set()
-    blank_lines = 0
     writer = TableWriter(out, formats)
-    totals = Tallies()
-    digest = FacilityDigest()
-    declared: set[str] = set()
-    detail: list[Any] = []
-    dns: dict[str, Any] = {}
-    sources_run: list[str] = []
-    data_sources: list[DataSource] = []
-    notes: list[str] = []
-    crs_unstated = False
-    n_chunks = 0
+    fold = _Fold(detail_cap)
     try:
         for job, outcome in _in_order(judge_chunk, ((c, chunk_plan) for c in chunks), client, window=_window(client)):
-            clash = {fid: first_row[fid] for _, fid in outcome.ids if fid in first_row}
+            clash = fold.ids_used_before(outcome)
             if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
                 outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash), client)
-            for row, fid in outcome.ids:
-                first_row.setdefault(fid, row)
-            blank_lines += outcome.blank_lines
-            waivers_used |= outcome.waivers_used
-            n_chunks += 1
             writer.write(outcome)
-            totals.add(outcome.tallies)
-            digest = digest.merged(outcome.digest)
-            declared |= outcome.declared
-            taken = outcome.detail[: max(0, detail_cap - len(detail))]
-            detail += taken
-            dns.update({h: outcome.dns[h] for f, *_ in taken for h in f.hostname if h in outcome.dns})
-            sources_run += outcome.sources_run
-            _merge_sources(outcome.data_sources, data_sources)
-            notes += outcome.notes
-            crs_unstated = crs_unstated or outcome.crs_unstated
-            step("judge facilities", totals.facility_count, chunks.info.rows_count or totals.facility_count)
-    finally:
-        tables = writer.close()
+            fold.add(outcome)
+            step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
+    except BaseException:
+        writer.abort()  # no half-written table may pass for a whole one
+        raise
+    tables = writer.close()
+    totals, digest, detail, dns = fold.totals, fold.digest, fold.detail, fold.dns
+    waivers_used, notes = fold.waivers_used, fold.notes
 
     step("judge the operator")
     registration = _registration_facility(op)
-    j = judge([], op, registration, plan, digest=digest, declared_elsewhere=declared)
+    j = judge([], op, registration, plan, digest=digest, declared_elsewhere=fold.declared)
     operator_findings = j.operator_findings
     warnings = list(plan.warnings)
-    if crs_unstated:
+    if fold.crs_unstated:
         warnings.append(UNSTATED_CRS_WARNING)
     if waivers:
         from auditor.waivers import apply_waivers, waiver_notes
@@ -343,10 +370,11 @@ def audit_streamed(
         waiver_lines = waiver_notes(list(waivers), plan.as_of, waivers_used)
     else:
         waiver_lines = []
-    info = chunks.finish(blank_lines)
+    info = chunks.finish(fold.blank_lines)
     inputs = list(plan.inputs) + [dict(_input_record(info, "facility_list"), rows=totals.facility_count)]
+    data_sources = list(fold.data_sources)
     _merge_sources(j.evidence.data_sources, data_sources)
-    sources = tuple(dict.fromkeys(_ordered_sources(sources_run + j.evidence.sources_run)))
+    sources = tuple(dict.fromkeys(_ordered_sources(fold.sources_run + j.evidence.sources_run)))
     basic_source, (rules_version, clauses_source) = load_basic_telecom()[1], _clauses_version()
     claims = dict(j.claims)
     containment = dict(j.containment)
@@ -367,7 +395,7 @@ def audit_streamed(
         footprint=j.evidence.footprint, asn=asn, discovered=list(j.evidence.discovered), dns={**dns, **j.evidence.dns},
         sweeps=j.evidence.sweeps, totals=totals, tables={p.suffix.lstrip("."): p.name for p in tables},
     )
-    return StreamOutput(result, tables, n_chunks)
+    return StreamOutput(result, tables, fold.chunks)
 
 
 # the order an in-memory audit runs its sources in (auditor.evidence.gather), for a stable report

@@ -213,3 +213,16 @@ def test_cli_streams_large_lists_by_itself(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", path.stat().st_size)
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "p"), "--format", "json"])
     assert result.exit_code == 0 and "streamed" not in result.output
+
+
+def test_a_chunk_that_cannot_be_judged_leaves_no_half_table(tmp_path: Path) -> None:
+    """An evidence file that breaks mid-audit stops it with a message; the partial tables are removed."""
+    bad_db = tmp_path / "broken.xdb"
+    bad_db.write_bytes(b"\0" * 64)  # read by the first chunk that has an IP address
+    rows = [[f"F{i}", 121.6, 31.2, "wgs84", "" if i < 4 else "58.34.1.1"] for i in range(8)]
+    path = write_csv(tmp_path / "f.csv", ["id", "lon", "lat", "crs", "ip"], rows)
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--chunk-rows", "4",
+                                       "--ip-db", str(bad_db), "--out", str(tmp_path / "o"), "--format", "json,csv"])
+    assert result.exit_code == 2, result.output
+    assert "broken.xdb" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o" / "facilities.csv").exists() and not (tmp_path / "o" / "facilities.parquet").exists()
