@@ -59,6 +59,7 @@ option_option = click.option("--option", "options", multiple=True, metavar="NAME
 as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose evidence sources, shared by audit and locate."""
+    fn = click.option("--give-up-after", "give_up_after", type=click.IntRange(min=1), metavar="N", help="Stop asking a DNS, RDAP or sweep server after N failed lookups in a row; the rest are reported 'not asked' (default 5).")(fn)
     fn = click.option("--sweep-server", "sweep_server", metavar="HOST[:PORT]", help="Authoritative server to sweep the accelerated domains at (EDNS Client Subnet).")(fn)
     fn = click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay DNS resolutions and sweeps from a recording (offline).")(fn)
     fn = click.option("--online", is_flag=True, help="Allow network evidence sources (public DNS and RDAP). Off by default.")(fn)

@@ -2,9 +2,11 @@
 
 Precedence, highest first: command-line options, then environment variables
 (``AUDITOR_IP_DB``, ``AUDITOR_MMDB`` (``:``-separated), ``AUDITOR_ASN_TABLE``,
-``AUDITOR_DNS_SERVER``, ``AUDITOR_RDAP_URL``, ``AUDITOR_CACHE_DIR``), then the
-operator profile's ``evidence:`` section, then the defaults below. The network
-is off unless ``online`` is set; every network call has a timeout.
+``AUDITOR_DNS_SERVER``, ``AUDITOR_RDAP_URL``, ``AUDITOR_CACHE_DIR``,
+``AUDITOR_GIVE_UP_AFTER``), then the operator profile's ``evidence:`` section, then
+the defaults below. The network is off unless ``online`` is set; every network call
+has a timeout, and every network source gives up after ``give_up_after`` failed
+lookups in a row.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["AuditConfig", "DEFAULT_TIMEOUT_S"]
+from auditor.errors import InputError
+
+__all__ = ["AuditConfig", "DEFAULT_GIVE_UP_AFTER", "DEFAULT_TIMEOUT_S"]
 
 DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_GIVE_UP_AFTER = 5  # the same number as auditor.resolve.breaker.DEFAULT_GIVE_UP_AFTER (a test checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,11 @@ class AuditConfig:
         Allow network evidence sources at all (default off).
     timeout_s
         Per-request timeout for every network call.
+    give_up_after
+        Consecutive failed lookups (timeouts, server failures, rate limits that outlast the
+        retries) after which a network source (Team Cymru, RDAP, DNS resolution, ECS sweeps)
+        stops asking; the queries left get a failed answer "not asked: ... gave up after N
+        consecutive failures (last: ...)". A whole number, at least 1.
     cache_dir
         Folder for cached network answers (None: no cache).
     dns_recording
@@ -59,12 +69,16 @@ class AuditConfig:
     rdap_url: str | None = None
     online: bool = False
     timeout_s: float = DEFAULT_TIMEOUT_S
+    give_up_after: int = DEFAULT_GIVE_UP_AFTER
     cache_dir: str | None = None
     dns_recording: str | None = None
     sweep_server: str | None = None
     latency: tuple[str, ...] = ()
     asn_recording: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _count(self.give_up_after, "give_up_after")
 
     @classmethod
     def resolve(
@@ -87,9 +101,25 @@ class AuditConfig:
             "dns_recording": env.get("AUDITOR_DNS_RECORDING"),
             "sweep_server": env.get("AUDITOR_SWEEP_SERVER"),
         }
+        if "give_up_after" in values:
+            values["give_up_after"] = _count(values["give_up_after"], "evidence.give_up_after (profile)")
         values.update({k: v for k, v in env_map.items() if v})
-        values.update({k: v for k, v in (cli or {}).items() if k in names and v not in (None, (), [])})
+        if env.get("AUDITOR_GIVE_UP_AFTER"):
+            values["give_up_after"] = _count(env["AUDITOR_GIVE_UP_AFTER"], "AUDITOR_GIVE_UP_AFTER")
+        given = {k: v for k, v in (cli or {}).items() if k in names and v not in (None, (), [])}
+        if "give_up_after" in given:
+            given["give_up_after"] = _count(given["give_up_after"], "--give-up-after")
+        values.update(given)
         for key in ("mmdb", "latency"):
             if key in values:
                 values[key] = tuple(values[key]) if not isinstance(values[key], str) else (values[key],)
         return replace(cls(), **values)
+
+
+def _count(value: Any, where: str) -> int:
+    """A whole number >= 1 (an int, or its decimal text from the environment), or InputError naming ``where``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{where} must be a whole number of failed lookups, at least 1; got {value!r}")
+    return value

@@ -97,6 +97,10 @@ class Tallies:
         return t
 
 
+#: An audit of an empty facility list: its verdict is indeterminate, never pass (see AuditResult.verdict).
+NO_ROWS_WARNING = "the facility list has no rows: nothing was audited"
+
+
 @dataclass
 class AuditResult:
     """Everything an audit found; renderers turn it into reports."""
@@ -163,13 +167,16 @@ class AuditResult:
 
     @property
     def verdict(self) -> str:
-        """fail if anything failed; else indeterminate if anything is indeterminate or unreadable; else pass."""
+        """fail if anything failed; else indeterminate if anything is indeterminate or unreadable,
+        or if there was no facility to audit (an audit of nothing is not compliance); else pass."""
         t = self.tallies()
         statuses = {s for counts in t.rules.values() for s, n in counts.items() if n}
         verdicts = {v for v, n in t.verdicts.items() if n}
         if Status.FAIL.value in statuses or FacilityVerdict.FAIL.value in verdicts:
             return "fail"
         if Status.INDETERMINATE.value in statuses or verdicts & {FacilityVerdict.INDETERMINATE.value, FacilityVerdict.ERROR.value}:
+            return "indeterminate"
+        if t.facility_count == 0:
             return "indeterminate"
         return "pass"
 
@@ -510,6 +517,8 @@ def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None) -> A
     facilities = validate_rows(table, default_crs=plan.default_crs)
     if plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities):
         warnings.append(UNSTATED_CRS_WARNING)
+    if not facilities:
+        warnings.insert(0, NO_ROWS_WARNING)
 
     registration = _registration_facility(operator)
     j = judge(facilities, operator, registration, plan, progress=step)

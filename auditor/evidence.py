@@ -119,10 +119,22 @@ def gather(
     queries = _asn_queries(facilities, operator)
     if queries:
         for source in asn_sources(config, ev):
-            for q, answer in zip(queries, source.lookup(queries)):
+            answers = source.lookup(queries)
+            for q, answer in zip(queries, answers):
                 ev.asn.setdefault(q, []).append(answer)
             ev.sources_run.append(source.name)
+            _note_gave_up(ev, getattr(source, "breaker", None), sum(1 for a in answers if "not_asked" in a.detail),
+                          len(queries), "queries")
     return ev
+
+
+def _note_gave_up(ev: Evidence, breaker: Any, not_asked: int, total: int, what: str, done: str = "asked") -> None:
+    """A warning for the report when a live source gave up (each answer it did not ask for says so too).
+
+    ``breaker``: the source's :class:`~auditor.resolve.breaker.CircuitBreaker` (None for a replay).
+    """
+    if breaker is not None and breaker.open and not_asked:
+        ev.notes.append(f"{breaker.gave_up}: {not_asked} of {total} {what} were not {done}")
 
 
 def _asn_queries(facilities: Sequence[Facility], operator: Operator) -> list[str]:
@@ -175,11 +187,12 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
         host, port = split_host_port(config.dns_server)
         ns = [host]
     if ns or config.online:
-        sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache))
+        sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache,
+                                      give_up_after=config.give_up_after))
     if config.rdap_url or config.online:
         sources.append(RdapSource(
             base_url=config.rdap_url, online=config.online and not config.rdap_url, nameservers=ns, port=port,
-            timeout=config.timeout_s, cache=cache,
+            timeout=config.timeout_s, cache=cache, give_up_after=config.give_up_after,
         ))
     return sources
 
@@ -216,10 +229,12 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
         sweeper: Any = ReplaySweeper(recording)
         sweep_server = None
     else:
-        resolver = DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s)
-        sweeper = EcsSweeper() if config.sweep_server else None
+        resolver = DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s,
+                               give_up_after=config.give_up_after)
+        sweeper = EcsSweeper(give_up_after=config.give_up_after) if config.sweep_server else None
         sweep_server = split_host_port(config.sweep_server) if config.sweep_server else None
     ev.sources_run.append("dns")
+    asked: list[str] = []
     db = _ip_db(ev, config)
     ip_resolver = Ip2regionResolver(db, registry)
     declared = ev.declared_addresses
@@ -230,6 +245,7 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
         for host in f.hostname:
             res = resolver.resolve(host)
             ev.dns[host] = res
+            asked.append(res.reason)
             if res.status in FAILED_RESOLUTION:
                 # the servers failed: the facility's report must say which of its evidence is missing and why
                 ev.claims.append(LocationClaim(
@@ -243,9 +259,11 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
             for c in ip_resolver.claims([replace(f, ip=tuple(res.addresses))]):
                 ip = c.original.get("ip", "")
                 ev.claims.append(replace(c, id=f"{f.id}#dns:{host}:{ip}", notes=c.notes + (f"{host} resolves to {ip}",)))
+    swept: list[str] = []
     for domain in operator.cdn_domains:
         res = resolver.resolve(domain)
         ev.dns[domain] = res
+        asked.append(res.reason)
         if not res.ok:
             ev.sweeps[domain] = f"not swept: resolution {res.status} ({res.reason})"
             continue
@@ -254,6 +272,7 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
             continue
         target = res.chain[-1] if res.chain else domain
         result = sweeper.sweep(target, sweep_server, db)
+        swept.append(result.reason)
         if result.queries == 0:  # nothing was asked (e.g. the recording has no sweep of it)
             ev.sweeps[domain] = f"not swept: {result.reason or 'no query was sent'}"
             continue
@@ -278,6 +297,12 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
                 "swept_at": result.started_at,
                 "data_version": db.version,
             })
+    breaker = getattr(resolver, "breaker", None)  # live sources only
+    if breaker is not None:
+        _note_gave_up(ev, breaker, sum(1 for r in asked if r == breaker.reason), len(asked), "DNS names")
+    if sweep_server is not None and hasattr(sweeper, "breaker_for"):
+        breaker = sweeper.breaker_for(sweep_server)
+        _note_gave_up(ev, breaker, sum(1 for r in swept if r == breaker.gave_up), len(swept), "sweeps", "made")
 
 
 def _latency_kind(path: str) -> str:

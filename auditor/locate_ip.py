@@ -33,6 +33,7 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
     db = XdbDatabase.load(cfg.ip_db)
     regions = [reg.region(r) for r in reg.region_ids]
     out = []
+    sources: list[Any] | None = None  # built once, so a source that gives up stays given up for every query
     for q in queries:
         rep = _classify(q)
         if rep.kind == "ip":
@@ -76,9 +77,11 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
                         "note": p.note,
                     })
         if rep.kind in ("ip", "prefix"):
-            from auditor.evidence import asn_sources
+            if sources is None:
+                from auditor.evidence import asn_sources
 
-            for source in asn_sources(cfg):
+                sources = asn_sources(cfg)
+            for source in sources:
                 a = source.lookup([q])[0]
                 rep.evidence.append({
                     "source": a.source, "version": getattr(getattr(source, "version", None), "sha256", "")[:12] or "live",

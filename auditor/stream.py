@@ -26,6 +26,7 @@ from typing import Any
 
 from auditor.config import AuditConfig
 from auditor.engine import (
+    NO_ROWS_WARNING,
     UNSTATED_CRS_WARNING,
     AuditPlan,
     AuditResult,
@@ -361,6 +362,8 @@ def audit_streamed(
     warnings = list(plan.warnings)
     if fold.crs_unstated:
         warnings.append(UNSTATED_CRS_WARNING)
+    if fold.totals.facility_count == 0:
+        warnings.insert(0, NO_ROWS_WARNING)
     if waivers:
         from auditor.waivers import apply_waivers, waiver_notes
 

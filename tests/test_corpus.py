@@ -217,6 +217,37 @@ def test_engine_raises_input_error_not_crash(tmp_path):
             audit(CORPUS / name, region="shanghai", as_of="2026-11-01")
 
 
+@pytest.mark.parametrize("name", ["header_only.csv", "xlsx_header_only.xlsx"])
+def test_a_list_with_no_rows_is_indeterminate_not_pass(name):
+    """An audit of nothing is not compliance: indeterminate, with a warning; exit 0 since nothing failed."""
+    from auditor.engine import NO_ROWS_WARNING, audit
+
+    result = audit(CORPUS / name, region="shanghai", as_of="2026-11-01")
+    assert result.tallies().facility_count == 0
+    assert (result.verdict, result.exit_code) == ("indeterminate", 0)
+    assert NO_ROWS_WARNING in result.warnings
+    assert NO_ROWS_WARNING == "the facility list has no rows: nothing was audited"
+
+
+@pytest.mark.parametrize("name", ["header_only.csv", "xlsx_header_only.xlsx"])
+def test_a_list_with_no_rows_is_indeterminate_when_streamed_too(name, tmp_path):
+    from auditor.engine import NO_ROWS_WARNING
+    from auditor.stream import audit_streamed
+
+    out = audit_streamed(CORPUS / name, tmp_path, region="shanghai", as_of="2026-11-01", formats=("csv",))
+    assert out.result.tallies().facility_count == 0
+    assert (out.result.verdict, out.result.exit_code) == ("indeterminate", 0)
+    assert out.result.warnings.count(NO_ROWS_WARNING) == 1
+
+
+def test_the_no_rows_warning_is_said_once_after_waivers(tmp_path):
+    from auditor.engine import NO_ROWS_WARNING, audit
+    from auditor.waivers import apply_waivers_to_result
+
+    result, _ = apply_waivers_to_result(audit(CORPUS / "header_only.csv", region="shanghai", as_of="2026-11-01"), [])
+    assert result.warnings.count(NO_ROWS_WARNING) == 1 and result.verdict == "indeterminate"
+
+
 # -- generated at test time --------------------------------------------------------------------
 
 

@@ -828,6 +828,98 @@ def test_empty_xlsx(tmp_path: Path) -> None:
         read_table(p)
 
 
+def _patch_sheet(path: Path, *replacements: tuple[str, str]) -> Path:
+    """Rewrite the first sheet's XML (to give formulas the saved values a spreadsheet program would)."""
+    import zipfile
+
+    data = {}
+    with zipfile.ZipFile(path) as z:
+        items = z.infolist()
+        for item in items:
+            data[item.filename] = z.read(item.filename)
+    sheet = data["xl/worksheets/sheet1.xml"].decode("utf-8")
+    for old, new in replacements:
+        assert old in sheet, (old, sheet)
+        sheet = sheet.replace(old, new)
+    data["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in items:
+            z.writestr(item, data[item.filename])
+    return path
+
+
+def test_xlsx_formula_without_saved_value_is_a_row_error_naming_the_cell(tmp_path: Path) -> None:
+    # openpyxl (like most libraries) writes formulas without calculating them: no saved value
+    p = _xlsx(tmp_path / "f.xlsx", {"facilities": [
+        ["id", "经度", "纬度", "note"],
+        ["A", "=A1+1", 31.2, "fine"],
+        ["B", 121.6, 31.3, "=CONCAT(\"x\",\"y\")"],
+        ["C", 121.7, 31.4, None],
+    ]})
+    t = read_table(p)
+    assert t.rows == [(2, ["A", "", "31.2", "fine"]), (3, ["B", "121.6", "31.3", ""]), (4, ["C", "121.7", "31.4", ""])]
+    assert sorted(t.cell_problems) == [2, 3]
+    a, b, c = validate_rows(t)
+    assert [(e.column, e.message, e.value) for e in a.errors] == [
+        ("lon", "cell B2 holds a formula (=A1+1) with no saved value", "=A1+1")]  # not also "lon is empty"
+    assert "open and save the file in a spreadsheet" in (a.errors[0].hint or "")
+    assert [(e.column, e.message) for e in b.errors] == [("note", 'cell D3 holds a formula (=CONCAT("x","y")) with no saved value')]
+    assert c.errors == ()
+
+
+def test_xlsx_formula_with_saved_value_reads_the_value(tmp_path: Path) -> None:
+    p = _xlsx(tmp_path / "f.xlsx", {"facilities": [
+        ["id", "name", "lon", "lat"],
+        ["A", '=IF(1,"","x")', "=1+120.5", 31.2],
+    ]})
+    _patch_sheet(p, ('<c r="C2"><f>1+120.5</f><v /></c>', '<c r="C2"><f>1+120.5</f><v>121.5</v></c>'),
+                 # a text formula whose saved value is "" (as Excel saves =IF(...,"")): empty, and no error
+                 ('<c r="B2"><f>IF(1,"","x")</f><v /></c>', '<c r="B2" t="str"><f>IF(1,"","x")</f><v></v></c>'))
+    t = read_table(p)
+    assert t.rows == [(2, ["A", "", "121.5", "31.2"])] and t.cell_problems == {}
+    (a,) = validate_rows(t)
+    assert (a.lon, a.name, a.errors) == (121.5, "", ())
+
+
+def test_xlsx_row_of_only_unsaved_formulas_is_kept_not_skipped_as_blank(tmp_path: Path) -> None:
+    p = _xlsx(tmp_path / "f.xlsx", {"facilities": [
+        ["id", "lon", "lat"], ["A", 121.5, 31.2], ['="B"', "=120+1.5", "=31+0.2"], [None, None, None], ["C", 121.6, 31.3],
+    ]})
+    t = read_table(p)
+    assert [n for n, _ in t.rows] == [2, 3, 5]
+    _, b, _ = validate_rows(t)
+    assert (b.id, b.row) == ("(row 3)", 3)
+    assert [e.column for e in b.errors] == ["id", "lon", "lat"]
+    assert b.errors[0].message == 'cell A3 holds a formula (="B") with no saved value'
+
+
+def test_xlsx_without_formulas_is_read_once_even_with_formatted_blank_cells(tmp_path: Path, monkeypatch) -> None:
+    import openpyxl
+    from openpyxl.styles import Font
+
+    import auditor.inventory.read as read
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "lon", "lat", "note"])
+    ws.append(["A", 121.5, 31.2])
+    ws["D2"].font = Font(bold=True)  # a cell in the file with no value: it reads empty like an unsaved formula
+    wb.save(tmp_path / "f.xlsx")
+    monkeypatch.setattr(read, "_unsaved_formulas", lambda *a: pytest.fail("second pass over a workbook without formulas"))
+    t = read_table(tmp_path / "f.xlsx")
+    assert t.rows == [(2, ["A", "121.5", "31.2", ""])] and t.cell_problems == {}
+
+
+def test_xlsx_formula_problems_travel_with_their_rows_in_chunks(tmp_path: Path) -> None:
+    from auditor.inventory.read import TableChunks
+
+    p = _xlsx(tmp_path / "f.xlsx", {"facilities": [["id", "lon", "lat"], ["A", 121.5, 31.2], ["B", "=1+120", 31.2], ["C", 121.6, 31.3]]})
+    chunks = list(TableChunks(p, chunk_rows=1))
+    assert [sorted(c.cell_problems) for c in chunks] == [[], [3], []]
+    (b,) = validate_rows(chunks[1])
+    assert [e.column for e in b.errors] == ["lon"] and "cell B3" in b.errors[0].message
+
+
 # -- GeoJSON / GeoPackage / Parquet ----------------------------------------------------------
 
 SQUARE = [[121.0, 31.0], [121.01, 31.0], [121.01, 31.01], [121.0, 31.01], [121.0, 31.0]]
@@ -968,3 +1060,46 @@ def test_finite_coordinates_from_geometry_are_checked_like_text(tmp_path: Path) 
     p = _geojson(tmp_path / "z.geojson", [_feature({"id": "Z"}, {"type": "Point", "coordinates": [0, 0]})])
     (fac,) = validate_rows(read_table(p))
     assert [e.column for e in fac.errors] == ["lon"] and "placeholder" in fac.errors[0].message
+
+
+def test_geojson_geometry_gdal_cannot_read_is_a_row_error_saying_why(tmp_path: Path) -> None:
+    # GDAL gives these a null geometry without a word; the raw JSON says why
+    p = _geojson(tmp_path / "bad.geojson", [
+        _feature({"id": "S"}, {"type": "Point", "coordinates": ["121.5", "31.2"]}),
+        _feature({"id": "T"}, {"type": "Banana", "coordinates": [121.5, 31.2]}),
+        _feature({"id": "G"}, {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": ["1", 2]}]}),
+        _feature({"id": "N"}, None),                                   # stated as null: no geometry, no error
+        _feature({"id": "E"}, {"type": "Point", "coordinates": []}),   # empty: no geometry either
+        _feature({"id": "OK"}, {"type": "Point", "coordinates": [121.5, 31.2]}),
+    ])
+    with pytest.warns(RuntimeWarning):  # GDAL's own note on the unknown type
+        t = read_table(p)
+    s, b, g, n, e, ok = validate_rows(t)
+    assert [(x.column, x.message, x.value) for x in s.errors] == [("geometry", "coordinates are not numbers", '"121.5"')]
+    assert [(x.column, x.message) for x in b.errors] == [("geometry", "'Banana' is not a GeoJSON geometry type")]
+    assert [(x.column, x.message) for x in g.errors] == [("geometry", "coordinates are not numbers")]
+    assert (n.errors, e.errors, ok.errors) == ((), (), ())
+    assert (s.lon, s.lat, ok.lon) == (None, None, 121.5)
+
+
+def test_self_intersecting_polygon_is_a_row_error_not_a_centroid(tmp_path: Path) -> None:
+    bowtie = [[121.9, 30.9], [121.95, 30.95], [121.95, 30.9], [121.9, 30.95], [121.9, 30.9]]
+    p = _geojson(tmp_path / "b.geojson", [_feature({"id": "B"}, {"type": "Polygon", "coordinates": [bowtie]}),
+                                          _feature({"id": "Q"}, {"type": "Polygon", "coordinates": [SQUARE]})])
+    b, q = validate_rows(read_table(p))
+    assert [x.column for x in b.errors] == ["geometry"]
+    assert b.errors[0].message == "the polygon crosses itself (shapely.is_valid_reason: Self-intersection[121.925 30.925])"
+    assert "do not cross" in (b.errors[0].hint or "")
+    assert (b.lon, b.lat, b.uncertainty_m) == (None, None, None)
+    assert q.errors == () and q.uncertainty_m > 700
+
+
+def test_invalid_polygon_in_a_geopackage_is_a_row_error_too(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    p = tmp_path / "b.gpkg"
+    gpd.GeoDataFrame({"id": ["B"]}, geometry=[Polygon([(121.9, 30.9), (121.95, 30.95), (121.95, 30.9), (121.9, 30.95)])],
+                     crs=4326).to_file(p, driver="GPKG")
+    (b,) = validate_rows(read_table(p))
+    assert [x.column for x in b.errors] == ["geometry"] and "crosses itself" in b.errors[0].message

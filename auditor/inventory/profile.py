@@ -45,7 +45,7 @@ _KNOWN_NESTED = {
     "isp": {"prefixes", "service_area", "upstream_asns"},
     "cdn": {"accelerated_domains"},
     # evidence settings: the fields of auditor.config.AuditConfig that a profile may set
-    "evidence": {"ip_db", "mmdb", "asn_table", "dns_server", "rdap_url", "online", "timeout_s", "cache_dir", "dns_recording", "sweep_server", "latency"},
+    "evidence": {"ip_db", "mmdb", "asn_table", "dns_server", "rdap_url", "online", "timeout_s", "cache_dir", "dns_recording", "sweep_server", "latency", "give_up_after"},
 }
 
 
@@ -135,7 +135,9 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
             raise InputError("key 'evidence.online' must be true or false", source=source)
         elif key == "timeout_s" and (_number(value, "evidence.timeout_s", source) or 0) <= 0:
             raise InputError("key 'evidence.timeout_s' must be a positive number of seconds", source=source)
-        elif key not in ("online", "timeout_s") and not isinstance(value, str):
+        elif key == "give_up_after" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError("key 'evidence.give_up_after' must be a whole number of failed lookups, at least 1", source=source)
+        elif key not in ("online", "timeout_s", "give_up_after") and not isinstance(value, str):
             raise InputError(f"key 'evidence.{key}' must be a string", source=source)
     name = _expect(doc, "name", str, source, "")
     region = _expect(doc, "region", str, source, "")

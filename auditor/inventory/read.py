@@ -5,14 +5,18 @@ GeoJSON, GeoPackage, (Geo)Parquet. Every value is kept as text here, so that
 validation sees exactly what the file said (``121.50`` keeps its precision).
 Geometry columns become ``lon``/``lat`` text. Errors that make the whole file
 unusable raise :class:`~auditor.errors.InputError`; per-row trouble is left to
-validation.
+validation: a cell the reader could not give as the file meant it (an XLSX formula
+with no saved value, a geometry GDAL could not read or that is not valid) travels
+as a :class:`CellProblem` in ``RawTable.cell_problems``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterator
@@ -21,7 +25,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.paths import sha256_file
 
-__all__ = ["RawTable", "read_table", "TableChunks", "CsvChunks", "CsvBlock", "FORMATS"]
+__all__ = ["RawTable", "CellProblem", "read_table", "TableChunks", "CsvChunks", "CsvBlock", "FORMATS"]
 
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
@@ -29,6 +33,20 @@ FORMATS = {
     ".geojson": "geo", ".json": "geo", ".gpkg": "geo", ".shp": "geo", ".fgb": "geo",
     ".parquet": "parquet", ".geoparquet": "parquet",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class CellProblem:
+    """Why a reader could not give one cell (or a row's geometry) as the file meant it.
+
+    Validation turns each into a :class:`~auditor.models.RowError` on its row, named by
+    the column's canonical name (or header) — or ``geometry`` when ``column`` is None.
+    """
+
+    column: int | None    # index into ``RawTable.headers``; None: the row's geometry
+    message: str
+    value: str | None = None
+    hint: str | None = None
 
 
 @dataclass
@@ -43,6 +61,7 @@ class RawTable:
     sha256: str = ""
     file_crs: str | None = None          # "wgs84" when the file itself states WGS-84
     row_problems: dict[int, str] = field(default_factory=dict)
+    cell_problems: dict[int, list[CellProblem]] = field(default_factory=dict)  # row number -> problems
     notes: list[str] = field(default_factory=list)
     rows_count: int = 0                  # rows in the whole file, when this describes a streamed file
 
@@ -364,7 +383,8 @@ class TableChunks:
         for i in range(0, max(len(w.rows), 1), self.chunk_rows):
             rows = w.rows[i:i + self.chunk_rows]
             yield RawTable(w.source, w.format, w.headers, rows, encoding=w.encoding, sha256=w.sha256, file_crs=w.file_crs,
-                           row_problems={r: w.row_problems[r] for r, _ in rows if r in w.row_problems})
+                           row_problems={r: w.row_problems[r] for r, _ in rows if r in w.row_problems},
+                           cell_problems={r: w.cell_problems[r] for r, _ in rows if r in w.cell_problems})
 
     def finish(self, blank_lines_in_blocks: int = 0) -> RawTable:
         """Complete ``info.notes`` once every chunk was read (blocks count their own blank lines)."""
@@ -421,24 +441,36 @@ def _read_xlsx(p: Path) -> RawTable:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise InputError("reading XLSX needs openpyxl", source=str(p), hint="pip install openpyxl") from exc
+    from openpyxl.cell.read_only import EmptyCell
+    from openpyxl.utils import get_column_letter
+
     _check_zip_bomb(p)
-    try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken files
-        raise InputError(f"cannot open as XLSX: {type(exc).__name__}: {exc}", source=str(p)) from exc
+    wb = _open_workbook(openpyxl, p, data_only=True)
     try:
         ws = wb["facilities"] if "facilities" in wb.sheetnames else wb.worksheets[0]
+        title = ws.title
         headers: list[str] | None = None
         rows: list[tuple[int, list[str]]] = []
+        blank_rows: list[int] = []   # rows after the header that read empty (skipped unless they hold formulas)
         problems: dict[int, str] = {}
-        for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        # cells present in the file that read empty: a formula saved without its value reads so
+        # (data_only gives the saved value, None when there is none); a "str" cell is a formula
+        # whose saved value is the empty string, and reads correctly as empty
+        empty_cells: list[tuple[int, int]] = []
+        for row_no, row in enumerate(ws.iter_rows(), start=1):
+            values = [c.value for c in row]
             cells = [_cell_text(v) for v in values]
-            if not any(c.strip() for c in cells):
-                continue
+            blank = not any(c.strip() for c in cells)
             if headers is None:
-                headers = cells
-                while headers and not headers[-1].strip():
-                    headers.pop()
+                if not blank:
+                    headers = cells
+                    while headers and not headers[-1].strip():
+                        headers.pop()
+                continue
+            empty_cells += [(row_no, i) for i, c in enumerate(row[: len(headers)])
+                            if c.value is None and c.data_type != "str" and not isinstance(c, EmptyCell)]
+            if blank:
+                blank_rows.append(row_no)
                 continue
             if any(c.strip() for c in cells[len(headers):]):
                 problems[row_no] = f"row has values beyond the {len(headers)} header columns"
@@ -448,7 +480,77 @@ def _read_xlsx(p: Path) -> RawTable:
         wb.close()
     if headers is None:
         raise InputError("worksheet is empty (no header row)", source=str(p))
-    return RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", row_problems=problems, notes=[f"sheet {ws.title!r}"])
+    cell_problems: dict[int, list[CellProblem]] = {}
+    if empty_cells and _has_formulas(p):
+        for (row_no, col), text in _unsaved_formulas(openpyxl, p, title, empty_cells).items():
+            cell_problems.setdefault(row_no, []).append(CellProblem(
+                col, f"cell {get_column_letter(col + 1)}{row_no} holds a formula ({_short(text)}) with no saved value", text,
+                "open and save the file in a spreadsheet program, which saves each formula's value, or paste values over the formulas",
+            ))
+        # a row of nothing but unsaved formulas read as blank: it is a row all the same
+        rows += [(r, [""] * len(headers)) for r in blank_rows if r in cell_problems]
+        rows.sort(key=lambda row: row[0])
+    return RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", row_problems=problems, cell_problems=cell_problems,
+                    notes=[f"sheet {title!r}"])
+
+
+def _open_workbook(openpyxl: Any, p: Path, *, data_only: bool) -> Any:
+    try:
+        return openpyxl.load_workbook(p, read_only=True, data_only=data_only)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise InputError(f"cannot open as XLSX: {type(exc).__name__}: {exc}", source=str(p)) from exc
+
+
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def _has_formulas(p: Path) -> bool:
+    """Whether the workbook may hold a formula (an ``<f>`` element): a scan of its parts in blocks,
+    far cheaper than the second openpyxl pass it spares a workbook without formulas whose blank
+    cells exist (formatted) in the file. Every part is scanned, wherever the workbook put its
+    sheets: a match elsewhere (a chart's ``<c:f>``) costs only the second pass, never a miss."""
+    import zipfile
+
+    with zipfile.ZipFile(p) as z:
+        for name in z.namelist():
+            tail = b""
+            with z.open(name) as fh:
+                while block := fh.read(_BLOCK):
+                    if _FORMULA_ELEMENT.search(tail + block):
+                        return True
+                    tail = block[-64:]
+    return False
+
+
+def _unsaved_formulas(openpyxl: Any, p: Path, title: str, cells: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The formula text of those ``cells`` (row, column index) that hold a formula, read a second
+    time without ``data_only`` (openpyxl gives either a formula's saved value or its text, not both)."""
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    wanted: dict[int, set[int]] = {}
+    for row_no, col in cells:
+        wanted.setdefault(row_no, set()).add(col)
+    first, last = min(wanted), max(wanted)
+    out: dict[tuple[int, int], str] = {}
+    wb = _open_workbook(openpyxl, p, data_only=False)
+    try:
+        ws = wb[title]
+        for row_no, values in enumerate(ws.iter_rows(min_row=first, max_row=last, values_only=True), start=first):
+            for col in sorted(wanted.get(row_no, ())):
+                v = values[col] if col < len(values) else None
+                if isinstance(v, ArrayFormula):
+                    out[(row_no, col)] = v.text or "an array formula"
+                elif isinstance(v, DataTableFormula):
+                    out[(row_no, col)] = "a data table"
+                elif isinstance(v, str) and v.startswith("="):
+                    out[(row_no, col)] = v
+    finally:
+        wb.close()
+    return out
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- geospatial files ------------------------------------------------------------------------
@@ -486,12 +588,21 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
     lon_text: list[str] = []
     lat_text: list[str] = []
     spread: list[str] = []
+    problems: dict[int, list[CellProblem]] = {}
     if geometry is not None:
         extra_headers = ["lon", "lat", "uncertainty_m"]
         from auditor.geo.measure import geodesic_distance_m
 
-        for g in geometry:
+        for i, g in enumerate(geometry):
             if g is None or shapely.is_empty(g):
+                lon_text.append("")
+                lat_text.append("")
+                spread.append("")
+                continue
+            if g.geom_type != "Point" and not shapely.is_valid(g):
+                # a centroid of an invalid shape (a bow-tie's lobes cancel) says nothing reliable:
+                # the row is an error, not a repaired guess at what was meant
+                problems[i + 1] = [_invalid_geometry(shapely.is_valid_reason(g))]
                 lon_text.append("")
                 lat_text.append("")
                 spread.append("")
@@ -532,7 +643,17 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
         if geometry is not None:
             cells += [lon_text[i], lat_text[i]] + ([spread[i]] if spread is not None else [])
         rows.append((i + 1, cells))
-    return RawTable(str(p), fmt, headers + extra_headers, rows, encoding="binary", file_crs=file_crs)
+    return RawTable(str(p), fmt, headers + extra_headers, rows, encoding="binary", file_crs=file_crs, cell_problems=problems)
+
+
+def _invalid_geometry(reason: str) -> CellProblem:
+    if reason.startswith(("Self-intersection", "Ring Self-intersection")):
+        what = "the polygon crosses itself"
+        hint = "redraw the outline so that its edges do not cross (e.g. with QGIS Fix Geometries or shapely.make_valid), or give the site as a point"
+    else:
+        what = "the geometry is not valid"
+        hint = "repair it (e.g. with QGIS Fix Geometries or shapely.make_valid), or give the site as a point"
+    return CellProblem(None, f"{what} (shapely.is_valid_reason: {reason})", hint=hint)
 
 
 def _read_geo(p: Path) -> RawTable:
@@ -543,7 +664,87 @@ def _read_geo(p: Path) -> RawTable:
     except Exception as exc:  # pyogrio/GDAL raise a variety of errors for broken files
         raise InputError(f"cannot read as a geospatial file: {type(exc).__name__}: {exc}", source=str(p)) from exc
     fmt = "geojson" if p.suffix.lower() in (".geojson", ".json") else p.suffix.lower().lstrip(".")
-    return _frame_to_table(frame, p, fmt)
+    table = _frame_to_table(frame, p, fmt)
+    if fmt == "geojson" and isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        geoms = frame.geometry
+        unread = [i for i, missing in enumerate((geoms.isna() | geoms.is_empty).tolist()) if missing]
+        if unread:
+            for i, problem in _unread_geojson_geometries(p, unread, len(frame)).items():
+                table.cell_problems.setdefault(i + 1, []).append(problem)
+    return table
+
+
+#: the geometry types of RFC 7946
+_GEOJSON_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
+
+
+def _unread_geojson_geometries(p: Path, indices: list[int], n_rows: int) -> dict[int, CellProblem]:
+    """Why GDAL gave no geometry for the features at ``indices``, when the file states one.
+
+    GDAL reads a geometry it cannot parse (string coordinates, an unknown type) as null,
+    silently: the raw JSON is read again to tell those apart from a geometry stated as null
+    (or empty), which is no geometry and not an error. Only done when some geometry came out
+    null, and only when the file's features line up with the rows GDAL gave.
+    """
+    try:
+        doc = json.loads(p.read_bytes())
+    except (ValueError, RecursionError):
+        return {}  # GDAL read what Python's json does not (e.g. comments): nothing to add
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features")
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    else:
+        return {}
+    if not isinstance(features, list) or len(features) != n_rows:
+        return {}
+    out = {}
+    for i in indices:
+        feature = features[i]
+        geom = feature.get("geometry") if isinstance(feature, dict) else None
+        problem = None if geom is None else _why_unread(geom)
+        if problem is not None:
+            out[i] = problem
+    return out
+
+
+def _why_unread(geom: Any) -> CellProblem | None:
+    """What keeps a stated GeoJSON geometry from being read; None for an empty one (no geometry)."""
+    if not isinstance(geom, dict):
+        return CellProblem(None, "the geometry is not a GeoJSON object", _short(_json_text(geom)),
+                           'write it as {"type": "Point", "coordinates": [lon, lat]}')
+    kind = geom.get("type")
+    if not isinstance(kind, str) or kind.lower() not in {t.lower() for t in _GEOJSON_TYPES}:
+        named = repr(kind) if isinstance(kind, str) else _json_text(kind)
+        return CellProblem(None, f"{_short(named)} is not a GeoJSON geometry type", hint="use one of: " + ", ".join(_GEOJSON_TYPES))
+    if kind.lower() == "geometrycollection":
+        members = geom.get("geometries")
+        if not isinstance(members, list):
+            return CellProblem(None, "the GeometryCollection has no list of geometries", hint='give "geometries": [...]')
+        return next((x for x in map(_why_unread, members) if x is not None), None)
+    coords = geom.get("coordinates")
+    if coords is None:
+        return CellProblem(None, f"the {kind} has no coordinates", hint="give [lon, lat] positions, or a null geometry")
+    leaves: list[Any] = []
+    stack = [coords]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(reversed(x))
+        else:
+            leaves.append(x)
+    bad = next((x for x in leaves if isinstance(x, bool) or not isinstance(x, (int, float))), None)
+    if bad is not None:
+        return CellProblem(None, "coordinates are not numbers", _short(_json_text(bad)),
+                           "write coordinates as JSON numbers, e.g. [121.93, 30.905], not text")
+    if not leaves:
+        return None  # an empty geometry: stated as having no position, like null
+    return CellProblem(None, f"the {kind}'s coordinates are not nested as GeoJSON requires", _short(_json_text(coords)),
+                       "a Point is [lon, lat]; a Polygon is a list of closed rings of [lon, lat] positions")
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _read_parquet(p: Path) -> RawTable:

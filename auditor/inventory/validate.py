@@ -1,7 +1,9 @@
 """Validation: every row of a :class:`RawTable` becomes exactly one :class:`Facility`.
 
 A row that cannot be audited keeps its place with ``errors`` naming the column,
-the value and what to do. Only problems that make the whole file unusable (no
+the value and what to do; what the reader could not read in a cell (``RawTable.cell_problems``:
+an XLSX formula with no saved value, a geometry that could not be read or is not valid)
+becomes such an error too. Only problems that make the whole file unusable (no
 ``id`` column, nothing that could locate a facility, two headers for one
 column) raise :class:`~auditor.errors.InventoryError`.
 """
@@ -18,7 +20,7 @@ from auditor.errors import InventoryError, UsageError
 from auditor.geo.crs import parse_crs
 from auditor.iptext import is_dotted_quad
 from auditor.inventory.columns import HEADER_ALIASES, map_headers
-from auditor.inventory.read import RawTable
+from auditor.inventory.read import CellProblem, RawTable
 from auditor.models import Facility, RowError
 
 __all__ = ["validate_rows", "facility_ids", "parse_coordinate", "KINDS", "TENURES"]
@@ -110,7 +112,9 @@ def validate_rows(
                 cells[name] = v
             else:
                 extra[name] = v
-        fac = _validate_row(table, row_no, cells, extra, default_crs)
+        problems = table.cell_problems.get(row_no)
+        reader_errors = [_reader_error(p, positions) for p in problems] if problems else []
+        fac = _validate_row(table, row_no, cells, extra, default_crs, reader_errors)
         if not any(e.column == "id" for e in fac.errors):
             if fac.id in first_row_of:
                 fac = _with_error(fac, RowError("id", f"duplicate id (first used on row {first_row_of[fac.id]})", fac.id, "give every facility its own id"))
@@ -134,6 +138,12 @@ def facility_ids(table: RawTable) -> list[tuple[int, str]]:
     return out
 
 
+def _reader_error(problem: CellProblem, positions: Mapping[int, str]) -> RowError:
+    i = problem.column
+    column = "geometry" if i is None else positions.get(i) or f"column_{i + 1}"
+    return RowError(column, problem.message, problem.value, problem.hint)
+
+
 def _with_error(fac: Facility, err: RowError) -> Facility:
     from dataclasses import replace
 
@@ -141,12 +151,15 @@ def _with_error(fac: Facility, err: RowError) -> Facility:
 
 
 def _validate_row(
-    table: RawTable, row_no: int, cells: dict[str, str], extra: dict[str, str], default_crs: str | None
+    table: RawTable, row_no: int, cells: dict[str, str], extra: dict[str, str], default_crs: str | None,
+    reader_errors: list[RowError] | None = None,
 ) -> Facility:
     errors: list[RowError] = []
     warnings: list[str] = []
     if row_no in table.row_problems:
         errors.append(RowError(None, table.row_problems[row_no], hint="check quoting and delimiters"))
+    if reader_errors:
+        errors += reader_errors
 
     fid = _text(cells.get("id", ""))
     if not fid:
@@ -212,6 +225,13 @@ def _validate_row(
     adcode = _text(cells.get("adcode", ""))
     if adcode and not re.fullmatch(r"\d{6}", adcode):
         errors.append(RowError("adcode", "an adcode has six digits", adcode, "e.g. 310115 for Pudong New Area"))
+
+    if reader_errors:
+        # a cell the reader could not read reads as empty: its own error says why, so the
+        # errors that emptiness causes in that column ("missing facility id", "lon is empty
+        # while lat is given") would only repeat it
+        unread = {e.column for e in reader_errors}
+        errors = [e for e in errors if e.column not in unread or e in reader_errors]
 
     return Facility(
         id=fid or f"(row {row_no})",

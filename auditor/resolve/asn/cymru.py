@@ -12,6 +12,11 @@ Several TXT records (several covering prefixes) → the most specific prefix is 
 
 Outcomes are kept apart (STYLE §10): NXDOMAIN → ``not_found``; no answer in time after
 bounded retries → ``timeout``; SERVFAIL/REFUSED from every server → ``error``.
+
+After ``give_up_after`` lookups in a row that got no usable answer (``timeout`` or ``error``),
+the source stops asking and answers every remaining query at once with the last failure's status
+and the reason ``"not asked: cymru-dns gave up after 5 consecutive failures (last: ...)"``
+(:mod:`auditor.resolve.breaker`); an answer, NXDOMAIN or NODATA resets the count.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import Any
 
 import dns.exception
 import dns.resolver
+
+from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
 
 from ._dns import SourceConfigError, describe_dns_error, make_resolver
 from ._query import IPAddress, parse_query
@@ -55,10 +62,11 @@ def origin_name(addr: IPAddress, zone: str = CYMRU_ZONE) -> str:
 
 @dataclass(slots=True)
 class _Outcome:
-    kind: str  # ok | nxdomain | noanswer | timeout | error
+    kind: str  # ok | nxdomain | noanswer | timeout | error | not_asked
     strings: list[str] = field(default_factory=list)
     attempts: int = 1
     reason: str = ""
+    last: str = ""  # one line on the failure, for the breaker: "timeout from 127.0.0.1@5353"
 
 
 class CymruDnsSource:
@@ -82,6 +90,10 @@ class CymruDnsSource:
         The zone under which ``origin``/``origin6``/``AS<n>`` names live.
     cache
         Optional :class:`AnswerCache`.
+    give_up_after
+        Consecutive failed lookups (timeouts, server failures) after which the source stops
+        asking and answers the remaining queries at once as failed, "not asked"
+        (``DEFAULT_GIVE_UP_AFTER``, 5). A lookup that gets an answer resets the count.
     clock, sleep
         Injected time sources (tests fix the clock).
 
@@ -107,11 +119,16 @@ class CymruDnsSource:
         with_holder: bool = True,
         zone: str = CYMRU_ZONE,
         cache: AnswerCache | None = None,
+        give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if retries < 0:
             raise SourceConfigError(f"retries must be >= 0, got {retries!r}")
+        try:
+            self.breaker = CircuitBreaker(SOURCE, check_threshold(give_up_after))
+        except ValueError as exc:
+            raise SourceConfigError(str(exc)) from None
         self._resolver = make_resolver(nameservers, port, timeout, online=online)
         self.timeout = timeout
         self.retries = retries
@@ -158,6 +175,11 @@ class CymruDnsSource:
         detail["server"] = self.endpoint
         if q.network is not None:
             detail["looked_up"] = str(q.address)
+        if self.breaker.open:  # the server is gone: say so at once, and cache nothing
+            detail["attempts"] = 0
+            detail["not_asked"] = self.breaker.detail()
+            return make_answer(q.text, SOURCE, AsnStatus(self.breaker.status), iso_utc(self._clock()),
+                               reason=self.breaker.reason, detail=detail)
         res = self._txt(qname)
         now = iso_utc(self._clock())
         detail["attempts"] = res.attempts
@@ -207,6 +229,8 @@ class CymruDnsSource:
                            country=cc, registry=reg, detail=detail)
 
     def _holder(self, asn: int) -> tuple[str | None, dict[str, Any]]:
+        if self.breaker.open:
+            return None, {"holder_lookup": f"AS{asn}.{self.zone}: {self.breaker.reason}"}
         res = self._txt(f"AS{asn}.{self.zone}.")
         if res.kind != "ok":
             return None, {"holder_lookup": f"AS{asn}.{self.zone}: {res.reason}"}
@@ -217,7 +241,15 @@ class CymruDnsSource:
         return None, {"holder_lookup": f"unreadable AS TXT {res.strings[:2]!r}"}
 
     def _txt(self, qname: str) -> _Outcome:
-        """TXT strings for ``qname``, with bounded retries and doubling backoff."""
+        """TXT strings for ``qname``, with bounded retries and doubling backoff; tells the breaker."""
+        res = self._ask(qname)
+        if res.kind in ("timeout", "error"):
+            self.breaker.failure(AsnStatus.TIMEOUT if res.kind == "timeout" else AsnStatus.ERROR, res.last)
+        else:  # an answer, NXDOMAIN or NODATA: the server is alive
+            self.breaker.success()
+        return res
+
+    def _ask(self, qname: str) -> _Outcome:
         failures: list[str] = []
         last_kind = "error"
         attempts = self.retries + 1
@@ -245,9 +277,11 @@ class CymruDnsSource:
         if last_kind == "timeout" and all(f == "timeout" for f in failures):
             reason = (f"{attempts} attempt{'s' if attempts > 1 else ''} timed out after {self.timeout:g} s each "
                       f"({qname} at {self.endpoint})")
+            last = f"timeout from {self.endpoint}"
         else:
             reason = f"{attempts} attempt{'s' if attempts > 1 else ''} failed: " + " | ".join(dict.fromkeys(failures)) + f" ({qname})"
-        return _Outcome(last_kind, attempts=attempts, reason=reason)
+            last = failures[-1] if failures[-1] != "timeout" else f"timeout from {self.endpoint}"
+        return _Outcome(last_kind, attempts=attempts, reason=reason, last=last)
 
 
 def _parse_origin_txt(s: str) -> tuple[list[int], str, str | None, str | None] | None:

@@ -22,6 +22,14 @@ HTTP 5xx, connection errors  retry with backoff; then ``error``
 no answer within ``timeout`` retry with backoff; then ``timeout``
 malformed JSON, other 4xx    ``error`` at once
 ===========================  ==================================================
+
+After ``give_up_after`` lookups in a row that got no usable answer from the servers (``timeout``,
+``rate_limited``, or ``error`` from a server: 5xx, connection errors, DNS failures, a malformed
+body, another 4xx), the source stops asking and answers every remaining query at once with the
+last failure's status and the reason ``"not asked: rdap gave up after 5 consecutive failures
+(last: HTTP 500 from rdap.apnic.net)"`` (:mod:`auditor.resolve.breaker`). An answer, a 404 or
+"no Team Cymru origin" resets the count; bad input and reserved addresses ask nothing and count
+neither way.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from urllib.parse import urlsplit
 
 from ipwhois import IPWhois
 from ipwhois.exceptions import HTTPRateLimitError, IPDefinedError
+
+from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
 
 from ._dns import SourceConfigError, make_resolver
 from ._http import Recorder, RecordingResolver, build_opener
@@ -60,6 +70,9 @@ class _Attempt:
     result: dict[str, Any] = field(default_factory=dict)
     retry_after: float | None = None
     retry_after_text: str | None = None
+    # for an ``error``: who failed. "server" (counts towards giving up), "data" (the servers
+    # answered, ipwhois could not use it: resets the count) or "local" (nothing was sent)
+    fault: str = "server"
 
 
 class RdapSource:
@@ -86,6 +99,9 @@ class RdapSource:
         ipwhois entity depth: 0 = network object only, 1 = also fetch its entities' entities.
     cache, cache_ttl
         An :class:`AnswerCache`, or a directory for one, and its time to live.
+    give_up_after
+        Consecutive failed lookups after which the source stops asking and answers the remaining
+        queries at once as failed, "not asked" (``DEFAULT_GIVE_UP_AFTER``, 5).
     clock, sleep
         Injected time sources.
 
@@ -113,6 +129,7 @@ class RdapSource:
         depth: int = 0,
         cache: AnswerCache | str | os.PathLike[str] | None = None,
         cache_ttl: dt.timedelta = DEFAULT_TTL,
+        give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -128,6 +145,10 @@ class RdapSource:
                 raise SourceConfigError(f"base_url must be an http://HOST:PORT URL, got {base_url!r}")
         if retries < 0 or depth < 0:
             raise SourceConfigError("retries and depth must be >= 0")
+        try:
+            self.breaker = CircuitBreaker(SOURCE, check_threshold(give_up_after))
+        except ValueError as exc:
+            raise SourceConfigError(str(exc)) from None
         self.base_url = base_url
         self.online = online
         self.timeout = timeout
@@ -173,6 +194,14 @@ class RdapSource:
         if q.network is not None:
             detail["looked_up"] = str(q.address)  # ipwhois queries addresses, not prefixes
         detail["mode"] = "online" if self.online else f"offline via {self.base_url}"
+        if self.breaker.open and q.reserved is not None:  # nothing to ask anyway
+            return make_answer(q.text, SOURCE, AsnStatus.RESERVED, iso_utc(self._clock()), reason=q.reserved,
+                               detail=detail)
+        if self.breaker.open:  # the servers are gone: say so at once, and cache nothing
+            detail["attempts"] = []
+            detail["not_asked"] = self.breaker.detail()
+            return make_answer(q.text, SOURCE, AsnStatus(self.breaker.status), iso_utc(self._clock()),
+                               reason=self.breaker.reason, detail=detail)
         attempts: list[dict[str, Any]] = []
         waited: list[float] = []
         att = _Attempt("error", "no attempt made")
@@ -214,12 +243,20 @@ class RdapSource:
                                         f"{self.timeout:g} s each: {att.reason}")
         else:
             answer = make_answer(q.text, SOURCE, AsnStatus.ERROR, now, reason=att.reason + suffix, detail=detail)
+        self._tell_breaker(att, answer.status)
         if self.cache is not None:
             try:
                 self.cache.put(answer)
             except OSError as exc:
                 answer.detail["cache_error"] = str(exc)
         return answer
+
+    def _tell_breaker(self, att: _Attempt, status: str) -> None:
+        if att.kind in ("ok", "not_found") or (att.kind == "error" and att.fault == "data"):
+            self.breaker.success()  # the servers answered
+        elif att.kind in ("timeout", "rate_limited", "retryable") or (att.kind == "error" and att.fault == "server"):
+            self.breaker.failure(status, f"timeout at {att.reason}" if att.kind == "timeout" else att.reason)
+        # reserved, or an error before anything was sent: nothing to learn about the servers
 
     def _attempt(self, addr: str, rec: Recorder) -> _Attempt:
         # The shared special-purpose check runs first for addresses ipwhois would accept
@@ -229,7 +266,7 @@ class RdapSource:
         except IPDefinedError as exc:
             return _Attempt("reserved", f"ipwhois: {exc}")
         except Exception as exc:  # e.g. no /etc/resolv.conf for ipwhois's default resolver
-            return _Attempt("error", f"ipwhois could not start: {type(exc).__name__}: {exc}")
+            return _Attempt("error", f"ipwhois could not start: {type(exc).__name__}: {exc}", fault="local")
         pre = parse_query(addr)
         if pre.reserved is not None:
             return _Attempt("reserved", pre.reserved)
@@ -301,7 +338,7 @@ def _classify(rec: Recorder, exc: Exception) -> _Attempt:
     last = rec.last_event
     what = f"{type(exc).__name__}: {exc}"
     if last is None:
-        return _Attempt("error", f"ipwhois failed before any request: {what}")
+        return _Attempt("error", f"ipwhois failed before any request: {what}", fault="local")
     if last["kind"] == "dns":
         outcome = last.get("outcome")
         if outcome == "nxdomain":
@@ -312,7 +349,7 @@ def _classify(rec: Recorder, exc: Exception) -> _Attempt:
         if outcome == "timeout":
             return _Attempt("timeout", f"DNS {last['qname']} TXT")
         if outcome == "ok":  # DNS answered but ipwhois could not use it (unknown registry, bad TXT)
-            return _Attempt("error", f"unusable Team Cymru answer {last.get('txt')!r}: {what}")
+            return _Attempt("error", f"unusable Team Cymru answer {last.get('txt')!r}: {what}", fault="data")
         return _Attempt("retryable", f"DNS {last['qname']}: {last.get('error', what)}")
     host = urlsplit(last["url"]).netloc
     if last.get("error") == "timeout":

@@ -2,7 +2,8 @@
 
 :class:`DnsResolver` asks only the nameservers it is given (no ``/etc/resolv.conf``, nothing
 online unless those servers are), one UDP query at a time with a per-query timeout and a total
-lifetime per name, TCP when a reply is truncated. The reading of each response is in
+lifetime per name, TCP when a reply is truncated, and gives up on its servers after
+``give_up_after`` names in a row failed (see :mod:`auditor.resolve.breaker`). The reading of each response is in
 :mod:`.chain` (no I/O); this module is the thin loop around it. ``resolve`` never raises for a
 bad name or a failed lookup: it returns a :class:`~.model.Resolution` whose status says what
 happened.
@@ -30,9 +31,10 @@ import dns.rcode
 import dns.rdatatype
 
 from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
+from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 
 from .chain import MAX_CHAIN, MAX_TTL, interpret, text_of
-from .model import Nameserver, Resolution, ResolutionStatus, address_sort_key
+from .model import FAILED_RESOLUTION, Nameserver, Resolution, ResolutionStatus, address_sort_key
 from .providers import CdnSuffixTable, default_suffix_table
 
 __all__ = ["DEFAULT_LIFETIME", "DEFAULT_TIMEOUT", "DnsResolver", "ResolutionSource"]
@@ -92,6 +94,11 @@ class DnsResolver:
         Record types to collect at the chain's end (A and AAAA).
     suffixes
         CDN suffix table (default: the shipped one); see :meth:`CdnSuffixTable.with_extra`.
+    give_up_after
+        Names in a row whose servers failed (``timeout``, ``server_failed``, ``bad_response``,
+        ``truncated``) after which nothing more is sent: every later name gets the last failure's
+        status at once, with the reason ``"not asked: dns gave up after 5 consecutive failures
+        (last: ...)"``. A name that gets an answer (NXDOMAIN and NODATA included) resets the count.
     clock
         Returns the aware UTC time written to ``queried_at``.
 
@@ -115,6 +122,7 @@ class DnsResolver:
         max_chain: int = MAX_CHAIN,
         max_ttl: int = MAX_TTL,
         suffixes: CdnSuffixTable | None = None,
+        give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
     ) -> None:
         if timeout <= 0 or lifetime <= 0:
@@ -133,6 +141,7 @@ class DnsResolver:
         self.max_chain = int(max_chain)
         self.max_ttl = int(max_ttl)
         self.suffixes = suffixes or default_suffix_table()
+        self.breaker = CircuitBreaker(self.name, give_up_after)
         self._clock = clock
 
     # ------------------------------------------------------------------ public
@@ -159,7 +168,18 @@ class DnsResolver:
                 text_of(qname), ResolutionStatus.SERVER_FAILED.value, (text_of(qname),), (), None, None,
                 "no nameservers configured", "", queried_at,
             )
-        return self._resolve(qname, queried_at)
+        if self.breaker.open:  # the servers are gone: say so at once
+            name = text_of(qname)
+            return Resolution(
+                name, self.breaker.status, (name,), (), None, None, self.breaker.reason,
+                ", ".join(str(ns) for ns in self.nameservers), queried_at,
+            )
+        res = self._resolve(qname, queried_at)
+        if res.status in FAILED_RESOLUTION:
+            self.breaker.failure(res.status, res.reason)
+        else:  # an answer about the name, whatever it says: the servers are alive
+            self.breaker.success()
+        return res
 
     # ------------------------------------------------------------------ the loop
     def _resolve(self, qname: dns.name.Name, queried_at: str) -> Resolution:

@@ -12,6 +12,11 @@ per server, bounded retries after ``timeout``, a hard cap on datagrams sent and 
 Every planned query ends answered (NOERROR, NXDOMAIN) or recorded as failed with a reason (a
 SERVFAIL or REFUSED reply included: it names no node).
 
+The cap and the time limit bound one sweep; :class:`EcsSweeper` (what an audit uses, one sweep per
+accelerated domain) also bounds their number: after ``give_up_after`` sweeps in a row at a server
+got not one answer, it sends that server nothing more and returns an empty result whose
+``reason`` says so (:mod:`auditor.resolve.breaker`). A sweep with any answer resets the count.
+
 Example (a local server)::
 
     from auditor.resolve.ipgeo.xdb import XdbDatabase
@@ -28,7 +33,7 @@ import selectors
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import dns.name
@@ -36,6 +41,7 @@ import dns.rcode
 import dns.rdatatype
 
 from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
+from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
 
 from .chain import MAX_TTL, text_of
 from .model import ClientSubnet, Nameserver, SweepAnswer, SweepResult, SweepStatus, group_by_address
@@ -74,7 +80,14 @@ class SweepSource(Protocol):
 
 @dataclass(frozen=True)
 class EcsSweeper:
-    """:func:`sweep` with its options fixed, for the engine (``SweepSource``)."""
+    """:func:`sweep` with its options fixed, for the engine (``SweepSource``).
+
+    Unlike :func:`sweep`, it remembers each server across sweeps: after ``give_up_after`` sweeps in
+    a row at one server got no answer at all (every query timed out, failed on send, or got SERVFAIL,
+    REFUSED or an unusable reply), later sweeps at that server send nothing and return a result with
+    ``queries == 0`` and ``reason`` ``"ecs-sweep gave up after 5 consecutive failures (last: none of
+    426 queries answered by 127.0.0.1@5353: 426 SERVFAIL)"``.
+    """
 
     per_pair: int = 4
     rdtypes: tuple[str, ...] = ("A",)
@@ -88,6 +101,21 @@ class EcsSweeper:
     max_queries: int = 100_000
     max_seconds: float = 300.0
     name: str = "ecs-sweep"
+    give_up_after: int = DEFAULT_GIVE_UP_AFTER
+    _breakers: dict[str, CircuitBreaker] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            check_threshold(self.give_up_after)
+        except ValueError as exc:
+            raise SweepConfigError(str(exc)) from None
+
+    def breaker_for(self, server: Nameserver | str | tuple[str, int]) -> CircuitBreaker:
+        """The count of sweeps in a row at ``server`` that got no answer (one per server)."""
+        key = str(Nameserver.parse(server))
+        if key not in self._breakers:
+            self._breakers[key] = CircuitBreaker(self.name, self.give_up_after)
+        return self._breakers[key]
 
     def sweep(
         self, domain: str, server: Nameserver | str | tuple[str, int], db: Any = None,
@@ -95,12 +123,37 @@ class EcsSweeper:
     ) -> SweepResult:
         if db is None:
             raise SweepConfigError("a live sweep needs the ip2region database (XdbDatabase) to choose client subnets")
-        return sweep(
-            domain, server, db, per_pair=self.per_pair, rdtypes=self.rdtypes, carriers=self.carriers,
+        ns = Nameserver.parse(server)
+        breaker = self.breaker_for(ns)
+        if breaker.open:  # the server is gone: nothing is sent
+            return SweepResult(
+                domain=text_of(_qname(domain)), server=str(ns), queries=0, answered=0, failed=0, answers=[],
+                by_address={}, rdtypes=tuple(t.upper() for t in self.rdtypes), started_at=iso_utc(utc_now()),
+                reason=breaker.gave_up,
+            )
+        result = sweep(
+            domain, ns, db, per_pair=self.per_pair, rdtypes=self.rdtypes, carriers=self.carriers,
             provinces=self.provinces, timeout=self.timeout, retries=self.retries, window=self.window,
             sockets=self.sockets, rate_limit=self.rate_limit, max_queries=self.max_queries,
             max_seconds=self.max_seconds, progress=progress,
         )
+        if result.answered:
+            breaker.success()
+        else:
+            breaker.failure(_dominant_failure(result.answers), _no_answer(result))
+        return result
+
+
+def _dominant_failure(answers: Sequence[SweepAnswer]) -> str:
+    counts = collections.Counter(a.status for a in answers)
+    return counts.most_common(1)[0][0] if counts else SweepStatus.NOT_SENT.value
+
+
+def _no_answer(result: SweepResult) -> str:
+    """``"none of 426 queries answered by 127.0.0.1@5353: 426 SERVFAIL"`` (rcodes named, other failures by status)."""
+    counts = collections.Counter(a.rcode if a.status == SweepStatus.RCODE and a.rcode else a.status for a in result.answers)
+    what = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"none of {result.queries} queries answered by {result.server}: {what}"
 
 
 def sweep(
