@@ -811,6 +811,14 @@ def test_xlsx_value_beyond_header_is_flagged_like_csv(tmp_path: Path) -> None:
     a, b = validate_rows(read_table(p))
     assert b.errors == ()
     assert [e.column for e in a.errors] == [None]
+    assert "quoting" not in a.errors[0].hint and "beyond the header" in a.errors[0].hint  # not the CSV hint
+
+
+def test_geojson_without_features_says_so(tmp_path: Path) -> None:
+    p = write(tmp_path, "none.geojson", b'{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(InputError, match="has no features") as ei:
+        read_table(p)
+    assert ei.value.source == str(p)
 
 
 @pytest.mark.parametrize("data", [bytes(random.Random(7).randrange(256) for _ in range(4096)), b"PK\x03\x04broken",

@@ -664,6 +664,9 @@ def _read_geo(p: Path) -> RawTable:
     except Exception as exc:  # pyogrio/GDAL raise a variety of errors for broken files
         raise InputError(f"cannot read as a geospatial file: {type(exc).__name__}: {exc}", source=str(p)) from exc
     fmt = "geojson" if p.suffix.lower() in (".geojson", ".json") else p.suffix.lower().lstrip(".")
+    if len(frame) == 0 and len([c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]) == 0:
+        # no features and so no attribute columns: say that, not "no facility id column"
+        raise InputError("the file has no features (and so no columns)", source=str(p), hint="add one feature per facility, each with an id property")
     table = _frame_to_table(frame, p, fmt)
     if fmt == "geojson" and isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         geoms = frame.geometry

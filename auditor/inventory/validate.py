@@ -157,7 +157,8 @@ def _validate_row(
     errors: list[RowError] = []
     warnings: list[str] = []
     if row_no in table.row_problems:
-        errors.append(RowError(None, table.row_problems[row_no], hint="check quoting and delimiters"))
+        hint = "check quoting and delimiters" if table.format == "csv" else "remove the values beyond the header's columns, or name their columns"
+        errors.append(RowError(None, table.row_problems[row_no], hint=hint))
     if reader_errors:
         errors += reader_errors
 
