@@ -101,7 +101,7 @@ def main() -> None:
 @as_of_option
 @crs_option
 @click.option("--out", "out_dir", default="reports/audit", show_default=True, type=click.Path(file_okay=False), help="Folder for the reports.")
-@click.option("--format", "formats", default="json,md,csv,geojson,html,sarif", show_default=True, help="Comma-separated: json, md, csv, geojson, html, sarif.")
+@click.option("--format", "formats", default="json,md,csv,geojson,html,sarif", show_default=True, help="Comma-separated: json, md, csv, geojson, html, sarif, parquet (facilities as GeoParquet).")
 @click.option("--figures/--no-figures", default=False, help="Also write figures/*.svg and *.png beside report.md and link them from it.")
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False), help="YAML file of waivers (rule, facility, owner, reason, expires, reference).")
@@ -201,7 +201,7 @@ def _audit_streamed(target: str, region: str | None, options: dict[str, bool], a
     chosen = [f.strip().lower() for f in formats.split(",") if f.strip()]
     if "geojson" in chosen:
         chosen.remove("geojson")
-        click.echo("  note: a streamed audit writes no facilities.geojson; facilities.parquet holds every row with lon/lat", err=True)
+        click.echo("  note: a streamed audit writes no facilities.geojson; facilities.parquet (GeoParquet) holds every row with its point", err=True)
     for fmt in chosen:
         if fmt not in TABLE_FORMATS:
             raise UsageError("--format", fmt, TABLE_FORMATS)

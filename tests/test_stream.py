@@ -226,3 +226,17 @@ def test_a_chunk_that_cannot_be_judged_leaves_no_half_table(tmp_path: Path) -> N
     assert result.exit_code == 2, result.output
     assert "broken.xdb" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o" / "facilities.csv").exists() and not (tmp_path / "o" / "facilities.parquet").exists()
+
+
+def test_parquet_is_geoparquet_and_equal_in_memory_and_streamed(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    write_reports(audit(EXAMPLE_PROFILE, as_of=EXAMPLE_AS_OF), tmp_path / "mem", ("parquet",))
+    audit_streamed(EXAMPLE_PROFILE, tmp_path / "st", as_of=EXAMPLE_AS_OF, chunk_rows=4, formats=("parquet",))
+    mem, st = pq.read_table(tmp_path / "mem" / "facilities.parquet"), pq.read_table(tmp_path / "st" / "facilities.parquet")
+    assert mem.equals(st) and mem.num_rows == 43
+    frame = gpd.read_parquet(tmp_path / "st" / "facilities.parquet")
+    assert frame.crs.to_string() == "OGC:CRS84"
+    located = frame[frame.geometry.notna()]
+    assert len(located) == frame["lon_wgs84"].notna().sum() > 30
+    assert (located.geometry.x == located["lon_wgs84"]).all() and (located.geometry.y == located["lat_wgs84"]).all()

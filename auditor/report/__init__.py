@@ -10,9 +10,12 @@ from pathlib import Path
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 
-__all__ = ["FORMATS", "render", "write_reports", "write_figures", "parse_formats"]
+__all__ = ["FORMATS", "TEXT_FORMATS", "render", "write_reports", "write_figures", "parse_formats"]
 
-FORMATS = ("json", "md", "csv", "geojson", "html", "sarif")
+#: the formats written by default: text, rendered by :func:`render`
+TEXT_FORMATS = ("json", "md", "csv", "geojson", "html", "sarif")
+#: every format: the text ones and facilities.parquet (GeoParquet, binary; on request)
+FORMATS = TEXT_FORMATS + ("parquet",)
 _FILENAMES = {
     "json": "report.json",
     "md": "report.md",
@@ -20,6 +23,7 @@ _FILENAMES = {
     "geojson": "facilities.geojson",
     "html": "report.html",
     "sarif": "report.sarif",
+    "parquet": "facilities.parquet",
 }
 #: Folder (next to report.md) that figures are written to, as NAME.svg and NAME.png.
 FIGURES_DIR = "figures"
@@ -93,7 +97,7 @@ def write_figures(result: AuditResult, out_dir: str | Path) -> list[Path]:
 def write_reports(
     result: AuditResult,
     out_dir: str | Path,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = TEXT_FORMATS,
     *,
     generated_at: str | None = None,
     figures: bool = False,
@@ -121,6 +125,14 @@ def write_reports(
             progress("write reports", 1, total)
     for i, fmt in enumerate(fmts):
         path = out / _FILENAMES[fmt]
+        if fmt == "parquet":
+            from auditor.report.table import write_parquet
+
+            write_parquet(result, path)
+            written.append(path)
+            if progress:
+                progress("write reports", i + 1 + (1 if figures else 0), total)
+            continue
         text = render(result, fmt, generated_at=stamp)
         if fmt == "md" and figure_names:
             section = _markdown_figures(figure_names)

@@ -13,7 +13,7 @@ from auditor.engine import AuditResult
 from auditor.models import Facility, Status
 from auditor.report.safe import csv_cell
 
-__all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields", "csv_text", "arrow_table"]
+__all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields", "csv_text", "arrow_table", "write_parquet"]
 
 COLUMNS = [
     "id", "row", "kind", "tenure", "name", "verdict", "lon_wgs84", "lat_wgs84", "uncertainty_m",
@@ -87,19 +87,45 @@ def csv_text(records: list[dict[str, Any]], extra: list[str]) -> str:
 _NUMBERS = ("row", "lon_wgs84", "lat_wgs84", "uncertainty_m", "distance_to_boundary_m")
 
 
+#: GeoParquet 1.0 metadata: the declared point as WKB, lon/lat WGS-84 (the default CRS, OGC:CRS84)
+_GEO_METADATA = {"version": "1.0.0", "primary_column": "geometry",
+                 "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"]}}}
+
+
 def arrow_schema(extra: list[str]) -> Any:
-    """The Parquet table's schema: numbers typed, text as text, input columns as ``input:NAME``."""
+    """The Parquet table's schema: numbers typed, text as text, input columns as ``input:NAME``, and a
+    GeoParquet ``geometry`` column (so ``geopandas.read_parquet`` gives a GeoDataFrame)."""
+    import json
+
     import pyarrow as pa
 
     types = {c: (pa.int64() if c == "row" else pa.float64()) for c in _NUMBERS}
-    return pa.schema([(c, types.get(c, pa.string())) for c in COLUMNS] + [(f"input:{c}", pa.string()) for c in extra])
+    fields = [(c, types.get(c, pa.string())) for c in COLUMNS] + [(f"input:{c}", pa.string()) for c in extra]
+    return pa.schema(fields + [("geometry", pa.binary())], metadata={b"geo": json.dumps(_GEO_METADATA).encode()})
 
 
 def arrow_table(records: list[dict[str, Any]], extra: list[str]) -> Any:
     """Records as a pyarrow Table (values as they are: no spreadsheet neutralisation in Parquet)."""
+    import numpy as np
     import pyarrow as pa
+    import shapely
 
-    columns = {c: [r[c] for r in records] for c in COLUMNS}
+    columns: dict[str, Any] = {c: [r[c] for r in records] for c in COLUMNS}
     for c in extra:
         columns[f"input:{c}"] = [r["extra"].get(c, "") for r in records]
+    lon = np.array([np.nan if v is None else v for v in columns["lon_wgs84"]], dtype=float)
+    lat = np.array([np.nan if v is None else v for v in columns["lat_wgs84"]], dtype=float)
+    located = ~np.isnan(lon)
+    wkb = np.full(len(records), None, dtype=object)
+    if located.any():
+        wkb[located] = shapely.to_wkb(shapely.points(lon[located], lat[located]))
+    columns["geometry"] = wkb.tolist()
     return pa.table(columns, schema=arrow_schema(extra))
+
+
+def write_parquet(result: AuditResult, path: Any) -> None:
+    """facilities.parquet of an in-memory audit: the rows a streamed audit writes chunk by chunk."""
+    import pyarrow.parquet as pq
+
+    extra = extra_columns(result.facilities)
+    pq.write_table(arrow_table([facility_record(result, f) for f in result.facilities], extra), path, compression="zstd")
