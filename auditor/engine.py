@@ -528,7 +528,7 @@ def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None) -> A
     return AuditResult(
         operator=operator, region=the_region, as_of=day, facilities=facilities, claims=j.claims,
         containment=j.containment, facility_findings=j.facility_findings, operator_findings=j.operator_findings,
-        inputs=inputs, data_sources=data_sources, rules_version=_clauses_version()[0], warnings=warnings + ev.notes,
+        inputs=inputs, data_sources=data_sources, rules_version=_clauses_version()[0], warnings=warnings + ev.all_notes(),
         evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=ev.asn,
         discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps,
     )
@@ -554,6 +554,7 @@ def judge(
     *,
     digest: FacilityDigest | None = None,
     declared_elsewhere: Sequence[str] | set[str] = (),
+    session: str | None = None,
     progress: Callable[..., None] | None = None,
 ) -> Judgement:
     """Gather evidence, test containment and apply every rule: the one path every audit takes.
@@ -564,7 +565,8 @@ def judge(
     """
     step = progress or (lambda *_a, **_k: None)
     step("gather evidence", 0, len(facilities))
-    ev = gather(facilities, operator, registration, plan.registry, plan.region, plan.config, declared_elsewhere=declared_elsewhere)
+    ev = gather(facilities, operator, registration, plan.registry, plan.region, plan.config,
+                declared_elsewhere=declared_elsewhere, session=session)
     step("gather evidence", len(facilities), len(facilities))
     claims: dict[str, tuple[LocationClaim, ...]] = {}
     for c in ev.claims:

@@ -7,6 +7,7 @@ database is not loaded for an inventory without IP addresses).
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,12 @@ class Evidence:
     sweeps: dict[str, Any] = field(default_factory=dict)       # accelerated domain -> SweepResult | reason str
     discovered: list[dict[str, Any]] = field(default_factory=list)
     declared_addresses: set[str] = field(default_factory=set)  # facility addresses, declared or resolved (DNS evidence)
+    # live sources: (source, what it counts, verb) -> [not done, total, what it said when it gave up ("" if it did not)]
+    gave_up: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+
+    def all_notes(self) -> list[str]:
+        """The notes for the report: the sources' own, then one line per source that gave up."""
+        return self.notes + gave_up_notes(self.gave_up)
     _db: Any = None
 
 
@@ -84,6 +91,22 @@ def _file_stamp(path: str | None) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
+_SESSIONS: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+
+
+def _shared(session: str | None) -> dict[str, Any]:
+    """What the chunks of one streamed audit share in this process: its live sources (so a dead server
+    is given up on once, not once per chunk) and the tables and recordings they read. ``{}`` (nothing
+    shared) without a session; the last few sessions are kept."""
+    if session is None:
+        return {}
+    if session not in _SESSIONS:
+        _SESSIONS[session] = {}
+        while len(_SESSIONS) > 4:
+            _SESSIONS.popitem(last=False)
+    return _SESSIONS[session]
+
+
 def gather(
     facilities: Sequence[Facility],
     operator: Operator,
@@ -93,12 +116,14 @@ def gather(
     config: AuditConfig,
     *,
     declared_elsewhere: Iterable[str] = (),
+    session: str | None = None,
 ) -> Evidence:
     """Run every configured source over the facilities and the operator.
 
     ``declared_elsewhere``: addresses the operator declares in facilities not passed here
     (a streamed audit gathers the operator's evidence apart from its facilities'), so that
-    ECS sweeps do not report them as undeclared.
+    ECS sweeps do not report them as undeclared. ``session``: an id shared by the calls of one
+    streamed audit in this process (see :func:`_shared`).
     """
     ev = Evidence()
     ev.declared_addresses.update(declared_elsewhere)
@@ -111,14 +136,14 @@ def gather(
     if _needs_ip(facilities, operator):
         _ip_evidence(ev, facilities, operator, registry, region, config)
     if config.dns_recording or config.dns_server:
-        _dns_evidence(ev, facilities, operator, registry, region, config)
+        _dns_evidence(ev, facilities, operator, registry, region, config, _shared(session))
     for path in config.mmdb:
         _mmdb_evidence(ev, facilities, path)
     if config.latency:
         _latency_evidence(ev, facilities, config)
     queries = _asn_queries(facilities, operator)
     if queries:
-        for source in asn_sources(config, ev):
+        for source in _session_asn_sources(config, ev, _shared(session)):
             answers = source.lookup(queries)
             for q, answer in zip(queries, answers):
                 ev.asn.setdefault(q, []).append(answer)
@@ -128,13 +153,43 @@ def gather(
     return ev
 
 
+def _session_asn_sources(config: AuditConfig, ev: Evidence, shared: dict[str, Any]) -> list[Any]:
+    """The ASN sources, made once per session (with the data sources they name, said in every ``ev``)."""
+    if "asn" not in shared:
+        before = len(ev.data_sources)
+        shared["asn"] = asn_sources(config, ev), ev.data_sources[before:]
+    else:
+        ev.data_sources.extend(shared["asn"][1])
+    return shared["asn"][0]
+
+
 def _note_gave_up(ev: Evidence, breaker: Any, not_asked: int, total: int, what: str, done: str = "asked") -> None:
-    """A warning for the report when a live source gave up (each answer it did not ask for says so too).
+    """Count, for the report, what a live source did and did not do (each answer it did not ask for says so too).
 
     ``breaker``: the source's :class:`~auditor.resolve.breaker.CircuitBreaker` (None for a replay).
+    Kept as counts, so that a streamed audit's chunks add up to one line per source.
     """
-    if breaker is not None and breaker.open and not_asked:
-        ev.notes.append(f"{breaker.gave_up}: {not_asked} of {total} {what} were not {done}")
+    if breaker is None:
+        return
+    counts = ev.gave_up.setdefault((breaker.source, what, done), [0, 0, ""])
+    counts[0] += not_asked
+    counts[1] += total
+    if breaker.open and not counts[2]:
+        counts[2] = breaker.gave_up
+
+
+def merge_gave_up(into: dict[tuple[str, str, str], list[Any]], more: dict[tuple[str, str, str], list[Any]]) -> None:
+    for key, (not_done, total, said) in more.items():
+        counts = into.setdefault(key, [0, 0, ""])
+        counts[0] += not_done
+        counts[1] += total
+        counts[2] = counts[2] or said
+
+
+def gave_up_notes(gave_up: dict[tuple[str, str, str], list[Any]]) -> list[str]:
+    """One line per live source that gave up: what it says, and how much it did not do of all it was asked."""
+    return [f"{said}: {not_done} of {total} {what} were not {done}"
+            for (_, what, done), (not_done, total, said) in gave_up.items() if not_done and said]
 
 
 def _asn_queries(facilities: Sequence[Facility], operator: Operator) -> list[str]:
@@ -210,7 +265,7 @@ def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -
         ev.sources_run.append("ip")
 
 
-def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) -> None:  # noqa: ANN001
+def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, shared: dict[str, Any] | None = None) -> None:  # noqa: ANN001
     """Resolve the inventory's hostnames and the accelerated domains; sweep the domains (ECS).
 
     Addresses a hostname resolves to become IP claims of its facility; addresses a
@@ -222,16 +277,22 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
     from auditor.resolve.dns.model import FAILED_RESOLUTION
     from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, parse_region_text, unit_for_answer
 
+    shared = {} if shared is None else shared
     if config.dns_recording:
-        recording = read_recording(config.dns_recording)
-        ev.data_sources.append(DataSource("dns_recording", str(config.dns_recording), _sha(config.dns_recording), "recorded"))
+        if "dns_recording" not in shared:
+            shared["dns_recording"] = read_recording(config.dns_recording), _sha(config.dns_recording)
+        recording, digest = shared["dns_recording"]
+        ev.data_sources.append(DataSource("dns_recording", str(config.dns_recording), digest, "recorded"))
         resolver: Any = ReplayResolver(recording)
         sweeper: Any = ReplaySweeper(recording)
         sweep_server = None
     else:
-        resolver = DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s,
-                               give_up_after=config.give_up_after)
-        sweeper = EcsSweeper(give_up_after=config.give_up_after) if config.sweep_server else None
+        if "dns" not in shared:  # live: one resolver and sweeper per audit, so their give-up counts span it
+            shared["dns"] = (
+                DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s, give_up_after=config.give_up_after),
+                EcsSweeper(give_up_after=config.give_up_after) if config.sweep_server else None,
+            )
+        resolver, sweeper = shared["dns"]
         sweep_server = split_host_port(config.sweep_server) if config.sweep_server else None
     ev.sources_run.append("dns")
     asked: list[str] = []
@@ -299,10 +360,10 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config) 
             })
     breaker = getattr(resolver, "breaker", None)  # live sources only
     if breaker is not None:
-        _note_gave_up(ev, breaker, sum(1 for r in asked if r == breaker.reason), len(asked), "DNS names")
+        _note_gave_up(ev, breaker, sum(1 for r in asked if r and r == breaker.reason), len(asked), "DNS names")
     if sweep_server is not None and hasattr(sweeper, "breaker_for"):
         breaker = sweeper.breaker_for(sweep_server)
-        _note_gave_up(ev, breaker, sum(1 for r in swept if r == breaker.gave_up), len(swept), "sweeps", "made")
+        _note_gave_up(ev, breaker, sum(1 for r in swept if r and r == breaker.gave_up), len(swept), "sweeps", "made")
 
 
 def _latency_kind(path: str) -> str:

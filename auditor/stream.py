@@ -19,6 +19,7 @@ import csv
 import dataclasses
 import datetime as dt
 import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from auditor.engine import (
     prepare,
 )
 from auditor.errors import UsageError
+from auditor.evidence import gave_up_notes, merge_gave_up
 from auditor.inventory.read import CsvBlock, RawTable, TableChunks
 from auditor.inventory.validate import facility_ids, validate_rows
 from auditor.models import Containment, Facility, FacilityVerdict, Finding, LocationClaim, Operator
@@ -68,6 +70,7 @@ class ChunkPlan:
     detail_cap: int = DETAIL_CAP
     collect_declared: bool = False              # the operator's ECS sweeps need every declared address
     tables: tuple[str, ...] = ("csv", "parquet")  # the full tables to render (on the worker, in parallel)
+    session: str | None = None                  # shared by the chunks of one audit: live sources give up once per process
 
     def audit_plan(self) -> AuditPlan:
         registry = load_registry()
@@ -94,6 +97,7 @@ class ChunkOutcome:
     dns: dict[str, Any] = field(default_factory=dict)  # resolutions of the detailed facilities' hostnames
     ids: list[tuple[int, str]] = field(default_factory=list)  # (row, id) of every row with an id
     waivers_used: set[int] = field(default_factory=set)        # numbers of the waivers that waived a finding
+    gave_up: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)  # see auditor.evidence.gave_up_notes
     blank_lines: int = 0                                       # blank lines in a CsvBlock
 
 
@@ -119,7 +123,7 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
     table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
     aplan = plan.audit_plan()
     facilities = validate_rows(table, default_crs=plan.default_crs, ids_before=ids_before)
-    j = judge(facilities, plan.operator, None, aplan)
+    j = judge(facilities, plan.operator, None, aplan, session=plan.session)
     result = AuditResult(
         operator=plan.operator, region=aplan.region, as_of=plan.as_of, facilities=facilities, claims=j.claims,
         containment=j.containment, facility_findings=j.facility_findings, operator_findings=[], inputs=[],
@@ -157,7 +161,7 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
         notes=notes,
         crs_unstated=plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities),
         dns={h: j.evidence.dns[h] for f, *_ in detail for h in f.hostname if h in j.evidence.dns},
-        ids=facility_ids(table), blank_lines=blank, waivers_used=waivers_used,
+        ids=facility_ids(table), blank_lines=blank, waivers_used=waivers_used, gave_up=j.evidence.gave_up,
     )
 
 
@@ -267,6 +271,7 @@ class _Fold:
         self.crs_unstated = False
         self.waivers_used: set[int] = set()
         self.blank_lines = 0
+        self.gave_up: dict[tuple[str, str, str], list[Any]] = {}
         self.first_row: dict[str, int] = {}  # every id used so far, with the row it was first used on
 
     def ids_used_before(self, outcome: ChunkOutcome) -> dict[str, int]:
@@ -289,6 +294,7 @@ class _Fold:
         self.crs_unstated = self.crs_unstated or outcome.crs_unstated
         self.waivers_used |= outcome.waivers_used
         self.blank_lines += outcome.blank_lines
+        merge_gave_up(self.gave_up, outcome.gave_up)
 
 
 def _merge_sources(items: Iterable[DataSource], into: list[DataSource]) -> None:
@@ -333,7 +339,7 @@ def audit_streamed(
         operator=facility_view(op), region_id=plan.region.id, region_options=tuple(sorted(plan.region.options.items())),
         as_of=plan.as_of, default_crs=plan.default_crs, config=plan.config, waivers=tuple(waivers), detail_cap=detail_cap,
         collect_declared=bool(op.cdn_domains) and bool(plan.config.dns_server or plan.config.dns_recording),
-        tables=tuple(t for t in ("csv", "parquet") if t in formats),
+        tables=tuple(t for t in ("csv", "parquet") if t in formats), session=uuid.uuid4().hex,
     )
     out = Path(os.path.normpath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
@@ -394,7 +400,8 @@ def audit_streamed(
         operator=op, region=plan.region, as_of=plan.as_of, facilities=facilities, claims=claims, containment=containment,
         facility_findings=facility_findings, operator_findings=operator_findings, inputs=inputs,
         data_sources=plan.region.data_sources() + data_sources + [basic_source, clauses_source], rules_version=rules_version,
-        warnings=warnings + list(dict.fromkeys(notes + j.evidence.notes)) + waiver_lines, evidence_sources=sources,
+        warnings=warnings + list(dict.fromkeys(notes + j.evidence.notes)) + gave_up_notes(fold.gave_up) + gave_up_notes(j.evidence.gave_up)
+        + waiver_lines, evidence_sources=sources,
         footprint=j.evidence.footprint, asn=asn, discovered=list(j.evidence.discovered), dns={**dns, **j.evidence.dns},
         sweeps=j.evidence.sweeps, totals=totals, tables={p.suffix.lstrip("."): p.name for p in tables},
     )

@@ -624,6 +624,33 @@ def test_dns_server_goes_silent_for_many_addresses_sources_give_up(knot_dns, tmp
         assert consistent.status.value == "indeterminate" and "could not be checked" in consistent.message
 
 
+def test_streamed_audit_gives_up_once_not_once_per_chunk(knot_dns, tmp_path) -> None:
+    """The same dead server in a streamed audit of 30 rows in chunks of 4: the chunks share their live
+    sources, so the server sees exactly the queries the in-memory audit sends (22), and the report
+    says once per source how much was not asked."""
+    import csv as csv_module
+
+    from auditor.stream import audit_streamed
+
+    rows = many_rows()
+    path = write_operator(tmp_path / "op", {"name": "Many Racks", "region": "shanghai", "services": ["IDC"]}, rows)
+    with FaultyDns((knot_dns.host, knot_dns.port), healthy=2, fault="silent") as relay:
+        out = audit_streamed(path, tmp_path / "out", as_of=AS_OF, chunk_rows=4, formats=("csv",),
+                             config=AuditConfig(timeout_s=TIMEOUT, dns_server=relay.server))
+    assert out.chunks == 8
+    assert relay.packets == 2 + GIVE_UP + GIVE_UP * CYMRU_TRIES == 22  # not 22 per chunk
+    dns_last = f"no reply in {TIMEOUT:g} s from 127.0.0.1@{relay.port}"
+    cymru_last = f"timeout from 127.0.0.1@{relay.port}"
+    warnings = out.result.warnings
+    assert f"dns gave up after {GIVE_UP} consecutive failures (last: {dns_last}): {MANY - 1 - GIVE_UP} of {MANY} DNS names were not asked" in warnings
+    assert f"cymru-dns gave up after {GIVE_UP} consecutive failures (last: {cymru_last}): {MANY - GIVE_UP} of {MANY} queries were not asked" in warnings
+    assert sum("gave up" in w for w in warnings) == 2
+    with open(tmp_path / "out" / "facilities.csv", encoding="utf-8", newline="") as fh:
+        table = list(csv_module.DictReader(fh))
+    assert [r["id"] for r in table] == [str(r[0]) for r in rows]
+    assert all(r["verdict"] == "indeterminate" for r in table[1:])  # never pass on evidence not obtained
+
+
 @pytest.mark.parametrize("mode, status, last", [
     ("429", "rate_limited", "HTTP 429 from rdap.arin.net (no Retry-After)"),
     ("500", "error", "HTTP 500 from rdap.arin.net"),
