@@ -85,14 +85,18 @@ def read_table(path: Path | str) -> RawTable:
 
 # -- CSV -------------------------------------------------------------------------------------
 
+def _candidate_encodings(head: bytes) -> list[str]:
+    """The encodings to try, in order, for a file starting with ``head``: a BOM decides."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return ["utf-8-sig"]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ["utf-16"]
+    return ["utf-8", "gb18030"]
+
+
 def decode_text(data: bytes, source: str) -> tuple[str, str]:
     """Decode bytes as UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (a GBK superset)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8", "gb18030"]
+    candidates = _candidate_encodings(data[:3])
     last: UnicodeDecodeError | None = None
     for enc in candidates:
         try:
@@ -129,13 +133,7 @@ def _sniff_encoding(p: Path) -> _TextFacts:
     import codecs
 
     with p.open("rb") as fh:
-        head = fh.read(3)
-    if head.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8", "gb18030"]
+        candidates = _candidate_encodings(fh.read(3))
     for enc in candidates:
         decoder = codecs.getincrementaldecoder(enc)()
         plain = enc != "utf-16"
