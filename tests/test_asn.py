@@ -532,3 +532,17 @@ def test_every_source_answers_once_per_input_in_order(
         assert all((a.reason == "") == (a.status == "ok") for a in got)
         json.dumps([a.to_dict() for a in got])
     assert cymru(knot_dns).lookup("58.34.1.1")[0].asn == 4134  # a bare string is one query
+
+
+def test_rdap_wait_budget_bounds_the_time_spent_waiting(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
+    """A server that keeps answering 429 gets retried only while the source's wait budget lasts,
+    across lookups: then each lookup has one attempt, and says why."""
+    sleeps = Sleeps()
+    source = rdap_source(knot_dns, rdap, sleep=sleeps, retries=3, wait_budget=2.5)
+    first, second = source.lookup(["2a00:2381:ffff::1", "2a00:2381:ffff::1"])
+    assert sleeps.calls == [1.0, 1.0]  # a third wait (3 s in all) would exceed 2.5 s
+    assert first.status == second.status == "rate_limited"
+    assert "budget for waiting between retries is spent, not retried (3 attempts)" in first.reason
+    assert "budget for waiting between retries is spent, not retried" in second.reason and "attempts" not in second.reason
+    assert rdap.hits("/rdap.db.ripe.net/ip/2a00:2381:ffff::1") == 4  # 3 + 1, not 4 + 4
+    assert source.waited_s == 2.0

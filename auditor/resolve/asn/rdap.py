@@ -61,6 +61,7 @@ DEFAULT_TIMEOUT = 5.0  # seconds per HTTP request and per DNS query
 DEFAULT_RETRIES = 2  # extra attempts after a 429, 5xx, timeout or connection error
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry when no Retry-After is given; doubles
 DEFAULT_RETRY_AFTER_CAP = 30.0  # never wait longer than this for a Retry-After
+DEFAULT_WAIT_BUDGET = 60.0  # seconds a source may spend waiting between retries, all lookups together
 
 
 @dataclass(slots=True)
@@ -95,6 +96,10 @@ class RdapSource:
         Bounded retries after a 429, 5xx, timeout or connection error; the first backoff
         (doubling) when the server gives no ``Retry-After``; the longest ``Retry-After``
         honoured (a longer one ends the lookup as ``rate_limited`` without waiting).
+    wait_budget
+        Seconds the source may spend waiting between retries over its whole life (one audit):
+        once spent, every lookup gets one attempt. With ``give_up_after`` it bounds the audit's
+        time whatever a rate-limiting server says (``DEFAULT_WAIT_BUDGET``, 60 s).
     depth
         ipwhois entity depth: 0 = network object only, 1 = also fetch its entities' entities.
     cache, cache_ttl
@@ -126,6 +131,7 @@ class RdapSource:
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+        wait_budget: float = DEFAULT_WAIT_BUDGET,
         depth: int = 0,
         cache: AnswerCache | str | os.PathLike[str] | None = None,
         cache_ttl: dt.timedelta = DEFAULT_TTL,
@@ -155,6 +161,8 @@ class RdapSource:
         self.retries = retries
         self.backoff = backoff
         self.retry_after_cap = retry_after_cap
+        self.wait_budget = wait_budget
+        self.waited_s = 0.0  # spent of wait_budget
         self.depth = depth
         self._clock = clock
         self._sleep = sleep
@@ -220,6 +228,10 @@ class RdapSource:
                 wait = att.retry_after
             else:
                 wait = self.backoff * 2**n
+            if self.waited_s + wait > self.wait_budget:
+                att.reason += f"; the source's {self.wait_budget:g} s budget for waiting between retries is spent, not retried"
+                break
+            self.waited_s += wait
             waited.append(wait)
             self._sleep(wait)
         detail["attempts"] = attempts
