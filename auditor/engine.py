@@ -392,6 +392,11 @@ UNSTATED_CRS_WARNING = (
 )
 
 
+def crs_unstated(facilities: Sequence[Facility], default_crs: str | None) -> bool:
+    """Whether some coordinates state no system and none was given for them (see UNSTATED_CRS_WARNING)."""
+    return default_crs is None and any(f.has_coordinates and not f.crs for f in facilities)
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while an audit allocates its per-row objects.
@@ -515,7 +520,7 @@ def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None) -> A
     table = read_table(plan.inventory_path)
     inputs.append(_input_record(table, "facility_list"))
     facilities = validate_rows(table, default_crs=plan.default_crs)
-    if plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities):
+    if crs_unstated(facilities, plan.default_crs):
         warnings.append(UNSTATED_CRS_WARNING)
     if not facilities:
         warnings.insert(0, NO_ROWS_WARNING)

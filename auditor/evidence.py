@@ -265,7 +265,7 @@ def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -
         ev.sources_run.append("ip")
 
 
-def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, shared: dict[str, Any] | None = None) -> None:  # noqa: ANN001
+def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, shared: dict[str, Any]) -> None:  # noqa: ANN001
     """Resolve the inventory's hostnames and the accelerated domains; sweep the domains (ECS).
 
     Addresses a hostname resolves to become IP claims of its facility; addresses a
@@ -277,7 +277,6 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, 
     from auditor.resolve.dns.model import FAILED_RESOLUTION
     from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, parse_region_text, unit_for_answer
 
-    shared = {} if shared is None else shared
     if config.dns_recording:
         if "dns_recording" not in shared:
             shared["dns_recording"] = read_recording(config.dns_recording), _sha(config.dns_recording)

@@ -35,6 +35,7 @@ from auditor.engine import (
     _clauses_version,
     _input_record,
     _registration_facility,
+    crs_unstated,
     judge,
     load_basic_telecom,
     paused_gc,
@@ -159,7 +160,7 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
         sources_run=list(j.evidence.sources_run),
         data_sources=list(j.evidence.data_sources),
         notes=notes,
-        crs_unstated=plan.default_crs is None and any(f.has_coordinates and not f.crs for f in facilities),
+        crs_unstated=crs_unstated(facilities, plan.default_crs),
         dns={h: j.evidence.dns[h] for f, *_ in detail for h in f.hostname if h in j.evidence.dns},
         ids=facility_ids(table), blank_lines=blank, waivers_used=waivers_used, gave_up=j.evidence.gave_up,
     )

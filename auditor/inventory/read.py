@@ -337,11 +337,7 @@ class CsvBlocks:
 
 def _read_csv(p: Path) -> RawTable:
     chunks = CsvChunks(p, chunk_rows=1 << 62)
-    tables = list(chunks)
-    table = tables[0]
-    for t in tables[1:]:  # pragma: no cover - one chunk holds every row here
-        table.rows += t.rows
-        table.row_problems.update(t.row_problems)
+    (table,) = list(chunks)  # a chunk this large holds every row
     table.notes = list(chunks.notes)
     return table
 

@@ -30,7 +30,7 @@ from typing import Any
 import dns.exception
 import dns.resolver
 
-from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
+from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 
 from ._dns import SourceConfigError, describe_dns_error, make_resolver
 from ._query import IPAddress, parse_query
@@ -126,7 +126,7 @@ class CymruDnsSource:
         if retries < 0:
             raise SourceConfigError(f"retries must be >= 0, got {retries!r}")
         try:
-            self.breaker = CircuitBreaker(SOURCE, check_threshold(give_up_after))
+            self.breaker = CircuitBreaker(SOURCE, give_up_after)  # checks the threshold
         except ValueError as exc:
             raise SourceConfigError(str(exc)) from None
         self._resolver = make_resolver(nameservers, port, timeout, online=online)

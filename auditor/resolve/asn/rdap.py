@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 from ipwhois import IPWhois
 from ipwhois.exceptions import HTTPRateLimitError, IPDefinedError
 
-from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
+from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 
 from ._dns import SourceConfigError, make_resolver
 from ._http import Recorder, RecordingResolver, build_opener
@@ -152,7 +152,7 @@ class RdapSource:
         if retries < 0 or depth < 0:
             raise SourceConfigError("retries and depth must be >= 0")
         try:
-            self.breaker = CircuitBreaker(SOURCE, check_threshold(give_up_after))
+            self.breaker = CircuitBreaker(SOURCE, give_up_after)  # checks the threshold
         except ValueError as exc:
             raise SourceConfigError(str(exc)) from None
         self.base_url = base_url
