@@ -73,3 +73,45 @@ def make_operator(tmp_path):
 
 # Real local servers (Knot DNS, an RDAP HTTP server) and the loopback guard, for every test module.
 pytest_plugins = ["servers.knot", "servers.blackhole", "servers.rdap", "servers.netguard"]
+
+
+# -- markers: a quick inner loop with `pytest -m "not integration"`; `make test` runs everything --
+
+#: Fixtures that start a real server (Knot DNS, RDAP over HTTP, a hostile or silent DNS socket).
+SERVER_FIXTURES = frozenset({"knot_dns", "rdap", "rdap_server", "hostile_dns", "dns_blackhole"})
+#: Modules whose tests drive whole audits against real servers or fault relays they start themselves.
+INTEGRATION_MODULES = frozenset({"test_audit_faults", "test_dns_audit", "test_asn_audit"})
+#: Modules that start a browser or a Jupyter kernel, or build and install a wheel.
+SLOW_MODULES = frozenset({"test_notebooks", "test_packaging"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem  # doctest items have no .module
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or module in INTEGRATION_MODULES:
+            item.add_marker(pytest.mark.integration)
+        if "chromium" in item.name:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    """Say how many tests skipped for a missing system package, per package, and how to install them."""
+    from system import MISSING_PREFIX
+
+    per_package: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(MISSING_PREFIX):
+            package = reason[len(MISSING_PREFIX):].split(":", 1)[0].strip()
+            per_package[package] = per_package.get(package, 0) + 1
+    if per_package:
+        terminalreporter.section("missing system packages")
+        for package, n in sorted(per_package.items()):
+            terminalreporter.write_line(f"{n} test(s) skipped: Debian package {package} is not installed")
+        terminalreporter.write_line(f"install them with: apt-get install -y {' '.join(sorted(per_package))}"
+                                    " (or run `make test` as root / with password-less sudo)")

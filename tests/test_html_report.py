@@ -1,8 +1,8 @@
 """report.html: escaping of hostile inputs, determinism, self-containedness, and a real browser.
 
 The browser test opens the page in Debian's Chromium (``/usr/bin/chromium``, installed by
-``.ci/run``) through Playwright's sync API, with the network shut: it fails — it does not skip —
-when Chromium is missing.
+``make test``) through Playwright's sync API, with the network shut. Where Chromium cannot be
+installed it skips naming the package, and fails under ``CI=true`` (``tests/system.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from auditor.engine import audit
 from auditor.report import FORMATS, render, write_reports
 from auditor.report import plots
 
+from system import require_package
 from conftest import audit_example, AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, REPO, XUJIAHUI, write_csv
 
 STAMP = "2026-11-01T00:00:00+00:00"
@@ -199,10 +200,7 @@ def test_write_reports_html_and_figures(example_result, tmp_path):
 
 def _browser():
     if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the HTML report's browser test needs Debian's Chromium "
-            "(apt-get install chromium; .ci/run installs it)", pytrace=False,
-        )
+        require_package("chromium", f"{CHROMIUM} (headless Chromium)", "the HTML report's browser test")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the test extra installs it

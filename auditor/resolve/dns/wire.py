@@ -1,7 +1,7 @@
 """Wire-level work for ECS sweeps, free of I/O: a query built once and patched, a reply read fast.
 
 dnspython spends tens of microseconds building and parsing each message, which caps a plain
-loop near 2,000 queries/s on loopback (``../shared/reference/stack-baselines.md`` §4). A sweep
+loop near 2,000 queries/s on loopback (the team's stack baseline on a 2-core machine). A sweep
 sends the same question from many client subnets, so :class:`QueryTemplate` encodes the
 question once with ``dns.message.make_query`` + ``ECSOption`` and each query only patches the
 2-byte id and the ECS address bytes. :func:`read_reply` reads the common shape of an
