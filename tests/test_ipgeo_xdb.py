@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from auditor.errors import DataError
 from auditor.resolve.ipgeo.xdb import XdbDatabase, parse_ipv4
 
-EXAMPLES = Path("/work/shared/data/external/ip2region/readme-query-examples.tsv")
+EXAMPLES = Path(__file__).parent / "fixtures" / "ip2region" / "readme-query-examples.tsv"
 SEED = 20240228
 
 

@@ -1,10 +1,9 @@
 """Latency evidence: RTT disks, feasible regions, anycast (auditor.geo.latency) and their readers (auditor.resolve.latency).
 
 Synthetic vantage sets with known answers around Shanghai; disk polygons checked
-geodesically; readers on every RIPE Atlas firmware variant in the recorded data
-(/work/shared/data/external/ripe-atlas, GPL-3.0-sourced test data read in place
-through :func:`shared_data`, never copied) and on hand-made records for the odd
-cases.
+geodesically; readers on every RIPE Atlas firmware variant, in the project's own
+fixtures (tests/fixtures/atlas, written from RIPE Atlas's documented result and
+probe formats; see the README there) and on hand-made records for the odd cases.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ from auditor.resolve.latency import (
     read_rtt_csv,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+ATLAS = Path(__file__).parent / "fixtures" / "atlas"
 GEOD = Geod(ellps="WGS84")
 KM_PER_MS = 99.93081933333333   # 0.5e-3 s x 2/3 x 299,792,458 m/s, in km
 
@@ -58,19 +57,6 @@ BEIJING = (116.4074, 39.9042)
 SHENZHEN = (114.0579, 22.5431)
 GUANGZHOU = (113.2644, 23.1291)
 WUHAN = (114.3055, 30.5928)
-
-
-def shared_data(path: str) -> Path:
-    """A file under ../shared/data/external next to the repository; fails clearly when it is missing.
-
-    The recorded RIPE Atlas results are GPL-3.0-sourced test data: they are read
-    where they are, never copied into the project.
-    """
-    root = REPO.parent / "shared" / "data" / "external"
-    full = root / path
-    if not full.is_file():
-        pytest.fail(f"shared test data missing: {full} (expected the shared data tree at {root}; see its SOURCE.md)")
-    return full
 
 
 def sample(vantage: str, where: tuple[float, float], rtt_ms: float, target: str = "lingang-dc1", unc: float = 0.0) -> RttSample:
@@ -411,22 +397,44 @@ def test_the_true_location_is_always_in_the_feasible_region(target, vantages, sl
 # --------------------------------------------------------------------------- readers: RIPE Atlas probe metadata
 
 
-def test_probe_metadata_v1_recorded():
-    probes, problems = read_atlas_probes(shared_data("ripe-atlas/cousteau-probes-v1-format.json"))
+def atlas_metadata() -> dict[int, AtlasProbe]:
+    """Every probe position the fixtures publish: the v1 and the v2 metadata files together."""
+    v1, v2 = read_atlas_probes(ATLAS / "probes-v1.json").probes, read_atlas_probes(ATLAS / "probes-v2.json").probes
+    assert not set(v1) & set(v2)
+    return {**v1, **v2}
+
+
+def test_probe_metadata_v1_fixture():
+    probes, problems = read_atlas_probes(ATLAS / "probes-v1.json")
     assert problems == []
-    assert sorted(probes) == [90, 99, 268, 269]
-    assert (probes[268].lon, probes[268].lat) == (22.9405, 40.6415)   # flat longitude/latitude
-    assert probes[90].status == "Abandoned" and probes[268].country_code == "GR"
+    assert sorted(probes) == [7101, 7102, 7103, 7104]
+    assert (probes[7102].lon, probes[7102].lat) == (8.6821, 50.1109)    # flat longitude/latitude
+    assert (probes[7104].lon, probes[7104].lat) == (-3.7038, 40.4168)   # west of Greenwich
+    assert [probes[i].status for i in (7101, 7103, 7104)] == ["Connected", "Abandoned", "Disconnected"]   # status_name
+    assert [probes[i].country_code for i in sorted(probes)] == ["NL", "DE", "FR", "ES"]
     assert all(p.uncertainty_m == ATLAS_POSITION_UNCERTAINTY_M == 400.0 for p in probes.values())
 
 
+def test_probe_metadata_v2_fixture_lon_lat_order_and_a_probe_without_position():
+    path = ATLAS / "probes-v2.json"
+    probes, problems = read_atlas_probes(path)
+    assert sorted(probes) == [7201, 7202, 7203, 7205]
+    # GeoJSON order [lon, lat]: read the other way round, Tokyo's 139.69 would be an impossible latitude
+    assert (probes[7201].lon, probes[7201].lat) == (139.6917, 35.6895)
+    assert (probes[7205].lon, probes[7205].lat) == (151.2093, -33.8688)
+    assert (probes[7201].status, probes[7205].status, probes[7203].country_code) == ("Connected", "Disconnected", "US")
+    assert [(p.file, p.record, p.reason) for p in problems] == [
+        (str(path), 4, "probe 7204: no position published (longitude/latitude missing or not numbers)")
+    ]
+
+
 def test_probe_metadata_v2_with_impossible_coordinates_is_reported_with_file_and_probe():
-    path = shared_data("ripe-atlas/keltia-probe-0-invalid-coords.json")
+    path = ATLAS / "probe-v2-impossible-latitude.json"
     probes, problems = read_atlas_probes(path)
     assert probes == {}
-    assert len(problems) == 1
+    assert [(p.record, p.reason) for p in problems] == [(1, "probe 7299: impossible latitude 666 (must be within [-90, 90])")]
     text = str(problems[0])
-    assert str(path) in text and "probe 0" in text and "666" in text and "latitude" in text
+    assert str(path) in text and "probe 7299" in text and "666" in text and "latitude" in text
 
 
 def test_probe_metadata_shapes_and_bad_records(tmp_path):
@@ -554,76 +562,114 @@ def test_unusable_ping_file_raises_naming_it(tmp_path, content, message):
 
 
 def test_traceroute_results_are_not_ping_results():
-    path = shared_data("ripe-atlas/sagan-traceroute-results.jsonl")
+    path = ATLAS / "traceroute-results.jsonl"
     with pytest.raises(InputError, match=r"no ping results in the file \(found: traceroute\)") as info:
         read_atlas_pings(path, PROBES)
     assert str(path) in str(info.value)
 
 
-# --------------------------------------------------------------------------- readers: recorded RIPE Atlas results
+# --------------------------------------------------------------------------- readers: RIPE Atlas fixture files
 
-#: Fastest reply of every recorded result, checked by hand against each record's per-packet list
-#: (duplicates excluded) and its ``min`` field; records 14 (sagan) and 11 (tools) have rcvd 0.
-SAGAN_RTTS = [57.876, 123.894, 43.87, 193.059, 95.389, 29.961, 65.975, 27.301, 34.748, 36.424, 45.939, 47.941, 27.768, 52.875]
-TOOLS_RTTS = [25.672, 87.611154, 39.29012, 10.858, 26.393094, 22.863364, 40.258568, 34.319623, 23.268868, 10.001,
-              42.220215, 76.38997, 154.118, 42.196233, 36.921608]
-
-
-def _probes_for(path: Path) -> dict[int, AtlasProbe]:
-    """The recorded results carry no probe positions (and no probe of theirs is in the recorded metadata): place each
-    probe at a stand-in position, to test everything but geography."""
-    ids = {json.loads(line)["prb_id"] for line in path.read_text().splitlines() if line.strip()}
-    return {i: AtlasProbe(i, 8.5, 47.4) for i in ids}
+#: Fastest non-duplicate reply of every usable record in the fixtures (tests/fixtures/atlas/README.md lists what
+#: each line exercises): per-packet lists with duplicates excluded, else the ``min`` field; the metadata files
+#: place every probe of the firmware file, so only its record 14 (rcvd 0) is left out.
+FIRMWARE_RTTS = [7.412, 243.118, 1.187, 238.77, 8.876, 26.958, 249.93, 8.64, 26.512, 236.402, 7.205, 1.116, 163.512, 87.96]
+MIXED_RTTS = [1.912, 2.311, 5.803, 3.107, 71.203, 148.306, 8.97]
 
 
-def test_recorded_sagan_results_every_firmware():
-    path = shared_data("ripe-atlas/sagan-ping-results.jsonl")
-    fw = [json.loads(line)["fw"] for line in path.read_text().splitlines()]
-    assert fw == [0, 1, 4460, 4470, 4480, 4500, 4520, 4550, 4560, 4570, 4600, 4610, 4610, 4600, 4650]
-    samples, problems = read_atlas_pings(path, _probes_for(path))
-    assert [s.rtt_ms for s in samples] == SAGAN_RTTS
-    assert [(p.record, p.reason) for p in problems] == [(14, "probe 202 to 62.2.16.24: no reply (rcvd 0)")]
-    # fw 1 names the target "addr"; record 13 has duplicates (36.454, 37.756) faster in no way than its 27.768
-    assert {s.target for s in samples} == {"62.2.16.12", "62.2.16.24"}
-    assert samples[0].measured_at == "2012-01-31T14:23:12Z" and samples[0].vantage_id == "atlas:677"
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_recorded_tools_results_spaced_keys_and_empty_results():
-    path = shared_data("ripe-atlas/tools-ping-results.jsonl")
-    samples, problems = read_atlas_pings(path, _probes_for(path))
-    assert [s.rtt_ms for s in samples] == TOOLS_RTTS
-    assert [(p.record, p.reason) for p in problems] == [(11, "probe 2 to 3.4.5.6: no reply (rcvd 0)")]
-    assert sorted({s.target for s in samples}) == ["194.88.241.228", "3.4.5.6", "62.2.16.24"]
+def test_fixture_results_every_firmware():
+    path = ATLAS / "ping-firmware-variants.jsonl"
+    records = _lines(path)
+    assert [r["fw"] for r in records] == [0, 1, 4420, 4460, 4480, 4500, 4520, 4550, 4560, 4570, 4600, 4610, 4610, 4600, 4650]
+    # the shapes the expected values below depend on
+    assert records[0]["min"] == "7.412" and "result" not in records[0]
+    assert "dst_addr" not in records[1] and "type" not in records[1] and records[1]["name"] == "ping.example.net"
+    assert "dst_addr" not in records[2] and records[2]["srcaddr"] and records[2]["mode"] == "ICMP4"
+    assert {"dup": 1, "rtt": 41.07, "ttl": 49} in records[12]["result"] and records[12]["min"] == 163.512
+    assert records[13]["rcvd"] == 0 and records[13]["avg"] == -1 and any("rtt" in x for x in records[13]["result"])
+    probes = atlas_metadata()
+    samples, problems = read_atlas_pings(path, probes)
+    assert [s.rtt_ms for s in samples] == FIRMWARE_RTTS
+    # duplicates are no replies: record 13's 41.07 ms is not its RTT, and record 14 (only duplicates came back) has none
+    assert [(p.record, p.reason) for p in problems] == [(14, "probe 7104 to 192.0.2.10: no reply (rcvd 0)")]
+    # fw 0 and 4400 have no dst_addr, fw 1 names the target "addr" (its "name" is a host name, not the target)
+    assert [s.target for s in samples[:3]] == ["192.0.2.10"] * 3
+    assert {s.target for s in samples} == {"192.0.2.10", "198.51.100.7"}
+    first = samples[0]
+    assert (first.vantage_id, first.vantage_lon, first.vantage_lat) == ("atlas:7101", 4.8897, 52.374)   # from probes-v1.json
+    assert first.vantage_uncertainty_m == 400.0
+    assert first.measured_at == "2012-01-01T12:30:00Z"
+    assert first.source == f"RIPE Atlas msm 2001 ({path}, record 1)"
+    assert [s.vantage_id for s in samples if s.rtt_ms > 200] == ["atlas:7201"] * 4
 
 
-def test_recorded_results_without_probe_positions_are_each_reported():
-    """As recorded, no ping's probe is in the recorded probe metadata (Greek probes 90, 99, 268, 269)."""
-    probes, _ = read_atlas_probes(shared_data("ripe-atlas/cousteau-probes-v1-format.json"))
-    total = 0
-    for name in ("sagan-ping-results.jsonl", "tools-ping-results.jsonl"):
-        samples, problems = read_atlas_pings(shared_data(f"ripe-atlas/{name}"), probes)
-        assert samples == []
-        assert all("no position for probe" in p.reason or "rcvd 0" in p.reason for p in problems)
-        total += len(problems)
-    assert total == 31
+def test_fixture_results_spaced_keys_empty_results_ipv6_and_probes_without_position():
+    path = ATLAS / "ping-mixed.jsonl"
+    records = _lines(path)
+    assert " proto" in records[0] and " lts" in records[1] and records[6]["type"] == "traceroute"
+    assert (records[10]["rcvd"], records[10]["result"], records[10]["min"], records[10]["max"]) == (0, [], None, None)
+    samples, problems = read_atlas_pings(path, atlas_metadata())
+    assert [s.rtt_ms for s in samples] == MIXED_RTTS
+    assert [(p.record, p.reason) for p in problems] == [
+        (7, "not a ping result (type 'traceroute')"),
+        (8, "probe 7204 to 203.0.113.53: no position for probe 7204 in the probe metadata given"),
+        (9, "probe 7299 to 203.0.113.53: no position for probe 7299 in the probe metadata given"),
+        (10, "probe 7301 to 2001:db8:53::1: no position for probe 7301 in the probe metadata given"),
+        (11, "probe 7102 to 203.0.113.53: no reply (rcvd 0)"),
+        (12, "probe 7104 to 2001:db8:53::1: no reply: error 'sendto failed: Network is unreachable' (and 2 more)"),
+    ]
+    assert sorted({s.target for s in samples}) == ["198.51.100.7", "2001:db8:53::1", "203.0.113.53"]
+    # dst_addr wins over a host name in dst_name; the spaced-key records are read like any other
+    assert samples[-1].target == "198.51.100.7" and samples[0].vantage_id == "atlas:7101"
+    assert samples[4].measured_at == "2020-09-13T12:26:40Z" and samples[4].vantage_lat == 40.7128
 
 
-def test_recorded_results_located():
-    """Real RTTs through the whole path: per (probe, target) minimum, disks, targets; positions are stand-ins."""
+def test_fixture_results_without_probe_positions_are_each_reported():
+    """With the v1 metadata only, every result of a probe it does not place is a problem naming the probe."""
+    probes, _ = read_atlas_probes(ATLAS / "probes-v1.json")
+    located, unplaced, other = set(), [], []
+    for name in ("ping-firmware-variants.jsonl", "ping-mixed.jsonl"):
+        samples, problems = read_atlas_pings(ATLAS / name, probes)
+        located |= {s.vantage_id for s in samples}
+        for p in problems:
+            (unplaced if "no position for probe" in p.reason else other).append((name, p.record, p.reason))
+    assert located == {"atlas:7101", "atlas:7102", "atlas:7103", "atlas:7104"}
+    assert sorted(int(r.split()[1]) for _, _, r in unplaced) == [7201] * 5 + [7202, 7202, 7203, 7203, 7204, 7205, 7299, 7301]
+    assert [(n, r) for n, r, _ in other] == [
+        ("ping-firmware-variants.jsonl", 14), ("ping-mixed.jsonl", 7), ("ping-mixed.jsonl", 11), ("ping-mixed.jsonl", 12)
+    ]
+    # no metadata at all: nothing is located, and every ping with a reply says so
+    samples, problems = read_atlas_pings(ATLAS / "ping-firmware-variants.jsonl", {})
+    assert samples == [] and len(problems) == 15 and sum("no position for probe" in p.reason for p in problems) == 14
+
+
+def test_fixture_results_located():
+    """The fixtures' RTTs through the whole path: per (probe, target) minimum, disks, targets, anycast."""
+    probes = atlas_metadata()
     samples = []
-    for name in ("sagan-ping-results.jsonl", "tools-ping-results.jsonl"):
-        path = shared_data(f"ripe-atlas/{name}")
-        samples += read_atlas_pings(path, _probes_for(path)).samples
+    for name in ("ping-firmware-variants.jsonl", "ping-mixed.jsonl"):
+        samples += read_atlas_pings(ATLAS / name, probes).samples
     best = {(s.target, s.vantage_id): s.rtt_ms for s in minimum_rtts(samples)}
-    assert best[("62.2.16.12", "atlas:165")] == 65.975    # four results over 10 months: 123.9, 193.1, 95.4, 66.0
-    assert best[("62.2.16.12", "atlas:202")] == 27.301
-    assert best[("62.2.16.24", "atlas:2225")] == 10.858
+    assert best[("192.0.2.10", "atlas:7201")] == 236.402   # four results over two years: 243.118, 238.77, 249.93, 236.402
+    assert best[("192.0.2.10", "atlas:7102")] == 1.116     # fw 4420's 1.187, fw 4610's 1.116
+    assert best[("198.51.100.7", "atlas:7103")] == 8.64    # two files: 8.876, 8.64 (the reply after two lost), 8.97
     ev = locate_targets(samples, polygons="bounding")
-    assert sorted(ev) == ["194.88.241.228", "3.4.5.6", "62.2.16.12", "62.2.16.24"]
-    assert [len(ev[t].disks) for t in sorted(ev)] == [5, 1, 4, 9]
-    # every probe at one place: the region is the tightest disk, and nothing is anycast
-    assert not any(e.anycast for e in ev.values())
-    assert ev["62.2.16.24"].disks[0].radius_m == pytest.approx(10.858 * KM_PER_MS * 1000.0 + 400.0)
+    assert sorted(ev) == ["192.0.2.10", "198.51.100.7", "2001:db8:53::1", "203.0.113.53"]
+    assert [len(ev[t].disks) for t in sorted(ev)] == [6, 2, 2, 4]
+    # one place each; a duplicate taken for a reply (Singapore 41.07 ms) would have made 192.0.2.10 anycast
+    frankfurt, paris, los_angeles = (8.6821, 50.1109), (2.3522, 48.8566), (-118.2437, 34.0522)
+    for target, where in (("192.0.2.10", frankfurt), ("198.51.100.7", paris), ("2001:db8:53::1", los_angeles)):
+        assert not ev[target].anycast and ev[target].feasible.contains(Point(where)), target
+    assert ev["192.0.2.10"].disks[0].vantage_id == "atlas:7102"
+    assert ev["192.0.2.10"].disks[0].radius_m == pytest.approx(1.116 * KM_PER_MS * 1000.0 + 400.0)
+    # Amsterdam, Tokyo and Singapore all answered within 3.2 ms: three instances at least
+    anycast = ev["203.0.113.53"]
+    assert anycast.anycast and anycast.instances_lower_bound == 3 and anycast.feasible is None
+    assert {d.vantage_id for d in anycast.disjoint} == {"atlas:7101", "atlas:7201", "atlas:7202"}
 
 
 # --------------------------------------------------------------------------- readers: plain CSV
