@@ -442,6 +442,7 @@ def _read_xlsx(p: Path) -> RawTable:
     wb = _open_workbook(openpyxl, p, data_only=True)
     try:
         ws = wb["facilities"] if "facilities" in wb.sheetnames else wb.worksheets[0]
+        ws.reset_dimensions()  # a stale <dimension> (some writers leave one) must not hide the rows past it
         title = ws.title
         headers: list[str] | None = None
         rows: list[tuple[int, list[str]]] = []
@@ -529,6 +530,7 @@ def _unsaved_formulas(openpyxl: Any, p: Path, title: str, cells: list[tuple[int,
     wb = _open_workbook(openpyxl, p, data_only=False)
     try:
         ws = wb[title]
+        ws.reset_dimensions()
         for row_no, values in enumerate(ws.iter_rows(min_row=first, max_row=last, values_only=True), start=first):
             for col in sorted(wanted.get(row_no, ())):
                 v = values[col] if col < len(values) else None
