@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -120,7 +121,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
       auditor audit facilities.csv --region beijing --crs gcj02 --format json,csv
     """
     from auditor.engine import audit as run_audit
-    from auditor.report import parse_formats, write_reports
+    from auditor.report import ReportFolder, parse_formats, write_reports
 
     waivers = None
     if waivers_path:
@@ -132,7 +133,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
     if bundle and _should_stream(target, scale):
         raise InputError("--bundle needs a whole audit: it cannot be combined with a streamed one (--stream, --chunk-rows, --workers, --dask, or a facility list over 64 MB)")
     if _should_stream(target, scale):
-        _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, cli_config, scale)
+        _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, waivers_path, cli_config, scale)
         return
     fmts = parse_formats(formats)
     from auditor.progress import ProgressBars
@@ -146,15 +147,24 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
             from auditor.waivers import apply_waivers_to_result
 
             result, _ = apply_waivers_to_result(result, waivers)
-        paths = write_reports(result, out_dir, fmts, generated_at=generated_at, figures=figures, progress=progress)
-        if bundle:  # beside the reports; see auditor.bundle for what it holds
-            from pathlib import Path
+        with ReportFolder(out_dir, protect=_given_files(target, waivers_path, cli_config)) as folder:
+            staged = write_reports(result, folder, fmts, generated_at=generated_at, figures=figures, progress=progress)
+            if bundle:  # beside the reports; see auditor.bundle for what it holds
+                from auditor.bundle import BUNDLE_FILENAME, write_bundle
 
-            from auditor.bundle import BUNDLE_FILENAME, write_bundle
-
-            paths.append(write_bundle(result, Path(out_dir) / BUNDLE_FILENAME, reports=paths, crs=crs, waivers=waivers_path, generated_at=generated_at))
+                write_bundle(result, folder.path(BUNDLE_FILENAME), reports=staged, crs=crs, waivers=waivers_path, generated_at=generated_at)
+            folder.commit()
+            paths = [folder.final(p) for p in staged] + ([folder.final(folder.path(BUNDLE_FILENAME))] if bundle else [])
     _print_outcome(result, paths)
     sys.exit(result.exit_code)
+
+
+def _given_files(target: str, waivers_path: str | None, cli_config: dict[str, Any]) -> list[str]:
+    """Files named on the command line (the target, waivers, evidence files): no report may overwrite them."""
+    named = [target, waivers_path]
+    for value in cli_config.values():
+        named += list(value) if isinstance(value, (list, tuple)) else [value]
+    return [str(v) for v in named if isinstance(v, str) and v and os.path.isfile(v)]
 
 
 def _should_stream(target: str, scale: dict[str, Any]) -> bool:
@@ -192,10 +202,10 @@ def _dask_client(scale: dict[str, Any]) -> Any:
     return Client(cluster)
 
 
-def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, cli_config: dict[str, Any], scale: dict[str, Any]) -> None:
+def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, waivers_path: str | None, cli_config: dict[str, Any], scale: dict[str, Any]) -> None:
     """``audit`` for large inputs: chunks judged here or on Dask, tables written as they come."""
     from auditor.progress import ProgressBars
-    from auditor.report import write_reports
+    from auditor.report import ReportFolder, write_reports
     from auditor.stream import DEFAULT_CHUNK_ROWS, TABLE_FORMATS, audit_streamed
 
     chosen = [f.strip().lower() for f in formats.split(",") if f.strip()]
@@ -207,14 +217,16 @@ def _audit_streamed(target: str, region: str | None, options: dict[str, bool], a
             raise UsageError("--format", fmt, TABLE_FORMATS)
     client = _dask_client(scale)
     try:
-        with ProgressBars() as progress:
+        with ProgressBars() as progress, ReportFolder(out_dir, protect=_given_files(target, waivers_path, cli_config)) as folder:
             out = audit_streamed(
-                target, out_dir, formats=tuple(dict.fromkeys(chosen + ["csv", "parquet"])), region=region,
+                target, folder, formats=tuple(dict.fromkeys(chosen + ["csv", "parquet"])), region=region,
                 region_options=options, as_of=as_of, crs=crs, cli_config=cli_config, waivers=waivers or (),
                 chunk_rows=scale["chunk_rows"] or DEFAULT_CHUNK_ROWS, client=client, progress=progress,
             )
             summaries = tuple(f for f in chosen if f not in ("csv", "parquet"))
-            paths = out.tables + write_reports(out.result, out_dir, summaries, generated_at=generated_at)
+            staged = out.tables + write_reports(out.result, folder, summaries, generated_at=generated_at)
+            folder.commit()
+            paths = [folder.final(p) for p in staged]
     finally:
         if client is not None:
             cluster = getattr(client, "cluster", None)

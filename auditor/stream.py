@@ -18,7 +18,6 @@ import collections
 import csv
 import dataclasses
 import datetime as dt
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from auditor.inventory.read import CsvBlock, RawTable, TableChunks
 from auditor.inventory.validate import facility_ids, validate_rows
 from auditor.models import Containment, Facility, FacilityVerdict, Finding, LocationClaim, Operator
 from auditor.regions import DataSource, load_registry
+from auditor.report.folder import ReportFolder
 from auditor.rules.base import FacilityDigest
 
 __all__ = ["ChunkPlan", "ChunkOutcome", "judge_chunk", "audit_streamed", "StreamOutput", "DEFAULT_CHUNK_ROWS", "DETAIL_CAP", "TABLE_FORMATS"]
@@ -204,9 +204,10 @@ def _run_one(fn: Callable[..., ChunkOutcome], job: tuple[Any, ...], client: Any)
 class TableWriter:
     """Appends the chunks' rendered rows to facilities.csv and facilities.parquet as they arrive."""
 
-    def __init__(self, out: Path, formats: tuple[str, ...]) -> None:
-        self.csv_path = out / "facilities.csv" if "csv" in formats else None
-        self.parquet_path = out / "facilities.parquet" if "parquet" in formats else None
+    def __init__(self, folder: ReportFolder, formats: tuple[str, ...]) -> None:
+        # staged: a table shows under its final name only once the whole audit is done
+        self.csv_path = folder.path("facilities.csv") if "csv" in formats else None
+        self.parquet_path = folder.path("facilities.parquet") if "parquet" in formats else None
         self._csv_file: Any = None
         self._parquet: Any = None
 
@@ -308,7 +309,7 @@ def _merge_sources(items: Iterable[DataSource], into: list[DataSource]) -> None:
 
 def audit_streamed(
     target: str | Path,
-    out_dir: str | Path,
+    out_dir: str | Path | ReportFolder,
     *,
     formats: tuple[str, ...] = TABLE_FORMATS,
     region: str | None = None,
@@ -328,6 +329,11 @@ def audit_streamed(
     ``client``: a ``dask.distributed.Client``; chunks are then judged on its workers. The
     returned result lists in detail only the first ``detail_cap`` facilities that did not pass;
     its ``totals`` count every row. Write the summary reports with :func:`auditor.report.write_reports`.
+
+    Given a folder path, the tables are staged and moved into place when the audit is done
+    (never half-written under their final names); given an open
+    :class:`~auditor.report.folder.ReportFolder`, they are only staged, so that the summaries
+    join the same set and the caller commits it whole (as ``auditor audit --stream`` does).
     """
     for fmt in formats:
         if fmt not in TABLE_FORMATS:
@@ -342,23 +348,31 @@ def audit_streamed(
         collect_declared=bool(op.cdn_domains) and bool(plan.config.dns_server or plan.config.dns_recording),
         tables=tuple(t for t in ("csv", "parquet") if t in formats), session=uuid.uuid4().hex,
     )
-    out = Path(os.path.normpath(out_dir))
-    out.mkdir(parents=True, exist_ok=True)
-    chunks = TableChunks(plan.inventory_path, chunk_rows)
-    writer = TableWriter(out, formats)
-    fold = _Fold(detail_cap)
+    own_folder = not isinstance(out_dir, ReportFolder)
+    folder = ReportFolder(out_dir).__enter__() if own_folder else out_dir
     try:
-        for job, outcome in _in_order(judge_chunk, ((c, chunk_plan) for c in chunks), client, window=_window(client)):
-            clash = fold.ids_used_before(outcome)
-            if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
-                outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash), client)
-            writer.write(outcome)
-            fold.add(outcome)
-            step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
-    except BaseException:
-        writer.abort()  # no half-written table may pass for a whole one
-        raise
-    tables = writer.close()
+        folder.protect([str(target), str(plan.inventory_path), *(i["path"] for i in plan.inputs if i.get("path"))])
+        chunks = TableChunks(plan.inventory_path, chunk_rows)
+        writer = TableWriter(folder, formats)
+        fold = _Fold(detail_cap)
+        try:
+            for job, outcome in _in_order(judge_chunk, ((c, chunk_plan) for c in chunks), client, window=_window(client)):
+                clash = fold.ids_used_before(outcome)
+                if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
+                    outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash), client)
+                writer.write(outcome)
+                fold.add(outcome)
+                step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
+        except BaseException:
+            writer.abort()  # no half-written table may pass for a whole one
+            raise
+        tables = writer.close()
+        if own_folder:
+            folder.commit()
+            tables = [folder.final(t) for t in tables]
+    finally:
+        if own_folder:
+            folder.__exit__(None, None, None)
     totals, digest, detail, dns = fold.totals, fold.digest, fold.detail, fold.dns
     waivers_used, notes = fold.waivers_used, fold.notes
 

@@ -37,7 +37,9 @@ def test_example_profile(runner, tmp_path):
     res = runner.invoke(main, ["audit", str(EXAMPLE), "--out", str(tmp_path / "o"), "--as-of", "2026-11-01"])
     assert res.exit_code == 1
     assert "43 facilities" in res.output
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["facilities.csv", "facilities.geojson", "report.html", "report.json", "report.md", "report.sarif"]
+    names = ["facilities.csv", "facilities.geojson", "report.html", "report.json", "report.md", "report.sarif"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".auditor-complete", ".auditor.lock", *names]
+    assert sorted(json.loads((tmp_path / "o" / ".auditor-complete").read_text())["files"]) == names
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ def test_cli_stream_prints_totals_and_writes_tables(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "verdict FAIL — 43 facilities (pass 26, fail 13, indeterminate 2, error 2)" in result.output
     assert "writes no facilities.geojson" in result.output
-    assert {p.name for p in out.iterdir()} == {"facilities.csv", "facilities.parquet", "report.json", "report.md"}
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {"facilities.csv", "facilities.parquet", "report.json", "report.md"}
 
 
 def test_dask_local_cluster_gives_the_single_process_result(tmp_path: Path) -> None:

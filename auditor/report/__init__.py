@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
+from auditor.report.folder import ReportFolder
 
-__all__ = ["FORMATS", "TEXT_FORMATS", "render", "write_reports", "write_figures", "parse_formats"]
+__all__ = ["FORMATS", "TEXT_FORMATS", "ReportFolder", "input_paths", "render", "write_reports", "write_figures", "parse_formats"]
 
 #: the formats written by default: text, rendered by :func:`render`
 TEXT_FORMATS = ("json", "md", "csv", "geojson", "html", "sarif")
@@ -96,7 +96,7 @@ def write_figures(result: AuditResult, out_dir: str | Path) -> list[Path]:
 
 def write_reports(
     result: AuditResult,
-    out_dir: str | Path,
+    out_dir: str | Path | ReportFolder,
     formats: Iterable[str] = TEXT_FORMATS,
     *,
     generated_at: str | None = None,
@@ -105,26 +105,39 @@ def write_reports(
 ) -> list[Path]:
     """Write each format into ``out_dir`` (created if needed) under fixed file names; returns the paths.
 
+    The set is written whole or not at all (:class:`~auditor.report.folder.ReportFolder`): into a
+    staging folder first, then moved into place; report files of an earlier run that this one does
+    not write are removed, and a folder where a report would overwrite one of the audit's inputs
+    is refused. Given a :class:`ReportFolder` already open (to add a bundle or streamed tables to
+    the same set), the files are only staged, the staged paths are returned, and the caller
+    commits.
+
     With ``figures=True`` the figures are written too (:func:`write_figures`) and, when Markdown is
     among the formats, report.md links them in a "Figures" section before its provenance. Without
     it, every file is exactly what :func:`render` gives. ``progress(step, done, total)`` is called
     as each file is written (see :mod:`auditor.progress`).
     """
-    out = Path(os.path.normpath(out_dir))  # "a/./b/../c" must not create a/b on the way
-    out.mkdir(parents=True, exist_ok=True)
+    if not isinstance(out_dir, ReportFolder):
+        with ReportFolder(out_dir) as folder:
+            staged = write_reports(result, folder, formats, generated_at=generated_at, figures=figures, progress=progress)
+            folder.commit()
+            return [folder.final(p) for p in staged]
+    folder = out_dir
+    folder.protect(input_paths(result))
+    folder.keep((getattr(result, "tables", None) or {}).values())  # a streamed audit's tables, already in place
     stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     fmts = list(formats)
     total = len(fmts) + (1 if figures else 0)
     written: list[Path] = []
     figure_names: list[str] = []
     if figures:
-        paths = write_figures(result, out)
+        paths = write_figures(result, folder.staging)
         written += paths
         figure_names = [p.stem for p in paths if p.suffix == ".svg"]
         if progress:
             progress("write reports", 1, total)
     for i, fmt in enumerate(fmts):
-        path = out / _FILENAMES[fmt]
+        path = folder.path(_FILENAMES[fmt])
         if fmt == "parquet":
             from auditor.report.table import write_parquet
 
@@ -143,3 +156,8 @@ def write_reports(
         if progress:
             progress("write reports", i + 1 + (1 if figures else 0), total)
     return written
+
+
+def input_paths(result: AuditResult) -> list[str]:
+    """The files an audit read (its inputs and data files), which no report may overwrite."""
+    return [str(i["path"]) for i in result.inputs if i.get("path")] + [s.path for s in result.data_sources if s.path]
