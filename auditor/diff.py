@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.documents import load_json, read_text
 from auditor.errors import InputError
 
 __all__ = [
@@ -104,15 +105,17 @@ def has_regression(diff: ReportDiff) -> bool:
     return diff.has_regression
 
 
+#: A streamed audit's report.json details at most 1,000 facilities; an in-memory one of a million rows stays under 2 GB.
+MAX_REPORT_BYTES = 2 << 30
+
+
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read a report.json; InputError if it is missing, not JSON, or not a pilot-zone-auditor report."""
     source = str(path)
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("report not found", source=source) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"not a readable JSON report ({exc})", source=source) from exc
+    if not Path(path).exists():
+        raise InputError("report not found", source=source)
+    text = read_text(path, what="report", max_bytes=MAX_REPORT_BYTES)
+    doc = load_json(text, source=source, what="JSON report")
     _check(doc, source)
     return doc
 

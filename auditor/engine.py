@@ -467,6 +467,11 @@ def prepare(
     options.update(region_options or {})
     the_region = reg.region(region or operator.region, options)
     cfg = config or AuditConfig.resolve(cli=cli_config, profile=_profile_paths(evidence_settings, target_p))
+    if cfg.ignored_from_profile:
+        warnings.append(
+            f"the profile's evidence settings {', '.join(cfg.ignored_from_profile)} were ignored: a profile cannot make "
+            "this machine contact the servers it names; give them on the command line, or --allow-profile-network"
+        )
     return AuditPlan(reg, operator, the_region, day, inventory_path, default_crs, cfg, tuple(inputs), tuple(warnings))
 
 

@@ -26,8 +26,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
+from auditor.documents import load_yaml, read_text
 from auditor.errors import InputError
 from auditor.models import Finding, Status
 
@@ -110,23 +109,18 @@ class WaiverOutcome(NamedTuple):
 # --------------------------------------------------------------------------- loading
 
 
+#: Thousands of waivers fit in a megabyte; 16 MB is far beyond any real file.
+MAX_WAIVERS_BYTES = 16 << 20
+
+
 def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and check a waivers file; every problem is an InputError naming the file and the waiver."""
     p = Path(path)
     source = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("waivers file not found", source=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the waivers file ({exc})", source=source) from exc
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"not valid YAML{where}", source=source, hint="check indentation and quoting") from exc
-    return parse_waivers(doc, source=source)
+    if not p.exists():
+        raise InputError("waivers file not found", source=source)
+    text = read_text(p, what="waivers file", max_bytes=MAX_WAIVERS_BYTES)
+    return parse_waivers(load_yaml(text, source=source, what="waivers file"), source=source)
 
 
 def parse_waivers(doc: Any, *, source: str = "<waivers>") -> list[Waiver]:

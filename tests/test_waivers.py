@@ -76,7 +76,7 @@ def test_bad_entries_name_the_file_and_the_waiver(tmp_path, entry, needle):
         ("- a\n- b\n", "top level must be a mapping"),
         ("waivers: {rule: x}\n", "must be a list"),
         ("waivers: []\nextra: 1\n", "unknown top-level key(s): extra"),
-        ("waivers: [\n", "not valid YAML"),
+        ("waivers: [\n", "cannot parse waivers file (line 2"),
     ],
 )
 def test_bad_files(tmp_path, text, needle):

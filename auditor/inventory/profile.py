@@ -26,8 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from auditor.documents import check_regular_file, load_yaml
 from auditor.errors import InputError, UsageError
 from auditor.geo.crs import parse_crs
 from auditor.inventory.read import decode_text
@@ -49,14 +48,8 @@ _KNOWN_NESTED = {
 }
 
 
-class _SafeNoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases: a profile has no need for them, and they allow expansion bombs."""
-
-    def compose_node(self, parent, index):  # noqa: ANN001, ANN201
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a profile", event.start_mark)
-        return super().compose_node(parent, index)
+#: A profile is a page of settings; a megabyte is far beyond any real one.
+MAX_PROFILE_BYTES = 1 << 20
 
 
 def load_profile(path: Path | str) -> tuple[Operator, dict[str, Any]]:
@@ -64,14 +57,17 @@ def load_profile(path: Path | str) -> tuple[Operator, dict[str, Any]]:
     p = Path(path)
     if not p.is_file():
         raise InputError("profile not found", source=str(path))
+    check_regular_file(p, what="profile", max_bytes=MAX_PROFILE_BYTES)
     text, _ = decode_text(p.read_bytes(), str(p))
-    try:
-        if p.suffix.lower() == ".toml":
+    if p.suffix.lower() == ".toml":
+        try:
             doc = tomllib.loads(text)
-        else:
-            doc = yaml.load(text, Loader=_SafeNoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot parse profile: {exc}", source=str(p)) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"cannot parse profile: {exc}", source=str(p)) from exc
+        except RecursionError:
+            raise InputError("cannot parse profile: nested too deeply", source=str(p)) from None
+    else:
+        doc = load_yaml(text, source=str(p), what="profile")
     return parse_profile(doc, source=str(p)), doc
 
 

@@ -36,6 +36,8 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _EXPONENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$|^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 # China's rough extent, for recognising swapped axes
+#: Beyond half the Earth's circumference an uncertainty disk covers the planet: the value is a unit or typing error.
+MAX_UNCERTAINTY_M = 20_000_000.0
 _CN_LON = (73.0, 136.0)
 _CN_LAT = (3.0, 54.0)
 
@@ -201,6 +203,10 @@ def _validate_row(
             uncertainty = float(unc_txt)
             if not math.isfinite(uncertainty) or uncertainty < 0:
                 raise ValueError
+            if uncertainty > MAX_UNCERTAINTY_M:
+                errors.append(RowError("uncertainty_m", f"uncertainty beyond {MAX_UNCERTAINTY_M / 1000:,.0f} km (half the "
+                                       "Earth's circumference) says nothing about a place; give it in metres", unc_txt))
+                uncertainty = None
         except ValueError:
             errors.append(RowError("uncertainty_m", "uncertainty must be a non-negative number of metres", unc_txt))
             uncertainty = None

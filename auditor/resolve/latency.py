@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from auditor.documents import check_regular_file
 from auditor.errors import InputError, UsageError
 from auditor.geo.crs import CRS, parse_crs, to_wgs84
 from auditor.geo.latency import RttSample
@@ -165,7 +166,12 @@ def _check_position(lon: float | None, lat: float | None) -> str | None:
     return None
 
 
+#: RTT files of a few million measurements stay well under this; /dev/zero and the like never pass.
+MAX_LATENCY_FILE_BYTES = 1 << 30
+
+
 def _read_text(path: Path) -> str:
+    check_regular_file(path, what="latency file", max_bytes=MAX_LATENCY_FILE_BYTES)
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -193,6 +199,8 @@ def _json_records(path: Path) -> tuple[list[tuple[int, Any]], list[ReadProblem]]
     except json.JSONDecodeError:
         doc = None
         whole = False
+    except RecursionError:
+        raise InputError("not usable JSON: nested too deeply", source=name) from None
     else:
         whole = True
     if whole:
@@ -208,6 +216,8 @@ def _json_records(path: Path) -> tuple[list[tuple[int, Any]], list[ReadProblem]]
             records.append((lineno, json.loads(line)))
         except json.JSONDecodeError as exc:
             problems.append(ReadProblem(name, lineno, f"not JSON: {exc.msg} at column {exc.colno}"))
+        except RecursionError:
+            problems.append(ReadProblem(name, lineno, "not usable JSON: nested too deeply"))
     if not records:
         raise InputError(
             "not JSON: neither a JSON document nor JSON Lines",
@@ -301,6 +311,8 @@ def read_atlas_probes(path: str | Path) -> ProbeReadout:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON ({exc.msg} at line {exc.lineno})", source=str(p)) from exc
+    except RecursionError:
+        raise InputError("not usable JSON: nested too deeply", source=str(p)) from None
     objects = _probe_objects(doc)
     if objects is None:
         raise InputError(
@@ -519,8 +531,8 @@ def _csv_sample(row: list[str], where: dict[str, int], source: str) -> tuple[Rtt
     unc = 0.0
     if cell("vantage_uncertainty_m"):
         u = _number(cell("vantage_uncertainty_m"))
-        if u is None or u < 0:
-            return None, f"vantage_uncertainty_m must be a number >= 0 ({cell('vantage_uncertainty_m')[:40]!r})"
+        if u is None or not 0 <= u <= 20_000_000:
+            return None, f"vantage_uncertainty_m must be a number of metres from 0 to 20,000,000 ({cell('vantage_uncertainty_m')[:40]!r})"
         unc = u
     lon, lat = values["vantage_lon"], values["vantage_lat"]
     crs = CRS.WGS84
