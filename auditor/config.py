@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from auditor.documents import check_regular_file
 from auditor.errors import InputError
 from auditor.iptext import NetworkTargetError, check_network_target, parse_host_port
 
@@ -105,6 +106,11 @@ class AuditConfig:
                 _checked_host(key, str(value), self.allow_private_network)
         if self.rdap_url:
             _checked_url(str(self.rdap_url), self.allow_private_network)
+        for key in _FILE_KEYS:  # a device or FIFO (/dev/zero) would be hashed or read without end
+            value = getattr(self, key)
+            for path in (value if isinstance(value, tuple) else (value,)):
+                if path:
+                    check_regular_file(path, what=key.replace("_", " ") + " file")
 
     @classmethod
     def resolve(
@@ -147,6 +153,7 @@ class AuditConfig:
         return replace(cls(), **values)
 
 
+_FILE_KEYS = ("ip_db", "mmdb", "asn_table", "dns_recording", "latency", "asn_recording")
 _FLAG = {"dns_server": "--dns-server", "sweep_server": "--sweep-server", "rdap_url": "--rdap-url"}
 
 
