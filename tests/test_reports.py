@@ -115,3 +115,15 @@ def test_frames_for_notebooks(example_result):
     fnd = example_result.findings_frame()
     assert len(fnd) == len(example_result.all_findings)
     assert set(fnd["status"]) <= {"pass", "fail", "indeterminate", "not_applicable", "waived"}
+
+
+def test_markdown_cells_cannot_become_links_even_with_their_own_backslashes():
+    """An id written with its own escapes (``\\[x\\](url)``) must not turn the added escapes back off."""
+    from markdown_it import MarkdownIt
+
+    from auditor.report.safe import md_cell
+
+    for hostile in (r"\[x\](http://evil.test)", r"[x](http://evil.test)", r"\\[x\\](http://evil.test)", r"!\[i\](http://evil.test/a.png)"):
+        html = MarkdownIt("commonmark").enable("table").render(f"| a |\n|---|\n| {md_cell(hostile)} |\n")
+        assert "<a " not in html and "<img" not in html, (hostile, html)
+        assert "evil.test" in html  # kept as text

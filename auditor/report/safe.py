@@ -20,8 +20,13 @@ def csv_cell(value: object) -> str:
 
 
 def md_cell(value: object) -> str:
-    """Text for a Markdown table cell: no pipes, newlines, or raw HTML."""
+    """Text for a Markdown table cell: no pipes, newlines, raw HTML, links or emphasis.
+
+    The backslash is escaped first: otherwise an input's own ``\\`` would swallow the escape
+    added before ``[`` or ``]`` and ``\\[x\\](http://…)`` would render as a live link.
+    """
     text = "" if value is None else str(value)
+    text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
     for ch in "`*_[]":
