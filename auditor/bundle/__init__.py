@@ -18,13 +18,20 @@
 Live evidence is taken from the :class:`~auditor.engine.AuditResult` itself (its DNS resolutions,
 sweeps and ASN answers), so capturing needs no hook in the engine.
 
-:func:`verify_bundle` refuses archives unsafe to unpack, checks every byte (the members against
-the manifest, the manifest and the container against their canonical form), checks that the
-bundled inputs and evidence files are the ones report.json names, re-runs the audit offline from
-the bundle alone — recorded DNS and ASN answers replayed, no network source configured — and
-compares every verdict and finding, and the evidence behind them, with report.json. It also
-says whether the auditor's own data (boundaries, clauses) still hashes as it did; a newer tool
-may legitimately differ.
+:func:`verify_bundle` refuses archives unsafe to unpack — checked from the central directory and
+the manifest before anything is unpacked: unsafe names, links, repeated or unlisted members, one
+member compressed over 200:1, all of them declaring more than 20 times the archive's size (at
+least 16 MiB; the bytes actually unpacked are counted too: :mod:`auditor.bundle.archive`) —;
+checks every byte (the members against the manifest, the manifest and the container against their
+canonical form); checks that the bundled inputs and evidence files are the ones report.json names;
+re-runs the audit offline from the bundle alone — recorded DNS and ASN answers replayed, no
+network source configured — and compares every verdict and finding, and the evidence behind
+them, with report.json; and renders every bundled report again from the recomputed audit, as
+:func:`auditor.report.write_reports` writes it, comparing each with its member byte for byte
+(report.json, .md, .html, .sarif, facilities.csv, .geojson, .parquet, figures' SVG and PNG:
+:mod:`auditor.bundle.reports`). It also says whether the auditor's own data (boundaries, clauses)
+still hashes as it did; a newer tool may legitimately differ (the reports are then re-rendered
+with the version and data hashes the bundle states, and a renderer that changed fails them).
 """
 
 from __future__ import annotations

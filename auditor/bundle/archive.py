@@ -10,11 +10,16 @@ may change between Python versions. A verifier re-derives the canonical bytes fr
 read (:func:`canonical_sha256`) and compares them with the archive's own hash. Any zip tool can
 open the archive; :mod:`zipfile` reads it here.
 
-Reading is defensive (:func:`open_archive`, :func:`checked_members`, :func:`extract_member`):
-an archive is refused, with an :class:`~auditor.errors.InputError` naming the member, when
-unpacking it could write outside the target folder (absolute paths, ``..``, drive letters,
-backslashes), when it holds links, folders or encrypted members, repeats a name (also up to
-letter case), or declares sizes or compression ratios of a decompression bomb.
+Reading is defensive (:func:`open_archive`, :func:`checked_members`, :func:`read_member`,
+:func:`extract_member`): an archive is refused, with an :class:`~auditor.errors.InputError`
+naming the member (or the archive), when unpacking it could write outside the target folder
+(absolute paths, ``..``, drive letters, backslashes), when it holds links, folders or encrypted
+members, repeats a name (also up to letter case), or declares sizes or compression ratios of a
+decompression bomb — one member over :data:`MAX_RATIO`, or all of them together over
+:data:`MAX_ARCHIVE_RATIO` times the archive's size (:func:`unpack_limit`). The declared sizes
+are checked before anything is unpacked; while unpacking, the bytes actually read are counted
+against the same limit (:class:`UnpackBudget`) and against each member's declared size, so a
+header that understates a size stops the copy at the size it stated.
 """
 
 from __future__ import annotations
@@ -32,17 +37,22 @@ from pathlib import Path
 from auditor.errors import InputError
 
 __all__ = [
+    "ARCHIVE_RATIO_FLOOR",
+    "MAX_ARCHIVE_RATIO",
     "MAX_MEMBERS",
     "MAX_MEMBER_BYTES",
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
     "CorruptMember",
     "Entry",
+    "UnpackBudget",
     "canonical_sha256",
     "checked_members",
     "entry_of",
     "extract_member",
     "open_archive",
+    "read_member",
+    "unpack_limit",
     "unsafe_name_reason",
     "write_canonical_zip",
 ]
@@ -50,8 +60,16 @@ __all__ = [
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 0xFFFF_FFFF  # the canonical form has no zip64: every size and offset fits 32 bits
 MAX_TOTAL_BYTES = 0xFFFF_FFFF
-MAX_RATIO = 200  # uncompressed:compressed; text reaches ~15:1, zip bombs 1000:1 and more
+MAX_RATIO = 200  # one member, uncompressed:compressed; text reaches ~15:1, zip bombs 1000:1 and more
 RATIO_FLOOR = 1 << 20  # small members may compress as well as they like
+#: All members together, unpacked, against the archive's size on disk. The auditor's bundles are
+#: stored (1:1; most of a small one is the ~11 MB ip2region database, most of a large one the
+#: facility list and the reports, one byte unpacked per byte of archive however many rows). 20:1
+#: still reads a bundle another tool re-zipped with deflate (text reaches 10-15:1; the xdb ~2:1),
+#: so that it is reported as not canonical rather than refused; many members that each stay
+#: under RATIO_FLOOR (2,000 x 1 MiB of zeros: 300:1 over the archive) are refused.
+MAX_ARCHIVE_RATIO = 20
+ARCHIVE_RATIO_FLOOR = 16 << 20  # a small archive may unpack to this much whatever its ratio
 _CHUNK = 1 << 20
 
 # Fixed header fields of the canonical form (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.16).
@@ -213,8 +231,35 @@ def unsafe_name_reason(name: str) -> str | None:
     return None
 
 
+def unpack_limit(archive_size: int) -> int:
+    """How many bytes an archive of ``archive_size`` bytes may unpack to, all members together.
+
+    >>> unpack_limit(12_407_244)  # the example's bundle: 248 MB, for 12.4 MB stored
+    248144880
+    >>> unpack_limit(10_000)  # a small archive: the floor
+    16777216
+    """
+    return min(MAX_TOTAL_BYTES, max(ARCHIVE_RATIO_FLOOR, MAX_ARCHIVE_RATIO * archive_size))
+
+
+def _archive_size(zf: zipfile.ZipFile) -> int:
+    fp = zf.fp
+    assert fp is not None
+    here = fp.tell()
+    try:
+        return fp.seek(0, 2)
+    finally:
+        fp.seek(here)
+
+
 def checked_members(zf: zipfile.ZipFile, *, where: str) -> list[zipfile.ZipInfo]:
-    """The archive's members, or an :class:`InputError` naming the first that is unsafe to unpack."""
+    """The archive's members, or an :class:`InputError` naming the first that is unsafe to unpack.
+
+    Reads the central directory only: nothing is unpacked. Refuses, besides unsafe names, links
+    and repeats, a member declaring more than :data:`MAX_MEMBER_BYTES` or compressed over
+    :data:`MAX_RATIO`, and members declaring together more than :func:`unpack_limit` of the
+    archive's size.
+    """
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
         raise InputError(f"{len(infos)} members, more than a bundle may hold ({MAX_MEMBERS})", source=where)
@@ -252,25 +297,54 @@ def checked_members(zf: zipfile.ZipFile, *, where: str) -> list[zipfile.ZipInfo]
         total += info.file_size
         if total > MAX_TOTAL_BYTES:
             raise refuse(info, f"the members add up to more than {MAX_TOTAL_BYTES:,} bytes")
+    size = _archive_size(zf)
+    if total > unpack_limit(size):
+        raise InputError(
+            f"its members would unpack to {total:,} bytes from an archive of {size:,} bytes ({total / max(size, 1):,.0f}:1), "
+            f"more than the {unpack_limit(size):,} allowed ({MAX_ARCHIVE_RATIO}:1 over the whole archive, at least "
+            f"{ARCHIVE_RATIO_FLOOR:,}): a decompression bomb; the archive is refused before anything is unpacked",
+            source=where, hint="a bundle the auditor writes is stored uncompressed: it unpacks to about its own size",
+        )
     clash = sorted(folders & set(seen))
     if clash:
         raise InputError(f"member {seen[clash[0]]!r} is both a file and a folder; the archive is refused", source=where)
     return infos
 
 
-def extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path) -> Entry:
-    """Unpack one (checked) member under ``root``; its :class:`Entry` as read, or :class:`CorruptMember`."""
-    target = root.joinpath(*info.filename.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    size, crc, sha = 0, 0, hashlib.sha256()
-    # Errors while reading the archive mean damaged bytes (a bad offset seeks nowhere: OSError);
-    # errors while writing the copy are this machine's and propagate.
+class UnpackBudget:
+    """The bytes an archive may still unpack to, counted as they are actually read (not as declared).
+
+    >>> b = UnpackBudget(10, where="x.zip")
+    >>> b.take(8, "a"); b.take(2, "b"); b.left
+    0
+    >>> b.take(1, "c")
+    Traceback (most recent call last):
+    ...
+    auditor.errors.InputError: x.zip: unpacking member 'c' went past 10 bytes, more than its members declared; the archive is refused
+    """
+
+    def __init__(self, limit: int, *, where: str) -> None:
+        self.left = limit
+        self.limit = limit
+        self.where = where
+
+    def take(self, n: int, member: str) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise InputError(f"unpacking member {member!r} went past {self.limit:,} bytes, more than its members declared; the archive is refused",
+                             source=self.where)
+
+
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: UnpackBudget | None) -> Iterator[bytes]:
+    """A (checked) member's bytes as read back, never more than its header declares; or :class:`CorruptMember`."""
+    # Errors while reading the archive mean damaged bytes (a bad offset seeks nowhere: OSError).
     unreadable = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, struct.error, OSError)
     try:
         src = zf.open(info)
     except unreadable as exc:
         raise CorruptMember(f"cannot be read back: {type(exc).__name__}: {exc}") from None
-    with src, open(target, "xb") as out:
+    size = 0
+    with src:
         while True:
             try:
                 chunk = src.read(_CHUNK)
@@ -281,10 +355,37 @@ def extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path) -> En
             except unreadable as exc:
                 raise CorruptMember(f"cannot be read back: {type(exc).__name__}: {exc}") from None
             if not chunk:
-                break
+                return
             size += len(chunk)
             if size > info.file_size:  # zipfile stops at the declared size; this is a second guard
                 raise CorruptMember(f"more bytes than the {info.file_size:,} its header declares")
+            if budget is not None:
+                budget.take(len(chunk), info.filename)
+            yield chunk
+
+
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, limit: int) -> Entry:
+    """One (checked) member read into memory, unpacking nothing; :class:`CorruptMember` if it
+    cannot be read back or declares more than ``limit`` bytes."""
+    if info.file_size > limit:
+        raise CorruptMember(f"declares {info.file_size:,} bytes, more than the {limit:,} it can hold")
+    data = b"".join(_chunks(zf, info, None))
+    size, crc, sha = _digest(iter([data]))
+    return Entry(info.filename, size, crc, sha, data=data)
+
+
+def extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, budget: UnpackBudget | None = None) -> Entry:
+    """Unpack one (checked) member under ``root``; its :class:`Entry` as read, or :class:`CorruptMember`.
+
+    ``budget``: the bytes the whole archive may still unpack to; going past it raises
+    :class:`InputError` (errors while writing the copy are this machine's and propagate).
+    """
+    target = root.joinpath(*info.filename.split("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size, crc, sha = 0, 0, hashlib.sha256()
+    with open(target, "xb") as out:
+        for chunk in _chunks(zf, info, budget):
+            size += len(chunk)
             crc = zlib.crc32(chunk, crc)
             sha.update(chunk)
             out.write(chunk)

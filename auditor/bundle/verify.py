@@ -1,7 +1,21 @@
-"""Verifying an evidence bundle offline: every byte, the inputs, and every verdict recomputed."""
+"""Verifying an evidence bundle offline: every byte, the inputs, every verdict recomputed, every report re-rendered.
+
+In order: the archive's central directory (names, links, sizes, the compression ratio of each
+member and of the whole archive: :func:`~auditor.bundle.archive.checked_members`); the manifest,
+read into memory, and every member listed in it — all before anything is unpacked; then each
+member unpacked into a scratch folder, the bytes counted as read
+(:class:`~auditor.bundle.archive.UnpackBudget`), and checked against the manifest, and the
+manifest and the archive against their canonical form. Then bundle.json and report.json: the
+inputs and evidence files are the ones report.json names; the audit is run again from the
+members alone (:func:`_recompute`); its verdicts, findings and evidence are compared with
+report.json (:mod:`auditor.bundle.compare`); and every bundled report is compared, byte for byte,
+with the same report re-rendered from the recomputed audit (:mod:`auditor.bundle.reports`).
+"""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -15,9 +29,34 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import InputError
 
-from .archive import CorruptMember, Entry, canonical_sha256, checked_members, extract_member, open_archive, unsafe_name_reason
+from .archive import (
+    MAX_MEMBERS,
+    CorruptMember,
+    Entry,
+    UnpackBudget,
+    canonical_sha256,
+    checked_members,
+    extract_member,
+    open_archive,
+    read_member,
+    unpack_limit,
+    unsafe_name_reason,
+)
 from .compare import compare_verdicts, evidence_differences, report_verdicts, tool_data_differences
-from .layout import BUNDLE_SCHEMA, DESCRIPTION, EVIDENCE_FILES, MANIFEST, MANY, REPORT, canonical_order, render_manifest
+from .layout import (
+    BUNDLE_SCHEMA,
+    CAPTURED_ASN,
+    CAPTURED_DNS,
+    DESCRIPTION,
+    EVIDENCE_FILES,
+    MANIFEST,
+    MANY,
+    REPORT,
+    VERIFICATION_PROFILE,
+    canonical_order,
+    render_manifest,
+)
+from .reports import recorded_paths, relabel, report_differences
 
 __all__ = ["VerifyResult", "verify_bundle"]
 
@@ -31,6 +70,9 @@ class VerifyResult:
     ``verdicts``: every difference between the recomputed and the bundled verdicts and findings;
     ``evidence``: where the evidence behind them (ASN answers, DNS resolutions, discovered nodes,
     each claim's containment), recomputed from the bundle, differs from what report.json records;
+    ``reports``: bundled reports that are not, byte for byte, the report re-rendered from the
+    recomputed audit (each names the member and where it first differs); ``reports_matched``:
+    how many were;
     ``tool_data``: where the installed auditor's own data or version differs from the bundle's
     (information: a newer tool may legitimately differ; it fails nothing by itself).
     """
@@ -41,17 +83,19 @@ class VerifyResult:
     inputs: tuple[str, ...] = ()
     verdicts: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
+    reports: tuple[str, ...] = ()
     tool_data: tuple[str, ...] = ()
     recomputed: bool = False
     verdict: str | None = None  # the bundled report's
     recomputed_verdict: str | None = None
     facilities: int = 0
     findings: int = 0
+    reports_matched: int = 0
     notes: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        return self.recomputed and not (self.integrity or self.inputs or self.verdicts or self.evidence)
+        return self.recomputed and not (self.integrity or self.inputs or self.verdicts or self.evidence or self.reports)
 
     @property
     def exit_code(self) -> int:
@@ -83,6 +127,13 @@ class VerifyResult:
                 lines += [f"  {x}" for x in self.evidence]
             else:
                 lines.append("evidence: ASN answers, DNS resolutions, discovered nodes and containment all match")
+            if self.reports:
+                lines.append("reports: FAILED — bundled reports differ from the same reports re-rendered from the recomputed audit:")
+                lines += [f"  {x}" for x in self.reports]
+                if self.tool_data:
+                    lines.append("  (the bundle was made by another auditor or with other data: its renderers may legitimately differ; verify with the version that made it)")
+            else:
+                lines.append(f"reports: all {self.reports_matched} bundled reports are byte for byte the ones re-rendered from the recomputed audit")
         if self.tool_data:
             lines.append("tool data: the installed auditor differs from the one that made the bundle (verdicts were recomputed with the installed data):")
             lines += [f"  {x}" for x in self.tool_data]
@@ -94,10 +145,12 @@ class VerifyResult:
 
 
 def verify_bundle(path: str | os.PathLike[str], *, registry: Any = None) -> VerifyResult:
-    """Re-check an evidence bundle offline: bytes, inputs, and every verdict recomputed.
+    """Re-check an evidence bundle offline: bytes, inputs, every verdict recomputed, every report re-rendered.
 
-    Raises :class:`~auditor.errors.InputError` (naming the member) for an archive that is not a
-    bundle or is unsafe to unpack; everything else is reported in the :class:`VerifyResult`.
+    Raises :class:`~auditor.errors.InputError` (naming the member, or the bundle) for an archive
+    that is not a bundle or is unsafe to unpack — refused from its central directory and manifest
+    before anything is unpacked; everything else is reported in the :class:`VerifyResult`
+    (see the module docstring for the order of the checks).
 
     Examples
     --------
@@ -110,27 +163,35 @@ def verify_bundle(path: str | os.PathLike[str], *, registry: Any = None) -> Veri
     bundle = Path(path)
     where = str(bundle)
     with open_archive(bundle) as zf:
-        infos = checked_members(zf, where=where)
+        infos = checked_members(zf, where=where)  # the central directory only: nothing unpacked yet
         names = [i.filename for i in infos]
         for required in (MANIFEST, DESCRIPTION):
             if required not in names:
                 raise InputError(f"not an evidence bundle: it has no {required}", source=where)
+        # The manifest first, into memory: a member it does not list is refused before any is unpacked.
+        try:
+            manifest_entry = read_member(zf, infos[names.index(MANIFEST)], limit=_MANIFEST_LIMIT)
+        except CorruptMember as exc:
+            return VerifyResult(where, len(infos), integrity=(f"{MANIFEST}: {exc}",))
+        manifest = _parse_manifest(manifest_entry, where)
+        unlisted = [n for n in names if n != MANIFEST and n not in manifest]
+        if unlisted:
+            raise InputError(f"member {unlisted[0]!r} is not listed in {MANIFEST}; the archive is refused",
+                             source=where, hint="a bundle holds only the members its manifest lists")
         with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
-            root = Path(tmp)
-            read: dict[str, Entry] = {}
+            root = Path(tmp) / "bundle"
+            root.mkdir()
+            # what the members declare (checked_members: within unpack_limit), counted again as read
+            budget = UnpackBudget(min(sum(i.file_size for i in infos), unpack_limit(bundle.stat().st_size)), where=where)
+            read: dict[str, Entry] = {MANIFEST: manifest_entry}
             integrity: list[str] = []
             for info in infos:
+                if info.filename == MANIFEST:
+                    continue
                 try:
-                    read[info.filename] = extract_member(zf, info, root)
+                    read[info.filename] = extract_member(zf, info, root, budget)
                 except CorruptMember as exc:
                     integrity.append(f"{info.filename}: {exc}")
-            if MANIFEST not in read:
-                return VerifyResult(where, len(infos), integrity=tuple(integrity))
-            manifest = _parse_manifest(read[MANIFEST], where)
-            unlisted = [n for n in names if n != MANIFEST and n not in manifest]
-            if unlisted:
-                raise InputError(f"member {unlisted[0]!r} is not listed in {MANIFEST}; the archive is refused",
-                                 source=where, hint="a bundle holds only the members its manifest lists")
             integrity += _integrity_problems(bundle, read, manifest, names, corrupt={i.filename for i in infos} - set(read))
             if integrity:
                 return VerifyResult(where, len(infos), integrity=tuple(integrity))
@@ -140,17 +201,86 @@ def verify_bundle(path: str | os.PathLike[str], *, registry: Any = None) -> Veri
             report = _read_json(read[plan.report], where)
             inputs = _input_problems(report, plan, manifest, where)
             result = _recompute(root, plan, registry, where)
+            rerender = _as_recorded(copy.copy(result), root, plan, manifest, report)
+            generated_at = report.get("generated_at")
+            reports, matched = report_differences(
+                rerender, {n: e.path for n, e in read.items() if e.path is not None and n.startswith("reports/")},
+                generated_at=generated_at if isinstance(generated_at, str) else "", scratch=Path(tmp) / "rerendered",
+            )
     from auditor.report.json_report import build_report
 
     recomputed = build_report(result, generated_at=str(report.get("generated_at", "")))
     bundled_v, recomputed_v = report_verdicts(report, f"{where}: {plan.report}"), report_verdicts(recomputed, "the recomputed report")
     return VerifyResult(
         where, len(infos), inputs=tuple(inputs), verdicts=tuple(compare_verdicts(bundled_v, recomputed_v)),
-        evidence=tuple(evidence_differences(report, recomputed)),
+        evidence=tuple(evidence_differences(report, recomputed)), reports=tuple(reports), reports_matched=matched,
         tool_data=tuple(tool_data_differences(report, recomputed, plan.tool_version)), recomputed=True,
         verdict=bundled_v.overall, recomputed_verdict=recomputed_v.overall,
         facilities=len(recomputed_v.facilities), findings=sum(recomputed_v.findings.values()), notes=tuple(notes),
     )
+
+
+#: The most a manifest can hold: a line (64 hex digits, two spaces, a name of at most 1024 bytes) per member.
+_MANIFEST_LIMIT = MAX_MEMBERS * (64 + 2 + 1024 + 1)
+
+
+def _as_recorded(result: Any, root: Path, plan: _VerificationPlan, manifest: Mapping[str, str], report: Mapping[str, Any]) -> Any:
+    """The recomputed result as the original audit recorded it, to re-render its reports with.
+
+    Only what a verification changes by itself is put back: paths (every bundled input, evidence
+    file and the waivers file is renamed to the path bundle.json records for it; the profile and
+    facility list also by their role in the inputs, e.g. ``verification/../inputs/x.csv``); the
+    recordings of live answers that the verification replays (not data sources of the original
+    audit; a sweep's ``by_address`` comes back from a recording in JSON key order, and is grouped
+    again from its answers as the live sweep grouped it); a restated profile (the original named
+    its list by an absolute path), whose input record describes the original as the audit did;
+    and the auditor's own version and data (bundle.json's version; report.json's rule catalogue
+    and the sha256 of each of its own data files that differs from the installed one), which
+    :attr:`VerifyResult.tool_data` lists. Verdicts, findings and evidence are as recomputed.
+    """
+    from auditor.resolve.dns.model import group_by_address
+
+    def at(member: str) -> str:
+        return str(root.joinpath(*member.split("/")))
+
+    replayed = {at(m) for m in (CAPTURED_DNS, CAPTURED_ASN) if m in (plan.config["dns_recording"], plan.config["asn_recording"])}
+    recorded = {d.get("name"): d for d in report.get("data_sources", []) if isinstance(d, dict)}
+    sources = []
+    for s in result.data_sources:
+        if s.path in replayed:
+            continue
+        claimed = recorded.get(s.name)
+        if s.name not in EVIDENCE_FILES and isinstance(claimed, dict) and claimed.get("sha256") != s.sha256:
+            s = dataclasses.replace(s, sha256=str(claimed.get("sha256")), version=str(claimed.get("version", "")))
+        sources.append(s)
+    result.data_sources = sources
+    result.tool_version = plan.tool_version
+    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
+    if isinstance(tool.get("rules_version"), str):
+        result.rules_version = tool["rules_version"]
+    if plan.config["dns_recording"] == CAPTURED_DNS:
+        result.sweeps = {d: s if isinstance(s, str) else dataclasses.replace(s, by_address=group_by_address(s.answers))
+                         for d, s in result.sweeps.items()}
+
+    files = [(i["member"], i["path"]) for i in plan.inputs] + [(f["member"], f["path"]) for f in plan.evidence_files]
+    if plan.waivers and plan.waivers_path:
+        files.append((plan.waivers, plan.waivers_path))
+    paths = recorded_paths(root, files)
+    given = {i.get("role"): i for i in plan.inputs}
+    profile = given.get("operator_profile")
+    if profile is not None and plan.target == VERIFICATION_PROFILE:
+        paths[at(VERIFICATION_PROFILE)] = profile["path"]
+    for rec in result.inputs:
+        if rec.get("role") in given and isinstance(rec.get("path"), str):
+            paths.setdefault(rec["path"], given[rec["role"]]["path"])
+    out = relabel(result, paths)
+    if profile is not None and plan.target == VERIFICATION_PROFILE:
+        out.inputs = [
+            dict(rec, sha256=manifest[profile["member"]], format=Path(profile["path"]).suffix.lower().lstrip("."))  # as engine.audit records a profile
+            if rec.get("role") == "operator_profile" else rec
+            for rec in out.inputs
+        ]
+    return out
 
 
 def _replay_notes(description: Mapping[str, Any]) -> list[str]:
@@ -166,9 +296,9 @@ def _replay_notes(description: Mapping[str, Any]) -> list[str]:
 
 
 def _parse_manifest(entry: Entry, where: str) -> dict[str, str]:
-    assert entry.path is not None
+    assert entry.data is not None
     try:
-        text = entry.path.read_text(encoding="utf-8")
+        text = entry.data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{MANIFEST} is not UTF-8 text", source=where) from None
     out: dict[str, str] = {}
@@ -201,8 +331,8 @@ def _integrity_problems(
     if problems or corrupt:
         return problems
     manifest_entry = read[MANIFEST]
-    assert manifest_entry.path is not None
-    if manifest_entry.path.read_bytes() != render_manifest(manifest).encode("utf-8"):
+    assert manifest_entry.data is not None
+    if manifest_entry.data != render_manifest(manifest).encode("utf-8"):
         return [f"{MANIFEST}: not in canonical form (lines reordered, or spacing or line endings changed)"]
     ordered = [read[n] for n in canonical_order(manifest)] + [manifest_entry]
     if [e.name for e in ordered] != list(names) or canonical_sha256(ordered, where=str(bundle)) != sha256_file(bundle):
@@ -231,6 +361,7 @@ class _VerificationPlan:
     as_of: dt.date
     crs: str | None
     waivers: str | None
+    waivers_path: str | None
     config: dict[str, Any]
     inputs: list[dict[str, str]]
     evidence_files: list[dict[str, str]]
@@ -286,6 +417,7 @@ class _VerificationPlan:
         return cls(
             target=member(audit.get("target"), "audit.target"), region=audit["region"], region_options=dict(options),
             as_of=as_of, crs=audit.get("crs"), waivers=member(audit.get("waivers"), "audit.waivers", optional=True),
+            waivers_path=audit.get("waivers_path") if isinstance(audit.get("waivers_path"), str) else None,
             config=checked, inputs=records[0], evidence_files=records[1],
             report=member(doc.get("report"), "report"), tool_version=str(tool.get("version", "")),
         )

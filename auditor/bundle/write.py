@@ -28,6 +28,7 @@ from .layout import (
     canonical_order,
     render_manifest,
 )
+from .reports import is_report_member
 
 __all__ = ["write_bundle"]
 
@@ -53,8 +54,10 @@ def write_bundle(
         must still hash as the audit recorded it.
     reports
         The report files written for it (e.g. what :func:`auditor.report.write_reports` returned);
-        they go under ``reports/`` keeping their paths below the folder they share. report.json is
-        rendered (with ``generated_at``) if it is not among them.
+        they go under ``reports/`` keeping their paths below the folder they share, which must give
+        the names write_reports gives (``reports/report.md``, ``reports/figures/NAME.svg``, ...):
+        :func:`~auditor.bundle.verify_bundle` re-renders each. report.json is rendered (with
+        ``generated_at``) if it is not among them.
     crs, waivers
         The ``crs`` and waivers file the audit was given, so that the verifier can give them again.
 
@@ -101,6 +104,7 @@ def write_bundle(
             "as_of": result.as_of.isoformat(),
             "crs": crs,
             "waivers": waivers_member,
+            "waivers_path": None if waivers is None else str(waivers),  # as the waivers' findings name it
         },
         "config": config,
         "inputs": [{"role": rec["role"], "path": rec["path"], "member": e.name, "sha256": e.sha256} for rec, e in inputs],
@@ -250,9 +254,38 @@ def _report_entries(result: Any, reports: Sequence[str | os.PathLike[str]], gene
     if paths:
         root = Path(os.path.commonpath([os.path.abspath(p.parent) for p in paths]))
         for p in paths:
-            entries.append(_checked_entry("reports/" + Path(os.path.abspath(p)).relative_to(root).as_posix(), p, "", "report"))
+            name = "reports/" + Path(os.path.abspath(p)).relative_to(root).as_posix()
+            if not is_report_member(name):  # the verifier re-renders every report: it must be one it can
+                raise DataError(f"cannot bundle {p} as {name}: not a report file the auditor writes (report.json, report.md, ..., figures/NAME.svg)",
+                                path=str(p), hint="bundle the files auditor.write_reports returned, from one folder")
+            entries.append(_checked_entry(name, p, "", "report"))
     if not any(e.name == REPORT for e in entries):
         from auditor.report import render
 
-        entries.append(entry_of(REPORT, render(result, "json", generated_at=generated_at).encode("utf-8")))
+        stamp = generated_at or _generated_at_of(paths)  # the verifier re-renders the others with report.json's
+        entries.append(entry_of(REPORT, render(result, "json", generated_at=stamp).encode("utf-8")))
     return entries
+
+
+#: Where report.md and report.html state their generated_at, in their first lines (after the operator's name).
+_STAMPED = {"report.md": re.compile(r"^- Generated: (\S+) by ", re.M), "report.html": re.compile(r'<p class="sub">[^<]*?Generated (\S+) by ')}
+
+
+def _generated_at_of(paths: Sequence[Path]) -> str | None:
+    """The timestamp report.md or report.html was rendered with (None: neither is among ``paths``)."""
+    import datetime as dt
+
+    for p in paths:
+        pattern = _STAMPED.get(p.name)
+        if pattern is None:
+            continue
+        with open(p, encoding="utf-8", errors="replace") as f:
+            head = f.read(1 << 20)  # the stamp is in the header
+        m = pattern.search(head)
+        stamp = m.group(1) if m else None
+        try:
+            if stamp and dt.datetime.fromisoformat(stamp):
+                return stamp
+        except ValueError:
+            continue
+    return None
