@@ -150,6 +150,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
         _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, waivers_path, cli_config, scale)
         return
     fmts = parse_formats(formats)
+    generated_at = generated_at or _now()  # one timestamp for every report and the bundle
     from auditor.progress import ProgressBars
 
     with ProgressBars() as progress:  # draws only on a terminal, never in pipes or CI
@@ -171,6 +172,10 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
             paths = [folder.final(p) for p in staged] + ([folder.final(folder.path(BUNDLE_FILENAME))] if bundle else [])
     _print_outcome(result, paths)
     sys.exit(result.exit_code)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def _given_files(target: str, waivers_path: str | None, cli_config: dict[str, Any]) -> list[str]:
@@ -238,7 +243,7 @@ def _audit_streamed(target: str, region: str | None, options: dict[str, bool], a
                 chunk_rows=scale["chunk_rows"] or DEFAULT_CHUNK_ROWS, client=client, progress=progress,
             )
             summaries = tuple(f for f in chosen if f not in ("csv", "parquet"))
-            staged = out.tables + write_reports(out.result, folder, summaries, generated_at=generated_at)
+            staged = out.tables + write_reports(out.result, folder, summaries, generated_at=generated_at or _now())
             folder.commit()
             paths = [folder.final(p) for p in staged]
     finally:
@@ -439,9 +444,11 @@ def diff(old: str, new: str, fmt: str) -> None:
 def verify(bundle: str) -> None:
     """Re-check an evidence bundle (written by `auditor audit --bundle`) offline.
 
-    Checks every member's sha256 against the manifest, that the bundled inputs and evidence are the
-    ones report.json names, re-runs the audit from the bundle alone (recorded DNS and ASN answers
-    replayed, no network) and compares every verdict and finding with report.json.
+    Checks the manifest and the sizes before unpacking, every member's sha256 against the manifest,
+    that the bundled inputs and evidence are the ones report.json names, re-runs the audit from the
+    bundle alone (recorded DNS and ASN answers replayed, no network), compares every verdict and
+    finding with report.json, and every bundled report byte for byte with the same report
+    re-rendered from the re-run.
 
     Exit status: 0 everything matches, 1 a hash or a verdict does not match, 2 unusable or unsafe archive.
 
