@@ -8,9 +8,11 @@ database is not loaded for an inventory without IP addresses).
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,32 @@ from auditor.regions import DataSource, Region, Registry
 from auditor.resolve.admin import AdminFacts
 from auditor.resolve.coordinates import DeclaredCoordinates
 
-__all__ = ["Evidence", "gather", "relation_of_answer"]
+__all__ = ["Evidence", "gather", "relation_of_answer", "use_network"]
+
+_NETWORK: contextvars.ContextVar[Any] = contextvars.ContextVar("auditor_evidence_network", default=None)
+
+
+@contextlib.contextmanager
+def use_network(network: Any) -> Iterator[Any]:
+    """Within the block, live sources keep time, open sockets and wait through ``network``.
+
+    ``network`` is an :class:`auditor.resolve.asn.network.Network`; outside the block (and by
+    default) the sources use the real clock and sockets. It is for tests: a virtual clock lets a
+    whole audit against failing local servers test its timeouts without sleeping them out
+    (tests/test_audit_faults.py). Set per context (:mod:`contextvars`), so it does not leak into
+    other threads or outlive the block.
+    """
+    token = _NETWORK.set(network)
+    try:
+        yield network
+    finally:
+        _NETWORK.reset(token)
+
+
+def _network() -> dict[str, Any]:
+    """``{"network": ...}`` for a live source inside :func:`use_network`, else ``{}`` (the source's own default)."""
+    network = _NETWORK.get()
+    return {} if network is None else {"network": network}
 
 
 @dataclass
@@ -243,11 +270,11 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
         ns = [host]
     if ns or config.online:
         sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache,
-                                      give_up_after=config.give_up_after))
+                                      give_up_after=config.give_up_after, **_network()))
     if config.rdap_url or config.online:
         sources.append(RdapSource(
             base_url=config.rdap_url, online=config.online and not config.rdap_url, nameservers=ns, port=port,
-            timeout=config.timeout_s, cache=cache, give_up_after=config.give_up_after,
+            timeout=config.timeout_s, cache=cache, give_up_after=config.give_up_after, **_network(),
         ))
     return sources
 
@@ -288,8 +315,9 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, 
     else:
         if "dns" not in shared:  # live: one resolver and sweeper per audit, so their give-up counts span it
             shared["dns"] = (
-                DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s, give_up_after=config.give_up_after),
-                EcsSweeper(give_up_after=config.give_up_after) if config.sweep_server else None,
+                DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s, give_up_after=config.give_up_after,
+                            **_network()),
+                EcsSweeper(give_up_after=config.give_up_after, **_network()) if config.sweep_server else None,
             )
         resolver, sweeper = shared["dns"]
         sweep_server = split_host_port(config.sweep_server) if config.sweep_server else None

@@ -1,16 +1,18 @@
 """Small dnspython helpers shared by the Cymru and RDAP sources: a resolver that can only
-talk to the nameservers it is given, and plain-text descriptions of DNS failures."""
+talk to the nameservers it is given (waiting through a :class:`~.network.Network`), and
+plain-text descriptions of DNS failures."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import dns.exception
-import dns.nameserver
 import dns.rcode
 import dns.resolver
 
 from auditor.errors import AuditorError
+
+from .network import REAL_NETWORK, Network, NetworkNameserver, NetworkResolver
 
 __all__ = ["SourceConfigError", "make_resolver", "describe_dns_error"]
 
@@ -25,18 +27,20 @@ def make_resolver(
     timeout: float,
     *,
     online: bool,
-    cls: type[dns.resolver.Resolver] = dns.resolver.Resolver,
-) -> dns.resolver.Resolver:
+    cls: type[NetworkResolver] = NetworkResolver,
+    network: Network = REAL_NETWORK,
+) -> NetworkResolver:
     """A stub resolver with no cache and one try per call (retries are the caller's, bounded).
 
     With ``nameservers`` given, only they are asked (``configure=False``: ``/etc/resolv.conf``
-    is not read). Without them, the system's resolvers are used — but only if ``online``.
+    is not read), over sockets from ``network`` and waiting on its clock. Without them, the
+    system's resolvers are used — but only if ``online``.
     """
     if timeout <= 0:
         raise SourceConfigError(f"timeout must be positive, got {timeout!r}")
     if nameservers:
         r = cls(configure=False)
-        r.nameservers = [dns.nameserver.Do53Nameserver(ns, port) for ns in nameservers]
+        r.nameservers = [NetworkNameserver(ns, port, network) for ns in nameservers]
     elif online:
         r = cls(configure=True)
     else:
@@ -44,6 +48,7 @@ def make_resolver(
             "no nameservers given: pass nameservers=[...] (and port=) for a local server, "
             "or online=True to use the system resolvers"
         )
+    r.network = network
     r.timeout = timeout
     r.lifetime = timeout
     r.cache = None

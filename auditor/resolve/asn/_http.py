@@ -30,6 +30,7 @@ import dns.exception
 import dns.resolver
 
 from ._dns import describe_dns_error
+from .network import REAL_NETWORK, Network, NetworkResolver
 
 __all__ = ["Recorder", "RecordingResolver", "build_opener"]
 
@@ -59,11 +60,18 @@ class _RecordingHandler(urllib.request.HTTPHandler):
     handler_order = 400  # before the stock handlers, should any be added
     https_request = urllib.request.AbstractHTTPHandler.do_request_
 
-    def __init__(self, recorder: Recorder, rewrite_base: str | None) -> None:
+    def __init__(self, recorder: Recorder, rewrite_base: str | None, network: Network = REAL_NETWORK) -> None:
         super().__init__()
         self._rec = recorder
         self._base = rewrite_base.rstrip("/") if rewrite_base else None
         self._ssl = ssl.create_default_context() if rewrite_base is None else None
+        self._network = network
+
+    def _connection(self, host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        """A plain HTTP connection whose socket comes from the network (what ``socket.create_connection`` does)."""
+        conn = http.client.HTTPConnection(host, **kwargs)
+        conn._create_connection = self._network.tcp_connect  # type: ignore[attr-defined]  # http.client's own seam
+        return conn
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self._open(req)
@@ -83,7 +91,7 @@ class _RecordingHandler(urllib.request.HTTPHandler):
             ev["sent_to"] = target
             new = urllib.request.Request(target, headers=dict(req.header_items()), method=req.get_method())
             new.timeout = req.timeout  # type: ignore[attr-defined]
-            conn_cls: Any = http.client.HTTPConnection
+            conn_cls: Any = self._connection
             real = new
             kwargs: dict[str, Any] = {}
         else:
@@ -92,7 +100,7 @@ class _RecordingHandler(urllib.request.HTTPHandler):
                 conn_cls = http.client.HTTPSConnection
                 kwargs = {"context": self._ssl}
             else:
-                conn_cls = http.client.HTTPConnection
+                conn_cls = self._connection
                 kwargs = {}
         try:
             resp = self.do_open(conn_cls, real, **kwargs)
@@ -130,16 +138,19 @@ class _RecordingHandler(urllib.request.HTTPHandler):
         return out
 
 
-def build_opener(recorder: Recorder, rewrite_base: str | None) -> urllib.request.OpenerDirector:
+def build_opener(
+    recorder: Recorder, rewrite_base: str | None, network: Network = REAL_NETWORK
+) -> urllib.request.OpenerDirector:
     """A bare opener: the recording handler, redirects, and the stock error processing.
 
     With ``rewrite_base`` (offline), there is no HTTPS handler and no proxy handler: every
     URL is rewritten to the base. Without it (online), requests go where ipwhois sends
-    them, through the environment's proxies, with certificate checks.
+    them, through the environment's proxies, with certificate checks. Plain HTTP connections
+    get their sockets from ``network`` (HTTPS ones are the standard library's own).
     """
     opener = urllib.request.OpenerDirector()
     handlers: list[urllib.request.BaseHandler] = [
-        _RecordingHandler(recorder, rewrite_base),
+        _RecordingHandler(recorder, rewrite_base, network),
         urllib.request.HTTPRedirectHandler(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
@@ -151,7 +162,7 @@ def build_opener(recorder: Recorder, rewrite_base: str | None) -> urllib.request
     return opener
 
 
-class RecordingResolver(dns.resolver.Resolver):
+class RecordingResolver(NetworkResolver):
     """A dnspython resolver that notes each ``resolve`` outcome in a :class:`Recorder`.
 
     ipwhois turns every DNS failure into ``ASNRegistryError``; the note says which one it was.

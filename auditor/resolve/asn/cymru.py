@@ -22,7 +22,6 @@ and the reason ``"not asked: cymru-dns gave up after 5 consecutive failures (las
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from ._dns import SourceConfigError, describe_dns_error, make_resolver
 from ._query import IPAddress, parse_query
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, make_answer, utc_now
 from .cache import AnswerCache
+from .network import REAL_NETWORK, Network
 
 __all__ = ["CymruDnsSource", "CYMRU_ZONE", "origin_name"]
 
@@ -95,7 +95,11 @@ class CymruDnsSource:
         asking and answers the remaining queries at once as failed, "not asked"
         (``DEFAULT_GIVE_UP_AFTER``, 5). A lookup that gets an answer resets the count.
     clock, sleep
-        Injected time sources (tests fix the clock).
+        Injected time sources (tests fix the clock); ``sleep`` (the backoff) defaults to
+        ``network.sleep``.
+    network
+        The clock, sockets and waits of the DNS queries (:data:`~.network.REAL_NETWORK`;
+        tests pass a virtual one).
 
     Examples
     --------
@@ -121,7 +125,8 @@ class CymruDnsSource:
         cache: AnswerCache | None = None,
         give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        network: Network = REAL_NETWORK,
     ) -> None:
         if retries < 0:
             raise SourceConfigError(f"retries must be >= 0, got {retries!r}")
@@ -129,7 +134,7 @@ class CymruDnsSource:
             self.breaker = CircuitBreaker(SOURCE, give_up_after)  # checks the threshold
         except ValueError as exc:
             raise SourceConfigError(str(exc)) from None
-        self._resolver = make_resolver(nameservers, port, timeout, online=online)
+        self._resolver = make_resolver(nameservers, port, timeout, online=online, network=network)
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -137,7 +142,7 @@ class CymruDnsSource:
         self.zone = zone.strip(".")
         self.cache = cache
         self._clock = clock
-        self._sleep = sleep
+        self._sleep = network.sleep if sleep is None else sleep
         self.endpoint = (
             ", ".join(f"{ns}@{port}" for ns in nameservers) if nameservers else "system resolvers"
         )

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +52,7 @@ from ._http import Recorder, RecordingResolver, build_opener
 from ._query import parse_query
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, make_answer, utc_now
 from .cache import DEFAULT_TTL, AnswerCache
+from .network import REAL_NETWORK, Network
 
 __all__ = ["RdapSource"]
 
@@ -108,7 +108,10 @@ class RdapSource:
         Consecutive failed lookups after which the source stops asking and answers the remaining
         queries at once as failed, "not asked" (``DEFAULT_GIVE_UP_AFTER``, 5).
     clock, sleep
-        Injected time sources.
+        Injected time sources; ``sleep`` (between retries) defaults to ``network.sleep``.
+    network
+        The clock, sockets and waits of the DNS step and the HTTP requests
+        (:data:`~.network.REAL_NETWORK`; tests pass a virtual one).
 
     Examples
     --------
@@ -137,7 +140,8 @@ class RdapSource:
         cache_ttl: dt.timedelta = DEFAULT_TTL,
         give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        network: Network = REAL_NETWORK,
     ) -> None:
         if online and base_url is not None:
             raise SourceConfigError("give either base_url (a local RDAP server) or online=True, not both")
@@ -165,10 +169,11 @@ class RdapSource:
         self.waited_s = 0.0  # spent of wait_budget
         self.depth = depth
         self._clock = clock
-        self._sleep = sleep
+        self._sleep = network.sleep if sleep is None else sleep
+        self._network = network
         # Built once to validate the configuration; each attempt gets its own recorder.
         self._resolver_args = (list(nameservers) if nameservers else None, port, timeout)
-        self._resolver = make_resolver(*self._resolver_args, online=online, cls=RecordingResolver)
+        self._resolver = make_resolver(*self._resolver_args, online=online, cls=RecordingResolver, network=network)
         if cache is None or isinstance(cache, AnswerCache):
             self.cache = cache
         else:
@@ -274,7 +279,7 @@ class RdapSource:
         # The shared special-purpose check runs first for addresses ipwhois would accept
         # (e.g. 100.64.0.0/10); ipwhois's own IPDefinedError covers the rest.
         try:
-            whois = IPWhois(addr, timeout=self.timeout, proxy_opener=build_opener(rec, self.base_url))
+            whois = IPWhois(addr, timeout=self.timeout, proxy_opener=build_opener(rec, self.base_url, self._network))
         except IPDefinedError as exc:
             return _Attempt("reserved", f"ipwhois: {exc}")
         except Exception as exc:  # e.g. no /etc/resolv.conf for ipwhois's default resolver
@@ -282,7 +287,7 @@ class RdapSource:
         pre = parse_query(addr)
         if pre.reserved is not None:
             return _Attempt("reserved", pre.reserved)
-        resolver = make_resolver(*self._resolver_args, online=self.online, cls=RecordingResolver)
+        resolver = make_resolver(*self._resolver_args, online=self.online, cls=RecordingResolver, network=self._network)
         assert isinstance(resolver, RecordingResolver)
         resolver.recorder = rec
         whois.net.dns_resolver = resolver

@@ -17,7 +17,6 @@ Example (a local server)::
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ import dns.rcode
 import dns.rdatatype
 
 from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
+from auditor.resolve.asn.network import REAL_NETWORK, Network, udp_exchange
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 
 from .chain import MAX_CHAIN, MAX_TTL, interpret, text_of
@@ -101,6 +101,10 @@ class DnsResolver:
         (last: ...)"``. A name that gets an answer (NXDOMAIN and NODATA included) resets the count.
     clock
         Returns the aware UTC time written to ``queried_at``.
+    network
+        The clock the timeouts and the lifetime are kept on, and the sockets and waits of the UDP
+        queries (:data:`~auditor.resolve.asn.network.REAL_NETWORK`; tests pass a virtual one).
+        TCP retries are dnspython's own.
 
     Examples
     --------
@@ -124,6 +128,7 @@ class DnsResolver:
         suffixes: CdnSuffixTable | None = None,
         give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
+        network: Network = REAL_NETWORK,
     ) -> None:
         if timeout <= 0 or lifetime <= 0:
             raise ValueError(f"timeout and lifetime must be positive, got {timeout!r} and {lifetime!r}")
@@ -143,6 +148,7 @@ class DnsResolver:
         self.suffixes = suffixes or default_suffix_table()
         self.breaker = CircuitBreaker(self.name, give_up_after)
         self._clock = clock
+        self._network = network
 
     # ------------------------------------------------------------------ public
     def resolve_many(self, hostnames: Iterable[str]) -> list[Resolution]:
@@ -183,7 +189,7 @@ class DnsResolver:
 
     # ------------------------------------------------------------------ the loop
     def _resolve(self, qname: dns.name.Name, queried_at: str) -> Resolution:
-        deadline = time.monotonic() + self.lifetime
+        deadline = self._network.monotonic() + self.lifetime
         chain: list[dns.name.Name] = [qname]
         addresses: list[str] = []
         ttls: list[int] = []
@@ -257,13 +263,13 @@ class DnsResolver:
         q = dns.message.make_query(qname, rdtype, use_edns=0, payload=_EDNS_PAYLOAD)
         for _round in range(self.rounds):
             for ns in self.nameservers:
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self._network.monotonic()
                 if remaining <= 0:
                     ex.failures.append(_Failure("timeout", ns, f"lifetime of {self.lifetime:g} s spent"))
                     return ex
                 wait = min(self.timeout, remaining)
                 try:
-                    r = dns.query.udp(q, ns.host, timeout=wait, port=ns.port, ignore_unexpected=True)
+                    r = udp_exchange(self._network, q, ns.host, ns.port, wait, ignore_unexpected=True)
                 except dns.exception.Timeout:
                     ex.failures.append(_Failure("timeout", ns, f"no reply in {wait:.3g} s"))
                     continue
@@ -293,7 +299,7 @@ class DnsResolver:
         if not self.tcp:
             ex.failures.append(_Failure("truncated", ns, "truncated reply (TC) over UDP; TCP not enabled"))
             return None
-        remaining = deadline - time.monotonic()
+        remaining = deadline - self._network.monotonic()
         if remaining <= 0:
             ex.failures.append(_Failure("truncated", ns, "truncated reply (TC) over UDP; no time left for TCP"))
             return None

@@ -31,7 +31,6 @@ import errno
 import random
 import selectors
 import socket
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,6 +40,7 @@ import dns.rcode
 import dns.rdatatype
 
 from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
+from auditor.resolve.asn.network import REAL_NETWORK, Network
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
 
 from .chain import MAX_TTL, text_of
@@ -102,6 +102,7 @@ class EcsSweeper:
     max_seconds: float = 300.0
     name: str = "ecs-sweep"
     give_up_after: int = DEFAULT_GIVE_UP_AFTER
+    network: Network = field(default=REAL_NETWORK, repr=False, compare=False)
     _breakers: dict[str, CircuitBreaker] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -135,7 +136,7 @@ class EcsSweeper:
             domain, ns, db, per_pair=self.per_pair, rdtypes=self.rdtypes, carriers=self.carriers,
             provinces=self.provinces, timeout=self.timeout, retries=self.retries, window=self.window,
             sockets=self.sockets, rate_limit=self.rate_limit, max_queries=self.max_queries,
-            max_seconds=self.max_seconds, progress=progress,
+            max_seconds=self.max_seconds, progress=progress, network=self.network,
         )
         if result.answered:
             breaker.success()
@@ -177,6 +178,7 @@ def sweep(
     max_ttl: int = MAX_TTL,
     progress: Progress | None = None,
     clock: Clock = utc_now,
+    network: Network = REAL_NETWORK,
 ) -> SweepResult:
     """Ask ``domain`` at ``server`` from every planned client subnet, with an ECS option each.
 
@@ -208,6 +210,11 @@ def sweep(
         Time limit; queries not done by then are recorded as failed.
     progress
         ``progress(done, total)`` callback.
+    clock
+        The aware UTC time written to ``started_at``.
+    network
+        The clock the timeouts, the pacing and the time limit are kept on, and the sockets and
+        waits (:data:`~auditor.resolve.asn.network.REAL_NETWORK`; tests pass a virtual one).
 
     Raises
     ------
@@ -232,12 +239,12 @@ def sweep(
         raise SweepConfigError(f"{total} queries planned, more than max_queries={max_queries}; lower per_pair or raise the cap")
 
     started_at = iso_utc(clock())
-    t0 = time.monotonic()
+    t0 = network.monotonic()
     engine = _Engine(ns, templates, subnets, timeout=timeout, retries=retries, window=min(window, 30000),
                      nsockets=sockets, rate=rate_limit, cap=max_queries, max_seconds=max_seconds,
-                     max_ttl=max_ttl, progress=progress)
+                     max_ttl=max_ttl, progress=progress, network=network)
     answers = engine.run()
-    duration = time.monotonic() - t0
+    duration = network.monotonic() - t0
     answered = sum(1 for a in answers if a.answered)
     notes = list(engine.notes)
     return SweepResult(
@@ -296,7 +303,7 @@ class _Engine:
     def __init__(
         self, ns: Nameserver, templates: list[QueryTemplate], subnets: list[ClientSubnet], *,
         timeout: float, retries: int, window: int, nsockets: int, rate: float | None, cap: int,
-        max_seconds: float, max_ttl: int, progress: Progress | None,
+        max_seconds: float, max_ttl: int, progress: Progress | None, network: Network,
     ) -> None:
         self.ns = ns
         self.templates = templates
@@ -312,6 +319,7 @@ class _Engine:
         self.max_seconds = max_seconds
         self.max_ttl = max_ttl
         self.progress = progress
+        self.network = network
         self.sent = 0
         self.notes: list[str] = []
         t = templates[0]
@@ -341,8 +349,7 @@ class _Engine:
         sel = selectors.DefaultSelector()
         try:
             for k in range(self.nsockets):
-                s = socket.socket(family, socket.SOCK_DGRAM)
-                s.setblocking(False)
+                s = self.network.udp_socket(family)
                 try:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
                 except OSError:  # pragma: no cover - a smaller buffer only costs retries
@@ -374,12 +381,12 @@ class _Engine:
         qid = random.randrange(0x10000)
         seq = 0
         done = 0
-        start = time.monotonic()
+        mono, select = self.network.monotonic, self.network.select
+        start = mono()
         stop_at = start + self.max_seconds
         burst = float(min(window, 64))
         last_progress = 0.0
         now = start
-        mono = time.monotonic
 
         while done < total:
             now = mono()
@@ -464,7 +471,7 @@ class _Engine:
                 wait = min(wait, 1.0 / self.rate)
             if not inflight and not pending:
                 wait = 0.0
-            events = sel.select(wait)
+            events = select(sel, wait)
             for key_, _mask in events:
                 k = key_.data
                 sock = socks[k]
