@@ -21,7 +21,8 @@ anything else   one A record 192.0.2.1, the ECS option echoed with scope 24
 ==============  =====================================================================
 
 Bounded: it serves at most ``max_packets`` datagrams, binds only to a loopback address, and
-``stop()`` ends its thread within a second.
+``stop()`` ends its thread within a second. Both servers keep a ledger (``servers.blackhole``):
+a client on a ``VirtualNetwork`` waiting for a reply they dropped times out at once.
 
     with HostileDns() as h:      # h.host, h.port
         ...
@@ -62,6 +63,8 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+from .blackhole import UdpLedger, register_ledger, unregister_ledger
+
 __all__ = ["FAULTS", "FaultyDns", "HostileDns", "hostile_dns"]
 
 GOOD = "192.0.2.1"
@@ -76,6 +79,7 @@ class HostileDns:
         self.max_packets = max_packets
         self.packets = 0
         self.seen: dict[tuple[str, str], int] = {}
+        self.ledger = UdpLedger()
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,6 +97,7 @@ class HostileDns:
         s.settimeout(0.05)
         self._sock = s
         self.port = s.getsockname()[1]
+        register_ledger("udp", self.port, self.ledger)
         self._thread = threading.Thread(target=self._serve, name="hostile-dns", daemon=True)
         self._thread.start()
 
@@ -101,6 +106,7 @@ class HostileDns:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
         if self._sock is not None:
+            unregister_ledger("udp", self.port)
             self._sock.close()
             self._sock = None
 
@@ -117,12 +123,15 @@ class HostileDns:
             try:
                 replies = self._answer(data)
             except Exception:  # noqa: BLE001 - a query it cannot read gets no reply
-                continue
+                replies = []
+            sent = 0
             for r in replies:
                 try:
                     self._sock.sendto(r, peer)
+                    sent += 1
                 except OSError:
                     pass
+            self.ledger.handled(peer[1], sent)
 
     def _answer(self, data: bytes) -> list[bytes]:
         q = dns.message.from_wire(data)
@@ -208,7 +217,8 @@ class FaultyDns:
 
     Everything it sees is counted: ``seen[(qname, rdtype)]`` (lower-case, absolute qname),
     ``relayed``, ``faulted`` and ``tcp_connections``. Bounded like :class:`HostileDns`:
-    ``max_packets`` datagrams at most, each relay waits at most ``upstream_timeout``.
+    ``max_packets`` datagrams at most, each relay waits at most ``upstream_timeout`` (ample: a
+    client on virtual time waits for a relayed answer as long as it takes).
     """
 
     def __init__(
@@ -220,7 +230,7 @@ class FaultyDns:
         only: str | None = None,
         host: str = "127.0.0.1",
         max_packets: int = 100_000,
-        upstream_timeout: float = 2.0,
+        upstream_timeout: float = 10.0,
     ) -> None:
         for h in (host, upstream[0]):
             if not ipaddress.ip_address(h).is_loopback:
@@ -240,6 +250,7 @@ class FaultyDns:
         self.faulted = 0
         self.tcp_connections = 0
         self.seen: dict[tuple[str, str], int] = {}
+        self.ledger = UdpLedger()
         self._counted = 0  # queries that count towards ``healthy``
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -296,6 +307,7 @@ class FaultyDns:
         up.connect(self.upstream)
         up.settimeout(self.upstream_timeout)
         self._udp, self._tcp, self._up, self.port = udp, tcp, up, port
+        register_ledger("udp", port, self.ledger)
         self._threads = [
             threading.Thread(target=self._serve_udp, name="faulty-dns-udp", daemon=True),
             threading.Thread(target=self._serve_tcp, name="faulty-dns-tcp", daemon=True),
@@ -307,6 +319,7 @@ class FaultyDns:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=1.0)
+        unregister_ledger("udp", self.port)
         for s in (self._udp, self._tcp, self._up):
             if s is not None:
                 s.close()
@@ -361,15 +374,19 @@ class FaultyDns:
             else:
                 self.faulted += 1
                 if fault == "closed":
+                    self.ledger.close()  # what it had read and what comes later is never answered
                     sock.close()  # from now on the port is unreachable
                     self._udp = None
                     return
                 reply = self._faulty(fault, data, q)
+            sent = 0
             if reply is not None:
                 try:
                     sock.sendto(reply, peer)
+                    sent = 1
                 except OSError:
                     pass
+            self.ledger.handled(peer[1], sent)
 
     @staticmethod
     def _faulty(fault: str, data: bytes, q: dns.message.Message | None) -> bytes | None:

@@ -11,6 +11,9 @@ opener that rewrites ``https://HOST/PATH`` to ``base_url/HOST/PATH``) sends. Rou
 ``body.raw``      serve the file's bytes as they are (e.g. a malformed JSON body)
 
 Unknown paths get 404 with an RDAP error object. Every request is logged in ``requests``.
+A ``delay`` or a ``hang`` holds the connection (and ends when the client hangs up); the server
+keeps a ledger of held connections (``servers.blackhole``), so a client on a ``VirtualNetwork``
+times out on a held request at once, in virtual time.
 
 A server-wide :class:`Fault` makes the server break in the middle of a run: the first
 ``after`` requests (any path) are served as above, every later one gets the fault —
@@ -37,9 +40,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +53,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from .blackhole import ledger_changed, register_ledger, unregister_ledger
 
 __all__ = ["FAULTS", "Fault", "RdapServer", "Route", "load_routes", "rdap", "rdap_server", "ROUTES_FILE"]
 
@@ -140,6 +147,7 @@ class RdapServer:
         self.requests: list[dict[str, Any]] = []
         self.fault: Fault | None = None
         self._hits: dict[str, int] = {}
+        self._held: set[int] = set()  # client ports whose request is being held unanswered
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
@@ -170,6 +178,14 @@ class RdapServer:
         with self._lock:
             return sum(1 for r in self.requests if "fault" in r)
 
+    # the ledger (servers.blackhole): a held request gets no answer before its client gives up
+    def udp_settled(self, client_port: int, sent: int, received: int) -> bool:
+        return False
+
+    def tcp_holding(self, client_port: int) -> bool:
+        with self._lock:
+            return client_port in self._held
+
     def start(self) -> None:
         server = self
 
@@ -198,7 +214,7 @@ class RdapServer:
                     body = json.dumps({"errorCode": route.fail_status, "title": "Too Many Requests"}).encode()
                     self._send(route.fail_status, body, RDAP_JSON, extra)
                     return
-                if route.delay and server._stopping.wait(route.delay):
+                if route.delay and not self._hold(route.delay):
                     return
                 entry["status"] = route.status
                 extra = {"Retry-After": route.retry_after} if route.retry_after is not None else {}
@@ -216,7 +232,7 @@ class RdapServer:
                 elif mode == "garbage":
                     self._raw(b"\x00\x17 not an HTTP response \xff\xfe\r\n\r\n")
                 elif mode == "hang":
-                    server._stopping.wait(fault.hang)
+                    self._hold(fault.hang)
                     self._reset()
                 elif mode == "close":
                     self.close_connection = True  # nothing written: the client sees the connection end
@@ -225,6 +241,31 @@ class RdapServer:
                 elif mode == "stop":
                     server._halt()
                     self._reset()
+
+            def _hold(self, seconds: float) -> bool:
+                """Hold the request unanswered for ``seconds``; False if the client hung up or the server stops first."""
+                port = self.client_address[1]
+                end = time.monotonic() + seconds
+                with server._lock:
+                    server._held.add(port)
+                ledger_changed()
+                try:
+                    while not server._stopping.is_set():
+                        left = end - time.monotonic()
+                        if left <= 0:
+                            return True
+                        ready, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                        if ready:
+                            try:
+                                if not self.connection.recv(1, socket.MSG_PEEK):
+                                    return False  # the client closed the connection
+                            except OSError:
+                                return False
+                            server._stopping.wait(min(left, 0.05))  # more bytes, not an end: keep holding
+                    return False
+                finally:
+                    with server._lock:
+                        server._held.discard(port)
 
             def _raw(self, data: bytes) -> None:
                 self.close_connection = True
@@ -260,6 +301,7 @@ class RdapServer:
         self._stopping.clear()
         self._httpd = _Server((self.host, 0), Handler)
         self.port = self._httpd.server_address[1]
+        register_ledger("tcp", self.port, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="rdap-server", daemon=True
         )
@@ -274,6 +316,7 @@ class RdapServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        unregister_ledger("tcp", self.port)
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
