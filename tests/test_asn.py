@@ -1,7 +1,9 @@
 """IP → ASN evidence: offline prefix table, Team Cymru DNS (real Knot), RDAP (real HTTP server).
 
 Every network test talks only to servers on 127.0.0.1 started by ``tests/servers/``; the
-``loopback_only`` guard fails a test that tries anything else.
+``loopback_only`` guard fails a test that tries anything else. The live sources run on virtual
+time (``servers.blackhole.VirtualNetwork``): a timeout or a backoff takes no real time, the tests
+assert the virtual seconds waited, and a healthy answer is never cut off by a deadline.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import gzip
 import hashlib
 import ipaddress
 import json
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,7 +33,7 @@ from auditor.resolve.asn import (
 )
 from auditor.resolve.asn._dns import SourceConfigError
 from auditor.resolve.asn._http import Recorder, build_opener
-from servers.blackhole import dns_blackhole  # noqa: F401  (fixtures are found by name)
+from servers.blackhole import VirtualNetwork, dns_blackhole, virtual_network  # noqa: F401  (fixtures are found by name)
 from servers.knot import SERVFAIL_ZONE, KnotServer, knot_dns  # noqa: F401
 from servers.netguard import loopback_only  # noqa: F401
 from servers.rdap import RdapServer, rdap, rdap_server  # noqa: F401
@@ -54,14 +55,16 @@ def fixed_clock() -> dt.datetime:
 
 
 class Sleeps:
-    """Records requested waits and really waits (servers count on real time passing)."""
+    """Records the waits a source asks for between its retries, and lets them pass on ``net``'s virtual clock
+    (no server here counts on real time passing: a 429 route's ``fail_first`` counts requests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, net: VirtualNetwork) -> None:
+        self.net = net
         self.calls: list[float] = []
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
-        time.sleep(seconds)
+        self.net.sleep(seconds)
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +80,14 @@ def v6_table() -> PrefixTable:
 def cymru(knot: KnotServer, **kw: object) -> CymruDnsSource:
     opts: dict[str, object] = {"timeout": 1.0, "retries": 1, "backoff": 0.01, "clock": fixed_clock}
     opts.update(kw)
+    opts.setdefault("network", VirtualNetwork())
     return CymruDnsSource(nameservers=knot.nameservers, port=knot.port, **opts)  # type: ignore[arg-type]
 
 
 def rdap_source(knot: KnotServer, server: RdapServer, **kw: object) -> RdapSource:
     opts: dict[str, object] = {"timeout": 0.5, "retries": 1, "backoff": 0.01, "clock": fixed_clock}
     opts.update(kw)
+    opts.setdefault("network", VirtualNetwork())
     return RdapSource(base_url=server.base_url, nameservers=knot.nameservers, port=knot.port, **opts)  # type: ignore[arg-type]
 
 
@@ -279,9 +284,9 @@ def test_cymru_ipv6_uses_origin6_nibbles(knot_dns: KnotServer) -> None:
     assert (ke.asn, ke.prefix, ke.country, ke.registry) == (37578, "2001:43f8:7b0::/48", "KE", "afrinic")
 
 
-def test_cymru_nxdomain_is_not_found_and_not_retried(knot_dns: KnotServer) -> None:
-    sleeps = Sleeps()
-    a = cymru(knot_dns, retries=3, sleep=sleeps).lookup(["41.0.0.1"])[0]
+def test_cymru_nxdomain_is_not_found_and_not_retried(knot_dns: KnotServer, virtual_network: VirtualNetwork) -> None:
+    sleeps = Sleeps(virtual_network)
+    a = cymru(knot_dns, retries=3, sleep=sleeps, network=virtual_network).lookup(["41.0.0.1"])[0]
     assert a.status == "not_found" and "NXDOMAIN" in a.reason
     assert a.detail["attempts"] == 1 and sleeps.calls == []
 
@@ -298,17 +303,17 @@ def test_cymru_unreadable_txt_is_an_error(knot_dns: KnotServer) -> None:
     assert a.detail["txt"] == ["NA | NA | CO | lacnic | 2013-10-29"]
 
 
-def test_cymru_timeout_is_bounded(dns_blackhole: int) -> None:  # noqa: F811
-    sleeps = Sleeps()
+def test_cymru_timeout_is_bounded(dns_blackhole: int, virtual_network: VirtualNetwork) -> None:  # noqa: F811
+    net = virtual_network
+    sleeps = Sleeps(net)
     src = CymruDnsSource(nameservers=["127.0.0.1"], port=dns_blackhole, timeout=0.3, retries=2,
-                         backoff=0.01, sleep=sleeps, clock=fixed_clock)
-    t0 = time.monotonic()
+                         backoff=0.01, sleep=sleeps, clock=fixed_clock, network=net)
     a = src.lookup(["58.34.1.1"])[0]
-    elapsed = time.monotonic() - t0
     assert a.status == "timeout"
     assert a.reason.startswith("3 attempts timed out after 0.3 s each")
     assert sleeps.calls == [0.01, 0.02]
-    assert 0.9 <= elapsed < 3.0
+    # bounded: three queries, each waited for exactly its timeout (virtual seconds), and nothing more
+    assert net.timeouts == pytest.approx([0.3, 0.3, 0.3]) and net.sent_to(dns_blackhole) == 3 and a.detail["attempts"] == 3
 
 
 def test_cymru_servfail_is_an_error(knot_dns: KnotServer) -> None:
@@ -321,11 +326,13 @@ def test_cymru_refused_is_an_error(knot_dns: KnotServer) -> None:
     assert a.status == "error" and "REFUSED" in a.reason
 
 
-def test_cymru_bad_input_asks_nothing(dns_blackhole: int) -> None:  # noqa: F811
+def test_cymru_bad_input_asks_nothing(dns_blackhole: int, virtual_network: VirtualNetwork) -> None:  # noqa: F811
     # pointed at a black hole: any query would time out, so these answers prove none was sent
-    src = CymruDnsSource(nameservers=["127.0.0.1"], port=dns_blackhole, timeout=0.2, retries=0, clock=fixed_clock)
+    src = CymruDnsSource(nameservers=["127.0.0.1"], port=dns_blackhole, timeout=0.2, retries=0, clock=fixed_clock,
+                         network=virtual_network)
     got = src.lookup(["not-an-ip", "10.0.0.1", "fe80::1", "2001:db8::1"])
     assert [a.status for a in got] == ["error", "reserved", "reserved", "reserved"]
+    assert virtual_network.sent_to(dns_blackhole) == 0 and virtual_network.timeouts == []
 
 
 def test_cymru_ipv4_mapped_is_asked_as_ipv4(knot_dns: KnotServer) -> None:
@@ -381,9 +388,10 @@ def test_rdap_ok_ipv6_and_apnic(knot_dns: KnotServer, rdap: RdapServer) -> None:
     assert (jp.asn, jp.country) == (2497, "JP")
 
 
-def test_rdap_429_then_ok_honours_retry_after(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
-    sleeps = Sleeps()
-    a = rdap_source(knot_dns, rdap, sleep=sleeps).lookup(["62.239.237.1"])[0]
+def test_rdap_429_then_ok_honours_retry_after(knot_dns: KnotServer, rdap: RdapServer,  # noqa: F811
+                                              virtual_network: VirtualNetwork) -> None:
+    sleeps = Sleeps(virtual_network)
+    a = rdap_source(knot_dns, rdap, sleep=sleeps, network=virtual_network).lookup(["62.239.237.1"])[0]
     assert (a.status, a.asn, a.holder) == ("ok", 2856, "BT-CORPORATE")
     assert sleeps.calls == [1.0]  # Retry-After: 1, not the backoff
     assert rdap.hits("/rdap.db.ripe.net/ip/62.239.237.1") == 2
@@ -392,38 +400,47 @@ def test_rdap_429_then_ok_honours_retry_after(knot_dns: KnotServer, rdap: RdapSe
     assert first["events"][-1]["status"] == 429 and first["events"][-1]["retry_after"] == "1"
 
 
-def test_rdap_429_until_retries_run_out(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
-    sleeps = Sleeps()
-    a = rdap_source(knot_dns, rdap, sleep=sleeps, retries=1).lookup(["2a00:2381:ffff::1"])[0]
+def test_rdap_429_until_retries_run_out(knot_dns: KnotServer, rdap: RdapServer,  # noqa: F811
+                                        virtual_network: VirtualNetwork) -> None:
+    sleeps = Sleeps(virtual_network)
+    a = rdap_source(knot_dns, rdap, sleep=sleeps, retries=1, network=virtual_network).lookup(["2a00:2381:ffff::1"])[0]
     assert a.status == "rate_limited"
     assert a.reason == "HTTP 429 from rdap.db.ripe.net Retry-After 1 (2 attempts)"
     assert sleeps.calls == [1.0]
     assert rdap.hits("/rdap.db.ripe.net/ip/2a00:2381:ffff::1") == 2
 
 
-def test_rdap_retry_after_beyond_cap_is_not_waited_for(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
-    sleeps = Sleeps()
-    a = rdap_source(knot_dns, rdap, sleep=sleeps, retries=3, retry_after_cap=5).lookup(["2001:43f8:7b0::"])[0]
+def test_rdap_retry_after_beyond_cap_is_not_waited_for(knot_dns: KnotServer, rdap: RdapServer,  # noqa: F811
+                                                       virtual_network: VirtualNetwork) -> None:
+    sleeps = Sleeps(virtual_network)
+    a = rdap_source(knot_dns, rdap, sleep=sleeps, retries=3, retry_after_cap=5,
+                    network=virtual_network).lookup(["2001:43f8:7b0::"])[0]
     assert a.status == "rate_limited" and "Retry-After 3600" in a.reason and "exceeds the 5 s cap" in a.reason
     assert sleeps.calls == []
     assert rdap.hits("/rdap.afrinic.net/rdap/ip/2001:43f8:7b0::") == 1
 
 
-def test_rdap_server_error_is_retried_then_error(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
-    sleeps = Sleeps()
-    a = rdap_source(knot_dns, rdap, sleep=sleeps, retries=2, backoff=0.01).lookup(["196.11.240.215"])[0]
+def test_rdap_server_error_is_retried_then_error(knot_dns: KnotServer, rdap: RdapServer,  # noqa: F811
+                                                 virtual_network: VirtualNetwork) -> None:
+    sleeps = Sleeps(virtual_network)
+    a = rdap_source(knot_dns, rdap, sleep=sleeps, retries=2, backoff=0.01,
+                    network=virtual_network).lookup(["196.11.240.215"])[0]
     assert a.status == "error" and a.reason == "HTTP 500 from rdap.afrinic.net (3 attempts)"
     assert sleeps.calls == [0.01, 0.02]
     assert rdap.hits("/rdap.afrinic.net/rdap/ip/196.11.240.215") == 3
 
 
-def test_rdap_slow_answer_times_out(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
-    t0 = time.monotonic()
-    a = rdap_source(knot_dns, rdap, timeout=0.5, retries=1).lookup(["200.57.141.161"])[0]
-    elapsed = time.monotonic() - t0
+def test_rdap_slow_answer_times_out(knot_dns: KnotServer, rdap: RdapServer,  # noqa: F811
+                                    virtual_network: VirtualNetwork) -> None:
+    net = virtual_network
+    a = rdap_source(knot_dns, rdap, timeout=0.5, retries=1, network=net).lookup(["200.57.141.161"])[0]
     assert a.status == "timeout"
     assert a.reason.startswith("2 attempts timed out after 0.5 s each")
-    assert elapsed < 2.5  # the server would take 3 s per answer
+    # the server would take 3 s per answer: each attempt gave up after its 0.5 s (virtual), and the
+    # server never answered either request (the client hung up first)
+    assert net.timeouts == pytest.approx([0.5, 0.5]) and net.sleeps == [0.01]
+    assert rdap.hits("/rdap.lacnic.net/rdap/ip/200.57.141.161") == 2
+    assert [r.get("status") for r in rdap.requests if r["path"].endswith("200.57.141.161")] == [None, None]
 
 
 def test_rdap_malformed_json_is_an_error_not_retried(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
@@ -439,12 +456,14 @@ def test_rdap_not_found(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa
     assert [r["path"] for r in rdap.requests] == ["/rdap.apnic.net/ip/58.34.1.1"]  # nothing asked for 41.0.0.1
 
 
-def test_rdap_dns_timeout(dns_blackhole: int, rdap: RdapServer) -> None:  # noqa: F811
+def test_rdap_dns_timeout(dns_blackhole: int, rdap: RdapServer, virtual_network: VirtualNetwork) -> None:  # noqa: F811
     src = RdapSource(base_url=rdap.base_url, nameservers=["127.0.0.1"], port=dns_blackhole, timeout=0.3,
-                     retries=1, backoff=0.01, clock=fixed_clock)
+                     retries=1, backoff=0.01, clock=fixed_clock, network=virtual_network)
     a = src.lookup(["74.125.225.229"])[0]
     assert a.status == "timeout" and "DNS 229.225.125.74.origin.asn.cymru.com." in a.reason
+    assert a.reason.startswith("2 attempts timed out after 0.3 s each")
     assert rdap.requests == []
+    assert virtual_network.timeouts == pytest.approx([0.3, 0.3]) and virtual_network.sent_to(dns_blackhole) == 2
 
 
 def test_rdap_reserved_addresses(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
@@ -504,9 +523,9 @@ def test_rdap_is_offline_unless_told(rdap: RdapServer) -> None:  # noqa: F811
         RdapSource(base_url=rdap.base_url)
 
 
-def test_offline_opener_cannot_leave_loopback(rdap: RdapServer) -> None:  # noqa: F811
+def test_offline_opener_cannot_leave_loopback(rdap: RdapServer, virtual_network: VirtualNetwork) -> None:  # noqa: F811
     rec = Recorder()
-    opener = build_opener(rec, rdap.base_url)
+    opener = build_opener(rec, rdap.base_url, virtual_network)
     kinds = {type(h).__name__ for h in opener.handlers}
     assert "HTTPSHandler" not in kinds and "ProxyHandler" not in kinds
     # both schemes are rewritten to the local server: an unknown host is just a local 404
@@ -534,11 +553,12 @@ def test_every_source_answers_once_per_input_in_order(
     assert cymru(knot_dns).lookup("58.34.1.1")[0].asn == 4134  # a bare string is one query
 
 
-def test_rdap_wait_budget_bounds_the_time_spent_waiting(knot_dns: KnotServer, rdap: RdapServer) -> None:  # noqa: F811
+def test_rdap_wait_budget_bounds_the_time_spent_waiting(knot_dns: KnotServer, rdap: RdapServer,  # noqa: F811
+                                                        virtual_network: VirtualNetwork) -> None:
     """A server that keeps answering 429 gets retried only while the source's wait budget lasts,
     across lookups: then each lookup has one attempt, and says why."""
-    sleeps = Sleeps()
-    source = rdap_source(knot_dns, rdap, sleep=sleeps, retries=3, wait_budget=2.5)
+    sleeps = Sleeps(virtual_network)
+    source = rdap_source(knot_dns, rdap, sleep=sleeps, retries=3, wait_budget=2.5, network=virtual_network)
     first, second = source.lookup(["2a00:2381:ffff::1", "2a00:2381:ffff::1"])
     assert sleeps.calls == [1.0, 1.0]  # a third wait (3 s in all) would exceed 2.5 s
     assert first.status == second.status == "rate_limited"
