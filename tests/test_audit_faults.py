@@ -18,6 +18,12 @@ checks the same contract:
 Servers: Knot DNS (``knot_dns``) behind :class:`servers.hostile_dns.FaultyDns`, a relay that
 starts failing after N queries, and :class:`servers.rdap.RdapServer` with a server-wide
 :class:`servers.rdap.Fault`. Everything is on loopback (``loopback_only``).
+
+Time: every audit in this process runs on virtual time (``servers.blackhole.VirtualNetwork``
+through ``auditor.evidence.use_network``). A query the relay dropped or a request the RDAP server
+holds times out at once, when the server's ledger says so, and backoffs pass without sleeping; a
+healthy answer is waited for however long a busy machine takes. So ``TIMEOUT`` costs no real
+time and no test depends on a deadline being met. Only the subprocess test runs on real time.
 """
 
 from __future__ import annotations
@@ -26,13 +32,19 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dns.message
+import dns.query
 import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import AS_OF, DISHUI_LAKE, PUDONG_ZHANGJIANG, REPO, write_csv
+from servers.blackhole import VirtualNetwork, virtual_network  # noqa: F401  (fixtures are found by name)
 from servers.hostile_dns import FaultyDns
 from servers.rdap import RdapServer, Route, load_routes
 
@@ -41,6 +53,7 @@ from auditor.cli import main
 from auditor.config import DEFAULT_GIVE_UP_AFTER, AuditConfig
 from auditor.engine import AuditResult, audit
 from auditor.errors import InputError
+from auditor.evidence import use_network
 from auditor.resolve import breaker as breaker_module
 from auditor.resolve.asn import cymru as cymru_module
 from auditor.resolve.asn import rdap as rdap_module
@@ -48,7 +61,7 @@ from auditor.resolve.dns.sweep import EcsSweeper
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
-TIMEOUT = 0.5  # seconds per network request in these audits: ample for loopback on a busy machine
+TIMEOUT = 0.5  # seconds per network request in these audits; virtual seconds (see the module docstring)
 CYMRU_TRIES = cymru_module.DEFAULT_RETRIES + 1  # what the engine's CymruDnsSource makes of a failing name
 RDAP_TRIES = rdap_module.DEFAULT_RETRIES + 1
 SWEEP_TRIES = EcsSweeper().retries + 1
@@ -151,6 +164,13 @@ def origin(ip: str) -> str:
     return ".".join(reversed(ip.split("."))) + ".origin.asn.cymru.com."
 
 
+@pytest.fixture(autouse=True)
+def net(virtual_network: VirtualNetwork) -> Iterator[VirtualNetwork]:
+    """Every test's audits (and CLI runs in this process) on virtual time; none may reach the backstop."""
+    with use_network(virtual_network):
+        yield virtual_network
+
+
 # --------------------------------------------------------------------------- baselines (healthy servers)
 @pytest.fixture(scope="module")
 def operators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -166,12 +186,13 @@ def operators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def baselines(knot_dns, operators, registry):
     """Each operator audited against servers that behave; the faulty runs are compared with these."""
     knot = f"{knot_dns.host}:{knot_dns.port}"
-    with RdapServer(load_routes()) as rd:
+    with RdapServer(load_routes()) as rd, use_network(VirtualNetwork()) as net:
         out = {
             "mixed": run(operators["mixed"], registry, dns_server=knot, sweep_server=knot),
             "rdap": run(operators["rdap"], registry, dns_server=knot, rdap_url=rd.base_url),
             "sweep": run(operators["sweep"], registry, dns_server=knot, sweep_server=knot),
         }
+    assert net.stalls == 0
     return out
 
 
@@ -357,7 +378,7 @@ RDAP_FAULTS = {
 
 
 @pytest.mark.parametrize("mode", list(RDAP_FAULTS))
-def test_rdap_server_breaks_after_its_first_answer(mode, knot_dns, operators, baselines, registry, rdap_local) -> None:
+def test_rdap_server_breaks_after_its_first_answer(mode, knot_dns, operators, baselines, registry, rdap_local, net) -> None:
     status, words, requests = RDAP_FAULTS[mode]
     base, _ = baselines["rdap"]
     rdap_local.set_fault(mode, after=1)
@@ -384,6 +405,8 @@ def test_rdap_server_breaks_after_its_first_answer(mode, knot_dns, operators, ba
     assert paths == ["/rdap.arin.net/registry/ip/74.125.225.229"] + ["/rdap.apnic.net/ip/210.107.73.73"] * requests
     assert rdap_local.faulted() == requests
     assert len(faulted.detail["attempts"]) == (1 if mode == "malformed" else RDAP_TRIES)
+    # a held request is given up on after its timeout (virtual seconds), once per attempt; no other mode waits
+    assert net.timeouts == pytest.approx([TIMEOUT] * RDAP_TRIES if mode == "hang" else [])
 
 
 def test_rdap_rate_limit_longer_than_the_cap_is_not_waited_for(knot_dns, operators, registry, rdap_local) -> None:
@@ -492,10 +515,30 @@ def test_cli_exit_status_does_not_change_when_servers_fail(knot_dns, tmp_path, r
         assert by_id["faulty"][fid] == by_id["healthy"][fid], fid
 
 
+def measured_timeout(relay: FaultyDns, rdap: RdapServer, floor: float = 0.5, margin: float = 50.0) -> float:
+    """A real per-request timeout for a process that cannot run on virtual time: ``margin`` times the
+    slowest of a few healthy lookups through the same relay and RDAP server right now (so a busy
+    machine gets a longer one), and at least ``floor``. The lookups are a name the relay never counts
+    towards its fault and a path whose requests the caller then forgets (``rdap.reset()``)."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+    slowest = 0.0
+    for _ in range(5):
+        t0 = time.monotonic()
+        query = dns.message.make_query("ljz-edge.static.example.com", "A")
+        dns.query.udp(query, relay.host, port=relay.port, timeout=30)
+        with direct.open(f"{rdap.base_url}/rdap.arin.net/registry/ip/74.125.225.229", timeout=30) as r:
+            r.read()
+        slowest = max(slowest, time.monotonic() - t0)
+    return max(floor, margin * slowest)
+
+
 def test_cli_subprocess_servers_stop_mid_audit(knot_dns, tmp_path, rdap_local) -> None:
     """A real `auditor audit` process. The RDAP server shuts down after its first answer; later the
     nameserver's port closes (after ten Team Cymru lookups). No traceback, exit 1 (an unreadable
-    row and failing facilities, as documented, never 2), and every row in report.json."""
+    row and failing facilities, as documented, never 2), and every row in report.json.
+
+    The process runs on real time (ip-cn's lookups really time out), so its healthy lookups get a
+    timeout measured from this machine's latency now (:func:`measured_timeout`), not a fixed one."""
     rows = [
         ["coords-only", "IDC", *DISHUI_LAKE, "wgs84", "", ""],
         ["ip-us", "IDC", *PUDONG_ZHANGJIANG, "wgs84", "74.125.225.229", ""],
@@ -504,13 +547,15 @@ def test_cli_subprocess_servers_stop_mid_audit(knot_dns, tmp_path, rdap_local) -
         ["host-sh", "IDC", *LUJIAZUI, "wgs84", "", "ljz-edge.static.example.com"],
         ["bad-row", "IDC", "abc", 31.2, "wgs84", "", ""],
     ]
-    profile = write_operator(tmp_path / "op", CLI_PROFILE, rows)
-    rdap_local.set_fault("stop", after=1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     # asn.cymru.com names: Team Cymru's 3 origins + 3 holders, then RDAP's origin steps: ip-us (its
     # HTTP request answered), ip-kr x3 (HTTP: reset as the server stops, then refused); ip-cn's closes the port
     with FaultyDns((knot_dns.host, knot_dns.port), healthy=10, fault="closed", only="asn.cymru.com.") as relay:
+        timeout = measured_timeout(relay, rdap_local)
+        rdap_local.reset()
+        rdap_local.set_fault("stop", after=1)
+        profile = write_operator(tmp_path / "op", {**CLI_PROFILE, "evidence": {"timeout_s": timeout}}, rows)
         proc = subprocess.run(
             [sys.executable, "-c", "from auditor.cli import main; main()",
              *cli_args(profile, tmp_path / "out", relay.server, rdap_local.base_url)],
@@ -563,7 +608,7 @@ def test_give_up_defaults_agree() -> None:
     assert DEFAULT_GIVE_UP_AFTER == breaker_module.DEFAULT_GIVE_UP_AFTER == AuditConfig().give_up_after == 5
 
 
-def test_dns_server_goes_silent_for_many_addresses_sources_give_up(knot_dns, tmp_path, registry) -> None:
+def test_dns_server_goes_silent_for_many_addresses_sources_give_up(knot_dns, tmp_path, registry, net) -> None:
     """30 facilities, each with its own hostname and IP; the nameserver answers the first hostname
     (A and AAAA) and then nothing. Hostname resolution gives up after GIVE_UP silent names, Team
     Cymru after GIVE_UP names that timed out CYMRU_TRIES times each; the server sees a fixed number
@@ -589,6 +634,7 @@ def test_dns_server_goes_silent_for_many_addresses_sources_give_up(knot_dns, tmp
     assert relay.seen == expected
     assert relay.packets == 2 + GIVE_UP + GIVE_UP * CYMRU_TRIES == 22
     assert relay.faulted == GIVE_UP + GIVE_UP * CYMRU_TRIES
+    assert net.timeouts == pytest.approx([TIMEOUT] * relay.faulted)  # each dropped query waited out once, nothing else
 
     # hostnames: the asked ones timed out; the rest were not asked, and say so in report.json
     assert result.dns[hosts[0]].status == "ok"
@@ -624,7 +670,7 @@ def test_dns_server_goes_silent_for_many_addresses_sources_give_up(knot_dns, tmp
         assert consistent.status.value == "indeterminate" and "could not be checked" in consistent.message
 
 
-def test_streamed_audit_gives_up_once_not_once_per_chunk(knot_dns, tmp_path) -> None:
+def test_streamed_audit_gives_up_once_not_once_per_chunk(knot_dns, tmp_path, net) -> None:
     """The same dead server in a streamed audit of 30 rows in chunks of 4: the chunks share their live
     sources, so the server sees exactly the queries the in-memory audit sends (22), and the report
     says once per source how much was not asked."""
@@ -639,6 +685,7 @@ def test_streamed_audit_gives_up_once_not_once_per_chunk(knot_dns, tmp_path) -> 
                              config=AuditConfig(timeout_s=TIMEOUT, dns_server=relay.server))
     assert out.chunks == 8
     assert relay.packets == 2 + GIVE_UP + GIVE_UP * CYMRU_TRIES == 22  # not 22 per chunk
+    assert net.timeouts == pytest.approx([TIMEOUT] * relay.faulted)
     dns_last = f"no reply in {TIMEOUT:g} s from 127.0.0.1@{relay.port}"
     cymru_last = f"timeout from 127.0.0.1@{relay.port}"
     warnings = out.result.warnings
@@ -721,7 +768,7 @@ def test_a_success_between_failures_resets_the_count(knot_dns, tmp_path, registr
     assert seen == {"interleaved": (dead, 2 * groups), "dead-first": (GIVE_UP, 0)}
 
 
-def test_a_success_resets_team_cymru_and_rdap(knot_dns) -> None:
+def test_a_success_resets_team_cymru_and_rdap(knot_dns, net) -> None:
     """The same at each ASN source: failing lookups in runs of GIVE_UP - 1, a good one between runs."""
     no_sleep = lambda _s: None  # the backoff is not what is tested
     good, bad = "58.34.{g}.1", "58.35.{g}.{k}"  # Team Cymru: 58.35/16 names get SERVFAIL
@@ -730,7 +777,8 @@ def test_a_success_resets_team_cymru_and_rdap(knot_dns) -> None:
     asked = {}
     for name, ips in (("interleaved", interleaved), ("dead-first", dead_first)):
         with FaultyDns((knot_dns.host, knot_dns.port), healthy=0, fault="servfail", only=".35.58.origin.asn.cymru.com.") as relay:
-            src = cymru_module.CymruDnsSource(nameservers=["127.0.0.1"], port=relay.port, timeout=TIMEOUT, sleep=no_sleep)
+            src = cymru_module.CymruDnsSource(nameservers=["127.0.0.1"], port=relay.port, timeout=TIMEOUT, sleep=no_sleep,
+                                              network=net)
             answers = src.lookup(ips)
         asked[name] = relay.queries_for(".35.58.origin.asn.cymru.com.")
         statuses = [a.status for a in answers]
@@ -752,7 +800,7 @@ def test_a_success_resets_team_cymru_and_rdap(knot_dns) -> None:
     for name, ips in (("interleaved", interleaved), ("dead-first", dead_first)):
         with RdapServer(routes) as server:
             src = rdap_module.RdapSource(base_url=server.base_url, nameservers=knot_dns.nameservers, port=knot_dns.port,
-                                         timeout=TIMEOUT, sleep=no_sleep)
+                                         timeout=TIMEOUT, sleep=no_sleep, network=net)
             answers = src.lookup(ips)
             requests[name] = (sum(1 for r in server.requests if r["status"] == 500), len(server.requests))
         if name == "interleaved":
@@ -792,7 +840,7 @@ def test_sweep_server_dead_for_many_domains_sweeps_give_up(knot_dns, tmp_path, r
     assert cdn[-1].message == f"{skipped[0]}: {reason}."
 
 
-def test_a_sweep_with_answers_resets_the_sweepers_count(knot_dns) -> None:
+def test_a_sweep_with_answers_resets_the_sweepers_count(knot_dns, net) -> None:
     """Sweeps at one server: static.example.com.c3cdn.net gets SERVFAIL, www.example.com answers. With
     give_up_after=2 a failed sweep between answered ones never stops the sweeper; two in a row do."""
     from auditor.resolve.ipgeo.xdb import XdbDatabase
@@ -800,13 +848,13 @@ def test_a_sweep_with_answers_resets_the_sweepers_count(knot_dns) -> None:
     db = XdbDatabase.load()
     dead, alive = "static.example.com.c3cdn.net", "www.example.com"
     with FaultyDns((knot_dns.host, knot_dns.port), healthy=0, fault="servfail", only="c3cdn.net.") as relay:
-        sweeper = EcsSweeper(per_pair=1, give_up_after=2)
+        sweeper = EcsSweeper(per_pair=1, give_up_after=2, network=net)
         results = [sweeper.sweep(d, relay.server.replace(":", "@"), db) for d in (dead, alive, dead, alive, dead, alive)]
         assert [r.answered > 0 for r in results] == [False, True] * 3
         assert all(r.queries > 0 and not r.reason for r in results)
         assert all(r.sent == r.queries for r in results[::2])  # SERVFAIL is final: one send per query
         before = relay.packets
-        sweeper = EcsSweeper(per_pair=1, give_up_after=2)
+        sweeper = EcsSweeper(per_pair=1, give_up_after=2, network=net)
         results = [sweeper.sweep(d, relay.server.replace(":", "@"), db) for d in (dead, dead, alive, dead)]
         sent = relay.packets - before
     assert [r.queries > 0 for r in results] == [True, True, False, False]

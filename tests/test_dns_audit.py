@@ -1,4 +1,7 @@
-"""DNS evidence inside audits: hostnames resolved to IP claims, accelerated domains swept (ECS), undeclared nodes reported."""
+"""DNS evidence inside audits: hostnames resolved to IP claims, accelerated domains swept (ECS), undeclared nodes reported.
+
+The live audit runs on virtual time (``servers.blackhole.VirtualNetwork``): Knot's answers are
+waited for as long as they take, never cut off by a deadline."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import os
 from auditor import render
 from auditor.config import AuditConfig
 from auditor.engine import audit
+from auditor.evidence import use_network
 from auditor.models import Status
 
 from conftest import AS_OF, REPO
@@ -33,7 +37,7 @@ def test_example_replays_its_recorded_sweep():
     assert report["dns"]["sweeps"]["static.example.com"]["queries"] == 214
 
 
-def test_live_sweep_of_a_shenzhen_operator_discovers_planted_nodes(knot_dns, make_operator, loopback_only):
+def test_live_sweep_of_a_shenzhen_operator_discovers_planted_nodes(knot_dns, make_operator, loopback_only, virtual_network):
     knot_dns.require_geoip()
     server = f"{knot_dns.host}:{knot_dns.port}"
     profile = {
@@ -42,7 +46,8 @@ def test_live_sweep_of_a_shenzhen_operator_discovers_planted_nodes(knot_dns, mak
     }
     path = make_operator(profile, ["id", "kind", "lon", "lat", "crs", "ip"], [["sz-edge", "CDN", 114.0579, 22.5431, "wgs84", "14.153.10.20"]])
     config = AuditConfig(dns_server=server, sweep_server=server, timeout_s=1.0)
-    result = audit(path, as_of=AS_OF, config=config)
+    with use_network(virtual_network):
+        result = audit(path, as_of=AS_OF, config=config)
     found = {d["address"]: d for d in result.discovered}
     assert set(found) == {"14.216.10.20", "1.36.10.20", "49.118.10.20"}  # Dongguan, Hong Kong, Urumqi; the declared node is not "discovered"
     assert all(d["relation"] == "outside" for d in found.values())
