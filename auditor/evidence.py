@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.config import AuditConfig
+from auditor.iptext import parse_host_port
 from auditor.geo.containment import Verdict
 from auditor.models import EvidenceSource, Facility, LocationClaim, Operator
 from auditor.regions import DataSource, Region, Registry
@@ -231,15 +232,8 @@ def _asn_queries(facilities: Sequence[Facility], operator: Operator) -> list[str
 
 
 def split_host_port(text: str, default_port: int = 53) -> tuple[str, int]:
-    """'127.0.0.1:5353' -> ('127.0.0.1', 5353); '[::1]:53' and bare hosts too."""
-    t = text.strip()
-    if t.startswith("["):
-        host, _, rest = t[1:].partition("]")
-        return host, int(rest.lstrip(":") or default_port)
-    if t.count(":") == 1:
-        host, port = t.split(":")
-        return host, int(port)
-    return t, default_port
+    """A nameserver's '127.0.0.1:5353' -> ('127.0.0.1', 5353); '[::1]:53' too (checked: :func:`auditor.iptext.parse_host_port`)."""
+    return parse_host_port(text, default_port, require_ip=True)
 
 
 def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
