@@ -36,6 +36,7 @@ process (a ledger's count for a port is one socket's). Every wait stays bounded:
 from __future__ import annotations
 
 import collections
+import functools
 import selectors
 import socket
 import threading
@@ -104,12 +105,14 @@ class _Wakeup:
             pass
 
 
-_WAKEUP = _Wakeup()
+@functools.cache
+def _wakeup() -> _Wakeup:
+    return _Wakeup()  # made at first use, not at import
 
 
 def ledger_changed() -> None:
     """Tell waiting virtual networks to look at the ledgers again (a server handled something)."""
-    _WAKEUP.poke()
+    _wakeup().poke()
 
 
 class UdpLedger:
@@ -352,9 +355,10 @@ class VirtualNetwork:
         with selectors.DefaultSelector() as sel:  # the caller's sockets and the ledgers' wake-up call
             for key in keys:
                 sel.register(key.fileobj, key.events, key)
-            sel.register(_WAKEUP.reader, selectors.EVENT_READ, None)
+            wakeup = _wakeup()
+            sel.register(wakeup.reader, selectors.EVENT_READ, None)
             while True:
-                _WAKEUP.drain()
+                wakeup.drain()
                 if all(getattr(key.fileobj, "settled", lambda: False)() for key in keys):
                     break  # nothing more can come: the whole wait passes at once
                 if time.monotonic() >= give_up:
