@@ -532,6 +532,7 @@ def measured_timeout(relay: FaultyDns, rdap: RdapServer, floor: float = 0.5, mar
     return max(floor, margin * slowest)
 
 
+@pytest.mark.slow  # a real process on real time (~6 s): its timeouts are measured, not virtual
 def test_cli_subprocess_servers_stop_mid_audit(knot_dns, tmp_path, rdap_local) -> None:
     """A real `auditor audit` process. The RDAP server shuts down after its first answer; later the
     nameserver's port closes (after ten Team Cymru lookups). No traceback, exit 1 (an unreadable

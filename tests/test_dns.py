@@ -624,5 +624,8 @@ def test_knot_without_the_geoip_module_serves_the_other_zones(tmp_path: Path, mo
         assert server.served_zones == ["plain.test"] and server.geoip_unavailable == ["geo.test"]
         assert resolver(server).resolve("www.plain.test").addresses == ("192.0.2.1",)
         assert resolver(server).resolve("edge.geo.test").status == ResolutionStatus.SERVER_FAILED  # REFUSED
-        with pytest.raises(pytest.fail.Exception, match="knot-module-geoip"):
+        from system import in_ci
+
+        expected = pytest.fail.Exception if in_ci() else pytest.skip.Exception  # tests/system.py: skip, or fail under CI
+        with pytest.raises(expected, match="missing system package knot-module-geoip"):
             server.require_geoip()
