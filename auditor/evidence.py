@@ -396,8 +396,8 @@ def _latency_kind(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as f:
             first: Any = json.load(f)
-    except (OSError, ValueError):
-        first = None  # e.g. JSON Lines
+    except (OSError, ValueError, RecursionError):
+        first = None  # e.g. JSON Lines; the reader refuses what is really unusable
     if first is None:
         return "pings"  # JSON Lines of results; the reader says what is wrong if it is not
     if isinstance(first, dict):

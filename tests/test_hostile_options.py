@@ -136,3 +136,13 @@ def test_report_is_written_when_the_profile_names_network_targets(tmp_path: Path
     assert res.exit_code == 0, res.output
     warnings = json.loads((tmp_path / "o" / "report.json").read_text(encoding="utf-8"))["warnings"]
     assert any("sweep_server were ignored" in w for w in warnings)
+
+
+def test_a_deeply_nested_dns_recording_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path / "rec.json"
+    deep.write_text(_deep_json(100_000), encoding="utf-8")
+    listing = write_csv(tmp_path / "f.csv", ["id", "kind", "lon", "lat", "crs", "hostname"], [["a", "CDN", *DISHUI_LAKE, "wgs84", "a.example.com"]])
+    res = _run(["audit", str(listing), "--region", "shanghai", "--out", str(tmp_path / "o"), "--dns-recording", str(deep)])
+    _one_line_refusal(res, "nested too deeply")
+    res = _run(["sweep", "a.example.com", "--dns-recording", str(deep)])
+    _one_line_refusal(res, "nested too deeply")

@@ -346,6 +346,8 @@ def _read_json(entry: Entry, where: str) -> dict[str, Any]:
         doc = json.loads(entry.path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"member {entry.name!r} is not JSON: {exc}", source=where) from None
+    except RecursionError:
+        raise InputError(f"member {entry.name!r} is not usable JSON: nested too deeply", source=where) from None
     if not isinstance(doc, dict):
         raise InputError(f"member {entry.name!r} is not a JSON object", source=where)
     return doc

@@ -67,7 +67,7 @@ class AnswerCache:
             doc = json.loads(p.read_text(encoding="utf-8"))
             stored_at = dt.datetime.fromisoformat(doc["stored_at"].replace("Z", "+00:00"))
             answer = AsnAnswer.from_dict(doc["answer"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         if answer.query != query or answer.source != source:
             return None

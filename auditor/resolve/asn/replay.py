@@ -107,6 +107,8 @@ def read_asn_recording(path: str | os.PathLike[str]) -> AsnRecording:
         raise DataError(f"not UTF-8 text: {exc}", path=where) from exc
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}", path=where) from exc
+    except RecursionError:
+        raise DataError("not usable JSON: nested too deeply", path=where) from None
     return AsnRecording.from_dict(doc, where=where)
 
 

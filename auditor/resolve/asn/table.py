@@ -240,8 +240,8 @@ def _load_names(names: str | os.PathLike[str] | Mapping[int | str, str] | None) 
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
         return {int(k): str(v) for k, v in doc.items()}
-    except (OSError, ValueError, AttributeError) as exc:
-        raise DataError(f"cannot read AS names: {exc}", path=str(p),
+    except (OSError, ValueError, AttributeError, RecursionError) as exc:
+        raise DataError(f"cannot read AS names: {type(exc).__name__}: {exc}", path=str(p),
                         hint="a JSON object {\"ASN\": \"NAME description, CC\"} as pyasn's asnames.json") from exc
 
 

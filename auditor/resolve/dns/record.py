@@ -136,6 +136,8 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}", path=where) from exc
+    except RecursionError:
+        raise DataError("not usable JSON: nested too deeply", path=where) from None
     return Recording.from_dict(doc, where=where)
 
 
