@@ -146,3 +146,9 @@ def test_a_deeply_nested_dns_recording_is_refused(tmp_path: Path) -> None:
     _one_line_refusal(res, "nested too deeply")
     res = _run(["sweep", "a.example.com", "--dns-recording", str(deep)])
     _one_line_refusal(res, "nested too deeply")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_out_into_proc_is_one_line(tmp_path: Path) -> None:
+    res = _run(["audit", str(_listing(tmp_path)), "--region", "shanghai", "--out", "/proc"])
+    _one_line_refusal(res, "/proc: cannot write reports here")
