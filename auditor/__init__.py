@@ -20,7 +20,7 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import audit
 
         return audit
     if name == "audit_streamed":
-        from auditor.stream import audit_streamed
+        from auditor.engine.stream import audit_streamed
 
         return audit_streamed
     if name == "load_inventory":
@@ -40,11 +40,11 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import audit
 
         return getattr(bundle, name)
     if name == "where":
-        from auditor.where_point import where
+        from auditor.engine.where import where
 
         return where
     if name == "locate":
-        from auditor.locate_ip import locate
+        from auditor.engine.locate import locate
 
         return locate
     raise AttributeError(f"module 'auditor' has no attribute {name!r}")

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from auditor.documents import load_yaml, read_text
 from auditor.errors import InputError
-from auditor.models import Finding, Status
+from auditor.model import Finding, Status
 
 __all__ = [
     "OPERATOR_SUBJECT",

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.evidence import relation_of_answer  # noqa: E402
+from auditor.engine.gather import relation_of_answer  # noqa: E402
 from auditor.regions import load_registry  # noqa: E402
 from auditor.resolve.ipgeo.footprint import address_footprint  # noqa: E402
 from auditor.resolve.ipgeo.xdb import XdbDatabase  # noqa: E402

@@ -57,8 +57,8 @@ import shapely  # noqa: E402
 from pyproj import Geod  # noqa: E402
 from shapely.geometry import Polygon  # noqa: E402
 
-import auditor.geo.latency as latency_module  # noqa: E402
-from auditor.geo.latency import FIBRE_SPEED_FACTOR, SPEED_OF_LIGHT_M_PER_S, RttSample, locate_target, locate_targets  # noqa: E402
+import auditor.geo.multilateration as latency_module  # noqa: E402
+from auditor.geo.multilateration import FIBRE_SPEED_FACTOR, SPEED_OF_LIGHT_M_PER_S, RttSample, locate_target, locate_targets  # noqa: E402
 from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 GEOD = Geod(ellps="WGS84")

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.geo.containment import Verdict
-from auditor.models import EvidenceSource, Facility, RowError
+from auditor.model import EvidenceSource, Facility, RowError
 from auditor.resolve.address import (
     MAX_ADDRESS_CHARS,
     AddressParse,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from auditor.config import AuditConfig
 from auditor.engine import audit
-from auditor.evidence import use_network
-from auditor.models import Status
+from auditor.engine.gather import use_network
+from auditor.model import Status
 from auditor import render
 
 from conftest import AS_OF, DISHUI_LAKE, REPO, write_csv

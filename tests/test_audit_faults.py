@@ -20,7 +20,7 @@ starts failing after N queries, and :class:`servers.rdap.RdapServer` with a serv
 :class:`servers.rdap.Fault`. Everything is on loopback (``loopback_only``).
 
 Time: every audit in this process runs on virtual time (``servers.blackhole.VirtualNetwork``
-through ``auditor.evidence.use_network``). A query the relay dropped or a request the RDAP server
+through ``auditor.engine.gather.use_network``). A query the relay dropped or a request the RDAP server
 holds times out at once, when the server's ledger says so, and backoffs pass without sleeping; a
 healthy answer is waited for however long a busy machine takes. So ``TIMEOUT`` costs no real
 time and no test depends on a deadline being met. Only the subprocess test runs on real time.
@@ -53,7 +53,7 @@ from auditor.cli import main
 from auditor.config import DEFAULT_GIVE_UP_AFTER, AuditConfig
 from auditor.engine import AuditResult, audit
 from auditor.errors import InputError
-from auditor.evidence import use_network
+from auditor.engine.gather import use_network
 from auditor.resolve import breaker as breaker_module
 from auditor.resolve.asn import cymru as cymru_module
 from auditor.resolve.asn import rdap as rdap_module
@@ -677,7 +677,7 @@ def test_streamed_audit_gives_up_once_not_once_per_chunk(knot_dns, tmp_path, net
     says once per source how much was not asked."""
     import csv as csv_module
 
-    from auditor.stream import audit_streamed
+    from auditor.engine.stream import audit_streamed
 
     rows = many_rows()
     path = write_operator(tmp_path / "op", {"name": "Many Racks", "region": "shanghai", "services": ["IDC"]}, rows)

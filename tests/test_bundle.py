@@ -390,7 +390,7 @@ def test_live_audit_bundle_verifies_without_any_network(knot_dns, rdap, make_ope
         ["us", "IDC", *DISHUI_LAKE, "wgs84", "74.125.225.229", ""],
     ])
     config = AuditConfig(dns_server=server, sweep_server=server, rdap_url=rdap.base_url, timeout_s=1.0)
-    from auditor.evidence import use_network
+    from auditor.engine.gather import use_network
 
     with use_network(virtual_network):  # healthy servers: their answers are waited for, however busy the machine
         result = audit(path, as_of=AS_OF, config=config)

@@ -231,7 +231,7 @@ def test_a_list_with_no_rows_is_indeterminate_not_pass(name):
 @pytest.mark.parametrize("name", ["header_only.csv", "xlsx_header_only.xlsx"])
 def test_a_list_with_no_rows_is_indeterminate_when_streamed_too(name, tmp_path):
     from auditor.engine import NO_ROWS_WARNING
-    from auditor.stream import audit_streamed
+    from auditor.engine.stream import audit_streamed
 
     out = audit_streamed(CORPUS / name, tmp_path, region="shanghai", as_of="2026-11-01", formats=("csv",))
     assert out.result.tallies().facility_count == 0

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from auditor.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
+from auditor.report.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
 from auditor.errors import InputError
 
 from conftest import REPO

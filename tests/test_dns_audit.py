@@ -11,8 +11,8 @@ import os
 from auditor import render
 from auditor.config import AuditConfig
 from auditor.engine import audit
-from auditor.evidence import use_network
-from auditor.models import Status
+from auditor.engine.gather import use_network
+from auditor.model import Status
 
 from conftest import AS_OF, REPO
 

@@ -24,7 +24,7 @@ from auditor.inventory import load_inventory
 from auditor.inventory.columns import HEADER_ALIASES, map_headers, normalise_header
 from auditor.inventory.read import RawTable, read_table
 from auditor.inventory.validate import parse_coordinate, validate_rows
-from auditor.models import Facility, RowError
+from auditor.model import Facility, RowError
 
 CN_HEADER = "编号,类型,名称,地址,经度,纬度,坐标系"
 CN_ROWS = [

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from auditor.engine import audit
-from auditor.evidence import relation_of_answer
+from auditor.engine.gather import relation_of_answer
 from auditor.geo.containment import Verdict
-from auditor.models import Status
+from auditor.model import Status
 from auditor.resolve.ipgeo.footprint import address_footprint
 from auditor.resolve.ipgeo.ip2region import normalise_ip, parse_region_text, unit_for_answer
 from auditor.resolve.ipgeo.xdb import XdbDatabase

@@ -1,4 +1,4 @@
-"""Latency evidence: RTT disks, feasible regions, anycast (auditor.geo.latency) and their readers (auditor.resolve.latency).
+"""Latency evidence: RTT disks, feasible regions, anycast (auditor.geo.multilateration) and their readers (auditor.resolve.latency).
 
 Synthetic vantage sets with known answers around Shanghai; disk polygons checked
 geodesically; readers on every RIPE Atlas firmware variant, in the project's own
@@ -22,7 +22,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from auditor.errors import InputError, UsageError
-from auditor.geo.latency import (
+from auditor.geo.multilateration import (
     DEFAULT_DISK_POINTS,
     Disk,
     DiskPolygons,

@@ -7,7 +7,7 @@ import json
 from auditor import render
 from auditor.config import AuditConfig
 from auditor.engine import audit
-from auditor.models import Status
+from auditor.model import Status
 
 from conftest import AS_OF, DISHUI_LAKE, write_csv
 

@@ -9,7 +9,7 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.inventory.profile import load_profile, parse_profile, profile_default_crs
-from auditor.models import Operator
+from auditor.model import Operator
 
 YAML_PROFILE = """\
 # a full profile

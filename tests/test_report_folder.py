@@ -162,7 +162,7 @@ def test_sigkill_before_the_commit_leaves_the_earlier_set_and_the_next_run_clean
 
 
 def test_streamed_tables_are_staged_until_the_audit_is_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import auditor.stream as stream
+    import auditor.engine.stream as stream
 
     listing, out = _facilities(tmp_path / "f.csv"), tmp_path / "out"
     seen: list[list[str]] = []

@@ -12,7 +12,7 @@ import yaml
 
 import auditor.rules as rules_pkg
 from auditor.engine import audit
-from auditor.models import Status
+from auditor.model import Status
 from auditor.rules import RULE_IDS, all_rules
 from auditor.rules.base import OPERATOR
 

@@ -13,7 +13,7 @@ from auditor.cli import main
 from auditor.engine import audit
 from auditor.inventory.read import CsvChunks, read_table
 from auditor.report import write_reports
-from auditor.stream import audit_streamed
+from auditor.engine.stream import audit_streamed
 
 import distributed
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from auditor.errors import InputError
-from auditor.models import Finding, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.waivers import Waiver, apply_waivers, apply_waivers_to_result, load_waivers, parse_waivers
 
 from conftest import AS_OF, EXAMPLE, REPO

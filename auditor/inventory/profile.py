@@ -30,7 +30,7 @@ from auditor.documents import check_regular_file, load_yaml
 from auditor.errors import InputError, UsageError
 from auditor.geo.crs import parse_crs
 from auditor.inventory.read import decode_text
-from auditor.models import Operator
+from auditor.model import Operator
 
 __all__ = ["load_profile", "parse_profile", "PROFILE_SUFFIXES"]
 

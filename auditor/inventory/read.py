@@ -17,9 +17,9 @@ import io
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 from auditor.errors import InputError
@@ -39,7 +39,7 @@ FORMATS = {
 class CellProblem:
     """Why a reader could not give one cell (or a row's geometry) as the file meant it.
 
-    Validation turns each into a :class:`~auditor.models.RowError` on its row, named by
+    Validation turns each into a :class:`~auditor.model.RowError` on its row, named by
     the column's canonical name (or header) — or ``geometry`` when ``column`` is None.
     """
 

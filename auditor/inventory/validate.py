@@ -18,10 +18,10 @@ from collections.abc import Mapping
 
 from auditor.errors import InventoryError, UsageError
 from auditor.geo.crs import parse_crs
-from auditor.iptext import is_dotted_quad
 from auditor.inventory.columns import HEADER_ALIASES, map_headers
 from auditor.inventory.read import CellProblem, RawTable
-from auditor.models import Facility, RowError
+from auditor.iptext import is_dotted_quad
+from auditor.model import Facility, RowError
 
 __all__ = ["validate_rows", "facility_ids", "parse_coordinate", "KINDS", "TENURES"]
 

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.report.folder import ReportFolder
+from auditor.result import AuditResult
 
 __all__ = ["FORMATS", "TEXT_FORMATS", "ReportFolder", "input_paths", "render", "write_reports", "write_figures", "parse_formats"]
 
@@ -115,7 +115,7 @@ def write_reports(
     With ``figures=True`` the figures are written too (:func:`write_figures`) and, when Markdown is
     among the formats, report.md links them in a "Figures" section before its provenance. Without
     it, every file is exactly what :func:`render` gives. ``progress(step, done, total)`` is called
-    as each file is written (see :mod:`auditor.progress`).
+    as each file is written (see :mod:`auditor.cli.progress`).
     """
     if not isinstance(out_dir, ReportFolder):
         with ReportFolder(out_dir) as folder:

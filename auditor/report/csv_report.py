@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from auditor.engine import AuditResult
 from auditor.report.safe import csv_cell
 from auditor.report.table import COLUMNS, csv_fields, extra_columns, facility_record
+from auditor.result import AuditResult
 
 __all__ = ["render_csv", "COLUMNS", "csv_header"]
 

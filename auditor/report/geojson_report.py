@@ -7,8 +7,8 @@ from typing import Any
 
 import shapely
 
-from auditor.engine import AuditResult
-from auditor.models import Status
+from auditor.model import Status
+from auditor.result import AuditResult
 
 __all__ = ["render_geojson"]
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from auditor.engine import AuditResult
 from auditor.report.json_report import build_report
 from auditor.report.plots import FIGURES, VERDICT_COLOURS, figures, inline_svg
+from auditor.result import AuditResult
 
 __all__ = ["render_html"]
 

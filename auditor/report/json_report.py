@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.engine import AuditResult
-from auditor.models import FacilityVerdict, Status
+from auditor.model import FacilityVerdict, Status
+from auditor.result import AuditResult
 
 __all__ = ["SCHEMA", "build_report", "render_json"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from auditor.engine import AuditResult
 from auditor.report.json_report import build_report
 from auditor.report.safe import md_cell
+from auditor.result import AuditResult
 
 __all__ = ["render_markdown"]
 

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from auditor.engine import AuditResult
+from auditor.result import AuditResult
 
 __all__ = [
     "FIGURES",

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from auditor.diff import finding_keys
+from auditor.report.diff import finding_keys
 
 __all__ = ["SARIF_SCHEMA_URI", "SARIF_VERSION", "build_sarif", "render_sarif"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.engine import AuditResult
-from auditor.models import Facility, Status
+from auditor.model import Facility, Status
 from auditor.report.safe import csv_cell
+from auditor.result import AuditResult
 
 __all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields", "csv_text", "arrow_table", "write_parquet"]
 

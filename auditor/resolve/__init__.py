@@ -1,7 +1,7 @@
 """Evidence sources. Each turns facilities into location claims behind one small interface.
 
 A resolver has a ``name`` and a ``claims(facilities)`` method returning
-:class:`~auditor.models.LocationClaim` objects; those that touch the network
+:class:`~auditor.model.LocationClaim` objects; those that touch the network
 or files do so only here. This issue provides the two offline sources that need
 nothing but the inventory: declared coordinates and stated administrative units.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from auditor.models import Facility, LocationClaim
+from auditor.model import Facility, LocationClaim
 
 __all__ = ["Resolver"]
 

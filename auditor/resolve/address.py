@@ -4,7 +4,7 @@
 specific administrative unit of the shipped gazetteer (``boundaries/admin-units.csv``) that the
 text *proves*, the pilot-region parts it names (Pudong, Lingang, Xiaoyangshan), what it matched
 and why it stopped. :class:`AddressResolver` turns facilities' addresses into
-:class:`~auditor.models.LocationClaim` objects and :func:`relation_for_parse` says how a parse
+:class:`~auditor.model.LocationClaim` objects and :func:`relation_for_parse` says how a parse
 relates to a region.
 
 How a name counts (each rule is pinned down by a row of ``tests/fixtures/addresses.csv``):
@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.geo.containment import PartRole, Verdict
-from auditor.models import EvidenceSource, Facility, LocationClaim
+from auditor.model import EvidenceSource, Facility, LocationClaim
 from auditor.regions import AdminUnit, Region, Registry
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.models import EvidenceSource, Facility, LocationClaim
+from auditor.model import EvidenceSource, Facility, LocationClaim
 from auditor.regions import AdminUnit, Registry, adcode_prefix
 
 __all__ = ["AdminFacts", "resolve_admin_unit"]

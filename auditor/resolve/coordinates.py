@@ -15,7 +15,7 @@ import numpy as np
 
 from auditor.geo.containment import radius_for_decimals
 from auditor.geo.crs import CRS, datum_ambiguity_m, to_wgs84
-from auditor.models import EvidenceSource, Facility, LocationClaim
+from auditor.model import EvidenceSource, Facility, LocationClaim
 
 __all__ = ["DeclaredCoordinates", "declared_point_claims"]
 

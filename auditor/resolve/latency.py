@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from auditor.documents import check_regular_file
 from auditor.errors import InputError, UsageError
 from auditor.geo.crs import CRS, parse_crs, to_wgs84
-from auditor.geo.latency import RttSample
+from auditor.geo.multilateration import RttSample
 
 __all__ = [
     "ATLAS_POSITION_UNCERTAINTY_M",

@@ -6,7 +6,7 @@ import functools
 from typing import NamedTuple
 
 from auditor.geo.containment import Verdict
-from auditor.models import Containment, LocationClaim
+from auditor.model import Containment, LocationClaim
 from auditor.rules.base import RuleContext
 
 __all__ = ["LocationAnswer", "locate", "describe"]

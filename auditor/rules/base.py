@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.models import Containment, Facility, Finding, LocationClaim, Operator, Severity, Status
+from auditor.model import (
+    Containment,
+    Facility,
+    Finding,
+    LocationClaim,
+    Operator,
+    Severity,
+    Status,
+)
 from auditor.regions import Region, Registry
 
 __all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable", "FacilityDigest", "CDN_KINDS", "ISP_KINDS"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.models import Finding, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.rules.base import CDN_KINDS, OPERATOR, RuleContext, RuleSpec
 from auditor.rules.facility_in_region import judge
 

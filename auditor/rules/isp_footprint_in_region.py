@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.geo.containment import Verdict
-from auditor.models import Finding, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.resolve.admin import resolve_admin_unit
 from auditor.rules.base import ISP_KINDS, OPERATOR, RuleContext, RuleSpec
 

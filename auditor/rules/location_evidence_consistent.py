@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from auditor.models import Finding, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.rules._location import describe, locate
 from auditor.rules.base import RuleContext, RuleSpec
 

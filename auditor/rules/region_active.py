@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.models import Finding, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
 
 SPEC = RuleSpec(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.geo.containment import Verdict
-from auditor.models import Finding, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.rules._location import describe, locate
 from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
 

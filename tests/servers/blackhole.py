@@ -7,7 +7,7 @@ Virtual time
 ------------
 :class:`VirtualNetwork` is an :class:`auditor.resolve.asn.network.Network` for tests. A live
 source built with it (``DnsResolver(..., network=net)``, ``sweep(..., network=net)``,
-``CymruDnsSource``, ``RdapSource``, or a whole audit inside ``auditor.evidence.use_network(net)``)
+``CymruDnsSource``, ``RdapSource``, or a whole audit inside ``auditor.engine.gather.use_network(net)``)
 keeps its deadlines on ``net.now``, a clock that stands still while the source waits for a reply
 that is coming and jumps ahead by the whole wait when nothing more can come. What can still come
 is said by the servers themselves, which keep a *ledger*: a UDP server counts, per client port,

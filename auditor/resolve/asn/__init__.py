@@ -23,7 +23,13 @@ from .answer import AsnAnswer, AsnSource, AsnStatus, Clock, iso_utc, utc_now
 from .cache import AnswerCache
 from .cymru import CymruDnsSource
 from .rdap import RdapSource
-from .replay import AsnRecording, ReplayAsnSource, dumps_asn_recording, read_asn_recording, replay_sources
+from .replay import (
+    AsnRecording,
+    ReplayAsnSource,
+    dumps_asn_recording,
+    read_asn_recording,
+    replay_sources,
+)
 from .table import PrefixTable, TableVersion
 
 __all__ = [

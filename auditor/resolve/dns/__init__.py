@@ -27,7 +27,13 @@ from .model import (
     SweepStatus,
 )
 from .providers import CdnSuffixTable, default_suffix_table
-from .record import Recording, ReplayResolver, ReplaySweeper, read_recording, write_recording
+from .record import (
+    Recording,
+    ReplayResolver,
+    ReplaySweeper,
+    read_recording,
+    write_recording,
+)
 from .resolve import DEFAULT_LIFETIME, DEFAULT_TIMEOUT, DnsResolver, ResolutionSource
 from .subnets import CARRIERS, SubnetPlan, normalise_province, plan_subnets
 from .sweep import EcsSweeper, Progress, SweepConfigError, SweepSource, sweep

@@ -34,7 +34,13 @@ from auditor.resolve.asn.network import REAL_NETWORK, Network, udp_exchange
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 
 from .chain import MAX_CHAIN, MAX_TTL, interpret, text_of
-from .model import FAILED_RESOLUTION, Nameserver, Resolution, ResolutionStatus, address_sort_key
+from .model import (
+    FAILED_RESOLUTION,
+    Nameserver,
+    Resolution,
+    ResolutionStatus,
+    address_sort_key,
+)
 from .providers import CdnSuffixTable, default_suffix_table
 
 __all__ = ["DEFAULT_LIFETIME", "DEFAULT_TIMEOUT", "DnsResolver", "ResolutionSource"]

@@ -41,10 +41,21 @@ import dns.rdatatype
 
 from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
 from auditor.resolve.asn.network import REAL_NETWORK, Network
-from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker, check_threshold
+from auditor.resolve.breaker import (
+    DEFAULT_GIVE_UP_AFTER,
+    CircuitBreaker,
+    check_threshold,
+)
 
 from .chain import MAX_TTL, text_of
-from .model import ClientSubnet, Nameserver, SweepAnswer, SweepResult, SweepStatus, group_by_address
+from .model import (
+    ClientSubnet,
+    Nameserver,
+    SweepAnswer,
+    SweepResult,
+    SweepStatus,
+    group_by_address,
+)
 from .subnets import CARRIERS, SubnetPlan, plan_subnets
 from .wire import QueryTemplate, Reply, read_reply, read_reply_slow
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.iptext import is_plain_global_ipv4
-from auditor.models import EvidenceSource, Facility, LocationClaim
+from auditor.model import EvidenceSource, Facility, LocationClaim
 from auditor.regions import AdminUnit, Registry, adcode_prefix
 
 __all__ = ["Ip2regionAnswer", "parse_region_text", "unit_for_answer", "Ip2regionResolver", "normalise_ip"]

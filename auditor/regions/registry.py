@@ -29,6 +29,7 @@ __all__ = [
     "DataSource",
     "Region",
     "Registry",
+    "adcode_prefix",
     "StatusEntry",
     "load_registry",
 ]

@@ -25,28 +25,32 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import AuditConfig
-from auditor.engine import (
-    NO_ROWS_WARNING,
+from auditor.engine.gather import gave_up_notes, merge_gave_up
+from auditor.engine.judge import judge, paused_gc
+from auditor.engine.plan import (
     UNSTATED_CRS_WARNING,
     AuditPlan,
-    AuditResult,
-    Tallies,
-    _clauses_version,
-    _input_record,
-    _registration_facility,
+    clauses_version,
     crs_unstated,
-    judge,
+    input_record,
     load_basic_telecom,
-    paused_gc,
     prepare,
+    registration_facility,
 )
 from auditor.errors import UsageError
-from auditor.evidence import gave_up_notes, merge_gave_up
 from auditor.inventory.read import CsvBlock, RawTable, TableChunks
 from auditor.inventory.validate import facility_ids, validate_rows
-from auditor.models import Containment, Facility, FacilityVerdict, Finding, LocationClaim, Operator
+from auditor.model import (
+    Containment,
+    Facility,
+    FacilityVerdict,
+    Finding,
+    LocationClaim,
+    Operator,
+)
 from auditor.regions import DataSource, load_registry
 from auditor.report.folder import ReportFolder
+from auditor.result import NO_ROWS_WARNING, AuditResult, Tallies
 from auditor.rules.base import FacilityDigest
 
 __all__ = ["ChunkPlan", "ChunkOutcome", "judge_chunk", "audit_streamed", "StreamOutput", "DEFAULT_CHUNK_ROWS", "DETAIL_CAP", "TABLE_FORMATS"]
@@ -98,7 +102,7 @@ class ChunkOutcome:
     dns: dict[str, Any] = field(default_factory=dict)  # resolutions of the detailed facilities' hostnames
     ids: list[tuple[int, str]] = field(default_factory=list)  # (row, id) of every row with an id
     waivers_used: set[int] = field(default_factory=set)        # numbers of the waivers that waived a finding
-    gave_up: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)  # see auditor.evidence.gave_up_notes
+    gave_up: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)  # see auditor.engine.gather.gave_up_notes
     blank_lines: int = 0                                       # blank lines in a CsvBlock
 
 
@@ -119,7 +123,12 @@ def judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[st
 
 
 def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None) -> ChunkOutcome:
-    from auditor.report.table import arrow_table, csv_text, extra_columns, facility_record
+    from auditor.report.table import (
+        arrow_table,
+        csv_text,
+        extra_columns,
+        facility_record,
+    )
 
     table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
     aplan = plan.audit_plan()
@@ -377,7 +386,7 @@ def audit_streamed(
     waivers_used, notes = fold.waivers_used, fold.notes
 
     step("judge the operator")
-    registration = _registration_facility(op)
+    registration = registration_facility(op)
     j = judge([], op, registration, plan, digest=digest, declared_elsewhere=fold.declared)
     operator_findings = j.operator_findings
     warnings = list(plan.warnings)
@@ -395,11 +404,11 @@ def audit_streamed(
     else:
         waiver_lines = []
     info = chunks.finish(fold.blank_lines)
-    inputs = list(plan.inputs) + [dict(_input_record(info, "facility_list"), rows=totals.facility_count)]
+    inputs = list(plan.inputs) + [dict(input_record(info, "facility_list"), rows=totals.facility_count)]
     data_sources = list(fold.data_sources)
     _merge_sources(j.evidence.data_sources, data_sources)
     sources = tuple(dict.fromkeys(_ordered_sources(fold.sources_run + j.evidence.sources_run)))
-    basic_source, (rules_version, clauses_source) = load_basic_telecom()[1], _clauses_version()
+    basic_source, (rules_version, clauses_source) = load_basic_telecom()[1], clauses_version()
     claims = dict(j.claims)
     containment = dict(j.containment)
     facility_findings: dict[str, list[Finding]] = {}
@@ -423,7 +432,7 @@ def audit_streamed(
     return StreamOutput(result, tables, fold.chunks)
 
 
-# the order an in-memory audit runs its sources in (auditor.evidence.gather), for a stable report
+# the order an in-memory audit runs its sources in (auditor.engine.gather.gather), for a stable report
 _SOURCE_ORDER = ("declared_coordinates", "admin_fact", "address", "ip2region", "ip", "dns", "mmdb", "latency")
 
 

@@ -23,9 +23,13 @@ class LocateReport:
 
 def locate(queries: list[str], *, config: AuditConfig | None = None, registry: Registry | None = None) -> list[LocateReport]:
     """Every piece of evidence for each IP or prefix, with its source and data version."""
-    from auditor.evidence import relation_of_answer
+    from auditor.engine.gather import relation_of_answer
     from auditor.resolve.ipgeo.footprint import address_footprint
-    from auditor.resolve.ipgeo.ip2region import normalise_ip, parse_region_text, unit_for_answer
+    from auditor.resolve.ipgeo.ip2region import (
+        normalise_ip,
+        parse_region_text,
+        unit_for_answer,
+    )
     from auditor.resolve.ipgeo.xdb import XdbDatabase
 
     cfg = config or AuditConfig.resolve()
@@ -78,7 +82,7 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
                     })
         if rep.kind in ("ip", "prefix"):
             if sources is None:
-                from auditor.evidence import asn_sources
+                from auditor.engine.gather import asn_sources
 
                 sources = asn_sources(cfg)
             for source in sources:

@@ -151,7 +151,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
         return
     fmts = parse_formats(formats)
     generated_at = generated_at or _now()  # one timestamp for every report and the bundle
-    from auditor.progress import ProgressBars
+    from auditor.cli.progress import ProgressBars
 
     with ProgressBars() as progress:  # draws only on a terminal, never in pipes or CI
         result = run_audit(
@@ -223,9 +223,9 @@ def _dask_client(scale: dict[str, Any]) -> Any:
 
 def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, waivers_path: str | None, cli_config: dict[str, Any], scale: dict[str, Any]) -> None:
     """``audit`` for large inputs: chunks judged here or on Dask, tables written as they come."""
-    from auditor.progress import ProgressBars
+    from auditor.cli.progress import ProgressBars
+    from auditor.engine.stream import DEFAULT_CHUNK_ROWS, TABLE_FORMATS, audit_streamed
     from auditor.report import ReportFolder, write_reports
-    from auditor.stream import DEFAULT_CHUNK_ROWS, TABLE_FORMATS, audit_streamed
 
     chosen = [f.strip().lower() for f in formats.split(",") if f.strip()]
     if "geojson" in chosen:
@@ -313,7 +313,7 @@ def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[s
       auditor where 121.93 30.905 --region shanghai
       auditor where 121.4365 31.188 --crs gcj02
     """
-    from auditor.where_point import where as locate_point
+    from auditor.engine.where import where as locate_point
 
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = " (swapped? LON comes first)" if -90 <= lon <= 90 and not -90 <= lat <= 90 else ""
@@ -343,7 +343,7 @@ def locate(queries: tuple[str, ...], **evidence: Any) -> None:
       auditor locate 2.125.160.216 --mmdb GeoIP2-City.mmdb
     """
     from auditor.config import AuditConfig
-    from auditor.locate_ip import locate as run_locate
+    from auditor.engine.locate import locate as run_locate
 
     config = AuditConfig.resolve(cli={k: v for k, v in evidence.items() if v not in (None, False, ())})
     invalid = False
@@ -381,7 +381,7 @@ def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region
       auditor sweep static.example.com.c3cdn.net --nameserver 127.0.0.1:15353 --region shanghai
       auditor sweep static.example.com.c3cdn.net --dns-recording examples/shanghai-operator/data/dns-recording.json
     """
-    from auditor.evidence import relation_of_answer, split_host_port
+    from auditor.engine.gather import relation_of_answer, split_host_port
     from auditor.regions import load_registry
     from auditor.resolve.dns import EcsSweeper, ReplaySweeper, read_recording
     from auditor.resolve.ipgeo.xdb import XdbDatabase
@@ -431,7 +431,14 @@ def diff(old: str, new: str, fmt: str) -> None:
     Example:
       auditor diff reports/2026-10/report.json reports/example/report.json --format md
     """
-    from auditor.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
+    from auditor.report.diff import (
+        diff_json,
+        diff_markdown,
+        diff_reports,
+        diff_text,
+        has_regression,
+        load_report,
+    )
 
     d = diff_reports(load_report(old), load_report(new))
     click.echo({"text": diff_text, "json": diff_json, "md": diff_markdown}[fmt](d), nl=False)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.config import AuditConfig
-from auditor.iptext import parse_host_port
 from auditor.geo.containment import Verdict
-from auditor.models import EvidenceSource, Facility, LocationClaim, Operator
+from auditor.iptext import parse_host_port
+from auditor.model import EvidenceSource, Facility, LocationClaim, Operator
 from auditor.regions import DataSource, Region, Registry
 from auditor.resolve.admin import AdminFacts
 from auditor.resolve.coordinates import DeclaredCoordinates
@@ -242,7 +242,14 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
     Order matters (answers are kept per query in source order): the offline table, recorded
     answers replayed under their live sources' names, then Team Cymru and RDAP.
     """
-    from auditor.resolve.asn import AnswerCache, CymruDnsSource, PrefixTable, RdapSource, read_asn_recording, replay_sources
+    from auditor.resolve.asn import (
+        AnswerCache,
+        CymruDnsSource,
+        PrefixTable,
+        RdapSource,
+        read_asn_recording,
+        replay_sources,
+    )
 
     sources: list[Any] = []
     cache = AnswerCache(config.cache_dir) if config.cache_dir else None
@@ -294,9 +301,19 @@ def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, 
     """
     from dataclasses import replace
 
-    from auditor.resolve.dns import DnsResolver, EcsSweeper, ReplayResolver, ReplaySweeper, read_recording
+    from auditor.resolve.dns import (
+        DnsResolver,
+        EcsSweeper,
+        ReplayResolver,
+        ReplaySweeper,
+        read_recording,
+    )
     from auditor.resolve.dns.model import FAILED_RESOLUTION
-    from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, parse_region_text, unit_for_answer
+    from auditor.resolve.ipgeo.ip2region import (
+        Ip2regionResolver,
+        parse_region_text,
+        unit_for_answer,
+    )
 
     if config.dns_recording:
         if "dns_recording" not in shared:
@@ -410,8 +427,12 @@ def _latency_evidence(ev: Evidence, facilities, config: AuditConfig) -> None:  #
     """RTT measurements → feasible regions (polygon claims) or anycast claims for the facilities they name."""
     from shapely.geometry import MultiPolygon
 
-    from auditor.geo.latency import disk_polygon, locate_targets
-    from auditor.resolve.latency import read_atlas_pings, read_atlas_probes, read_rtt_csv
+    from auditor.geo.multilateration import disk_polygon, locate_targets
+    from auditor.resolve.latency import (
+        read_atlas_pings,
+        read_atlas_probes,
+        read_rtt_csv,
+    )
 
     samples, problems, probes, pings = [], [], {}, []
     for path in config.latency:
@@ -471,8 +492,8 @@ def _sha(path: str) -> str:
 
 
 def _mmdb_evidence(ev: Evidence, facilities, path: str) -> None:  # noqa: ANN001
-    from auditor.resolve.ipgeo.mmdb import MmdbDatabase
     from auditor.resolve.ipgeo.ip2region import normalise_ip
+    from auditor.resolve.ipgeo.mmdb import MmdbDatabase
 
     with MmdbDatabase.open(path) as db:
         ev.data_sources.append(DataSource("mmdb", path, db.sha256, db.version))

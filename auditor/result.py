@@ -1,0 +1,219 @@
+"""The result of an audit: what it found, counted and shaped for reports and frames.
+
+A value the engine builds and every renderer reads; it imports no reader, resolver or rule, so
+that importing a renderer does not import the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import __version__
+from auditor.model import (
+    Containment,
+    Facility,
+    FacilityVerdict,
+    Finding,
+    LocationClaim,
+    Operator,
+    Status,
+)
+from auditor.regions import DataSource, Region
+
+__all__ = ["AuditResult", "NO_ROWS_WARNING", "Tallies", "facilities_frame", "findings_frame"]
+
+
+# enum members looked up once (each ``Enum.X`` lookup runs a descriptor on Python 3.11; these run per row)
+_F_PASS, _F_FAIL, _F_INDETERMINATE, _F_ERROR = FacilityVerdict.PASS, FacilityVerdict.FAIL, FacilityVerdict.INDETERMINATE, FacilityVerdict.ERROR
+_S_FAIL, _S_INDETERMINATE = Status.FAIL, Status.INDETERMINATE
+
+
+@dataclass
+class Tallies:
+    """Counts over the facilities, addable: a streamed audit sums its chunks' tallies.
+
+    ``rules`` keeps first-seen order (rule → status → count), as report.json lists them.
+    """
+
+    facility_count: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    rules: dict[str, dict[str, int]] = field(default_factory=dict)
+    parts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "Tallies") -> "Tallies":
+        self.facility_count += other.facility_count
+        for key, n in other.verdicts.items():
+            self.verdicts[key] = self.verdicts.get(key, 0) + n
+        for rule, counts in other.rules.items():
+            mine = self.rules.setdefault(rule, {})
+            for status, n in counts.items():
+                mine[status] = mine.get(status, 0) + n
+        for key, n in other.parts.items():
+            self.parts[key] = self.parts.get(key, 0) + n
+        return self
+
+    @classmethod
+    def of_findings(cls, findings: Sequence[Finding]) -> "Tallies":
+        t = cls()
+        for x in findings:
+            counts = t.rules.setdefault(x.rule, {})
+            status = x.status._value_  # the plain string (``.value`` is a slow descriptor on 3.11)
+            counts[status] = counts.get(status, 0) + 1
+        return t
+
+    @classmethod
+    def of_facilities(cls, result: "AuditResult") -> "Tallies":
+        """Facility verdicts, facility findings per rule, and declared points per region part."""
+        t = cls.of_findings([x for f in result.facilities for x in result.facility_findings.get(f.id, [])])
+        t.facility_count = len(result.facilities)
+        for f in result.facilities:
+            v = result.facility_verdict(f)._value_
+            t.verdicts[v] = t.verdicts.get(v, 0) + 1
+            for c in result.claims_of(f):
+                cont = result.containment.get(c.id)
+                if cont is not None and c.kind == "point":
+                    key = " + ".join(cont.parts) or "(none)"
+                    t.parts[key] = t.parts.get(key, 0) + 1
+        return t
+
+
+#: An audit of an empty facility list: its verdict is indeterminate, never pass (see AuditResult.verdict).
+NO_ROWS_WARNING = "the facility list has no rows: nothing was audited"
+
+
+@dataclass
+class AuditResult:
+    """Everything an audit found; renderers turn it into reports."""
+
+    operator: Operator
+    region: Region
+    as_of: dt.date
+    facilities: list[Facility]
+    claims: dict[str, tuple[LocationClaim, ...]]
+    containment: dict[str, Containment]
+    facility_findings: dict[str, list[Finding]]
+    operator_findings: list[Finding]
+    inputs: list[dict[str, Any]]
+    data_sources: list[DataSource]
+    tool_version: str = __version__
+    rules_version: str = ""
+    warnings: list[str] = field(default_factory=list)
+    discovered: list[dict[str, Any]] = field(default_factory=list)
+    evidence_sources: tuple[str, ...] = ()
+    footprint: Any = None
+    asn: dict[str, list[Any]] = field(default_factory=dict)
+    dns: dict[str, Any] = field(default_factory=dict)
+    sweeps: dict[str, Any] = field(default_factory=dict)
+    # A streamed audit keeps only some facilities in memory (``facilities`` lists those); ``totals``
+    # then counts every row and ``tables`` names the files that hold every row.
+    totals: Tallies | None = None
+    tables: dict[str, str] = field(default_factory=dict)
+
+    def claims_of(self, f: Facility) -> tuple[LocationClaim, ...]:
+        """The facility's own claims: none for an unreadable row (its id may be another row's, e.g. a duplicate)."""
+        return () if f.errors else self.claims.get(f.id, ())
+
+    def tallies(self) -> Tallies:
+        """Counts over every facility (and every finding): ``totals`` when streamed, else counted here."""
+        whole = Tallies.of_findings(self.operator_findings)
+        return whole.add(self.totals if self.totals is not None else Tallies.of_facilities(self))
+
+    def facility_verdict(self, f: Facility) -> FacilityVerdict:
+        """error if the row could not be read; else fail if a finding failed; else indeterminate if one was; else pass."""
+        if f.errors:
+            return _F_ERROR
+        verdict = _F_PASS
+        for x in self.facility_findings.get(f.id, ()):
+            if x.status is _S_FAIL:
+                return _F_FAIL
+            if x.status is _S_INDETERMINATE:
+                verdict = _F_INDETERMINATE
+        return verdict
+
+    def facilities_frame(self):  # noqa: ANN201
+        """Facilities as a GeoDataFrame (see :func:`facilities_frame`); ``.explore()`` draws them."""
+        return facilities_frame(self)
+
+    def findings_frame(self):  # noqa: ANN201
+        """Findings as a GeoDataFrame (see :func:`findings_frame`)."""
+        return findings_frame(self)
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        out = list(self.operator_findings)
+        for f in self.facilities:
+            out.extend(self.facility_findings.get(f.id, []))
+        return out
+
+    @property
+    def verdict(self) -> str:
+        """fail if anything failed; else indeterminate if anything is indeterminate or unreadable,
+        or if there was no facility to audit (an audit of nothing is not compliance); else pass."""
+        t = self.tallies()
+        statuses = {s for counts in t.rules.values() for s, n in counts.items() if n}
+        verdicts = {v for v, n in t.verdicts.items() if n}
+        if Status.FAIL.value in statuses or FacilityVerdict.FAIL.value in verdicts:
+            return "fail"
+        if Status.INDETERMINATE.value in statuses or verdicts & {FacilityVerdict.INDETERMINATE.value, FacilityVerdict.ERROR.value}:
+            return "indeterminate"
+        if t.facility_count == 0:
+            return "indeterminate"
+        return "pass"
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing failed; 1 a finding failed or a row could not be read."""
+        if self.verdict == "fail" or self.tallies().verdicts.get(FacilityVerdict.ERROR.value, 0):
+            return 1
+        return 0
+
+
+def _point_of(result: "AuditResult", f: Facility):  # noqa: ANN202
+    claims = result.claims_of(f)
+    point = next((c for c in claims if c.kind == "point" and c.source.value == "declared_coordinates"), None)
+    point = point or next((c for c in claims if c.kind == "point"), None)
+    return point, (result.containment.get(point.id) if point else None)
+
+
+def facilities_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFrame
+    """One row per input row: verdict, location and findings summary, as a GeoDataFrame (WGS-84)."""
+    import geopandas as gpd
+    import shapely
+
+    rows, geoms = [], []
+    for f in result.facilities:
+        point, cont = _point_of(result, f)
+        findings = result.facility_findings.get(f.id, [])
+        rows.append({
+            "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name, "address": f.address,
+            "verdict": result.facility_verdict(f).value,
+            "containment": None if cont is None else cont.verdict.value,
+            "distance_to_boundary_m": None if cont is None else cont.distance_m,
+            "uncertainty_m": None if point is None else point.uncertainty_m,
+            "parts": "" if cont is None else "+".join(cont.parts),
+            "failed_rules": ";".join(x.rule for x in findings if x.status is Status.FAIL),
+            "indeterminate_rules": ";".join(x.rule for x in findings if x.status is Status.INDETERMINATE),
+            "errors": "; ".join(f"{e.column or 'row'}: {e.message}" for e in f.errors),
+        })
+        geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+
+
+def findings_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFrame
+    """One row per finding (operator findings have no geometry), as a GeoDataFrame (WGS-84)."""
+    import geopandas as gpd
+    import shapely
+
+    rows, geoms = [], []
+    for x in result.operator_findings:
+        rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": None})
+        geoms.append(None)
+    for f in result.facilities:
+        point, _ = _point_of(result, f)
+        for x in result.facility_findings.get(f.id, []):
+            rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": f.id})
+            geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
