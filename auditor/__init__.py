@@ -9,7 +9,7 @@ The public API is small and flat::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from auditor._version import __version__
 
 __all__ = ["__version__", "audit", "audit_streamed", "load_inventory", "load_registry", "locate", "render", "verify_bundle", "where", "write_bundle", "write_reports"]
 

@@ -115,7 +115,7 @@ class AuditConfig:
     @classmethod
     def resolve(
         cls, *, cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None, profile: Mapping[str, Any] | None = None
-    ) -> "AuditConfig":
+    ) -> AuditConfig:
         """Merge the sources in order of precedence (CLI > environment > profile > defaults)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}

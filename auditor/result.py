@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor import __version__
+from auditor._version import __version__
 from auditor.model import (
     Containment,
     Facility,
@@ -43,7 +43,7 @@ class Tallies:
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
     parts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, other: "Tallies") -> "Tallies":
+    def add(self, other: Tallies) -> Tallies:
         self.facility_count += other.facility_count
         for key, n in other.verdicts.items():
             self.verdicts[key] = self.verdicts.get(key, 0) + n
@@ -56,7 +56,7 @@ class Tallies:
         return self
 
     @classmethod
-    def of_findings(cls, findings: Sequence[Finding]) -> "Tallies":
+    def of_findings(cls, findings: Sequence[Finding]) -> Tallies:
         t = cls()
         for x in findings:
             counts = t.rules.setdefault(x.rule, {})
@@ -65,7 +65,7 @@ class Tallies:
         return t
 
     @classmethod
-    def of_facilities(cls, result: "AuditResult") -> "Tallies":
+    def of_facilities(cls, result: AuditResult) -> Tallies:
         """Facility verdicts, facility findings per rule, and declared points per region part."""
         t = cls.of_findings([x for f in result.facilities for x in result.facility_findings.get(f.id, [])])
         t.facility_count = len(result.facilities)
@@ -171,14 +171,14 @@ class AuditResult:
         return 0
 
 
-def _point_of(result: "AuditResult", f: Facility):  # noqa: ANN202
+def _point_of(result: AuditResult, f: Facility):  # noqa: ANN202
     claims = result.claims_of(f)
     point = next((c for c in claims if c.kind == "point" and c.source.value == "declared_coordinates"), None)
     point = point or next((c for c in claims if c.kind == "point"), None)
     return point, (result.containment.get(point.id) if point else None)
 
 
-def facilities_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFrame
+def facilities_frame(result: AuditResult):  # noqa: ANN201 - geopandas.GeoDataFrame
     """One row per input row: verdict, location and findings summary, as a GeoDataFrame (WGS-84)."""
     import geopandas as gpd
     import shapely
@@ -202,7 +202,7 @@ def facilities_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoData
     return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
 
-def findings_frame(result: "AuditResult"):  # noqa: ANN201 - geopandas.GeoDataFrame
+def findings_frame(result: AuditResult):  # noqa: ANN201 - geopandas.GeoDataFrame
     """One row per finding (operator findings have no geometry), as a GeoDataFrame (WGS-84)."""
     import geopandas as gpd
     import shapely

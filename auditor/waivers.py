@@ -145,7 +145,7 @@ def parse_waivers(doc: Any, *, source: str = "<waivers>") -> list[Waiver]:
     for i, entry in enumerate(entries, start=1):
         where = f"waiver {i}"
 
-        def bad(message: str, hint: str | None = None) -> InputError:
+        def bad(message: str, hint: str | None = None, where: str = where) -> InputError:
             return InputError(f"{where}: {message}", source=source, hint=hint)
 
         if not isinstance(entry, Mapping):

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import hashlib
 import json
 import os
@@ -54,8 +53,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _REPO = Path(__file__).resolve().parents[1]
 if (_REPO / "auditor").is_dir() and str(_REPO) not in sys.path:
@@ -66,11 +66,11 @@ import numpy as np  # noqa: E402
 import pyproj  # noqa: E402
 import scipy  # noqa: E402
 import shapely  # noqa: E402
+from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from shapely.geometry import Point  # noqa: E402
 
 import auditor.geo.containment as containment_module  # noqa: E402
 from auditor.regions import load_registry  # noqa: E402
-from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 REGIONS = ("beijing", "shanghai", "hainan", "shenzhen")
 OUTSIDE, INSIDE, INDETERMINATE = 0, 1, 2
@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     budget_s = args.budget_min * 60.0 / len(args.regions)
 
     results = []
-    for idx, rid in enumerate(args.regions):
+    for rid in args.regions:
         r = bench_region(rid, REGIONS.index(rid), args, budget_s)
         results.append(r)
         print_region(r, args)

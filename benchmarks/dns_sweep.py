@@ -55,11 +55,11 @@ import dns.edns  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
+from servers.knot import KnotServer, discover_geoip, discover_zones, find_geoip_module  # noqa: E402
 
 from auditor.resolve.dns import plan_subnets, sweep  # noqa: E402
 from auditor.resolve.dns.wire import QueryTemplate, read_reply  # noqa: E402
 from auditor.resolve.ipgeo.xdb import XdbDatabase  # noqa: E402
-from servers.knot import KnotServer, discover_geoip, discover_zones, find_geoip_module  # noqa: E402
 
 NAME = "img.szcdn.test"
 
@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = sum(r["ours"]["failed"] for r in out["loopback"] + out["network"])
     bfailed = sum(r["baseline"]["failed"] for r in out["loopback"] + out["network"])
     print()
-    print(f"| setting | variant | queries/s, median (min-max) | vs baseline |")
-    print(f"|---|---|---:|---:|")
+    print("| setting | variant | queries/s, median (min-max) | vs baseline |")
+    print("|---|---|---:|---:|")
     print(f"| (a) loopback | sequential dnspython `dns.query.udp` ({args.baseline_n} queries) | {summary(lb)} | 1.0x |")
     print(f"| (a) loopback | ours `sweep()` ({len(plan.subnets)} queries, window {args.window}, {args.sockets} sockets) "
           f"| {summary(la)} | {statistics.median(la) / statistics.median(lb):.1f}x |")

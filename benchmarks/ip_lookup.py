@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import hashlib
 import importlib.metadata
 import json
@@ -36,9 +35,9 @@ import os
 import platform
 import statistics
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _REPO = Path(__file__).resolve().parents[1]
 if (_REPO / "auditor").is_dir() and str(_REPO) not in sys.path:
@@ -47,10 +46,10 @@ if (_REPO / "auditor").is_dir() and str(_REPO) not in sys.path:
 import ip2region.searcher as official_searcher  # noqa: E402
 import ip2region.util as official_util  # noqa: E402
 import numpy as np  # noqa: E402
+from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import auditor.resolve.ipgeo.xdb as xdb_module  # noqa: E402
 from auditor.resolve.ipgeo.xdb import XdbDatabase  # noqa: E402
-from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 LABELS = {
     "official": "official py-ip2region, whole file in memory, str input",
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         wall, _, db = timed(lambda: XdbDatabase.load(args.path))
         load["ours"].append(wall)
 
-        def official_load() -> Any:
+        def official_load(db: Any = db) -> Any:
             buf = official_util.load_content_from_file(db.path)
             return buf, official_searcher.new_with_buffer(official_util.IPv4, buf)
 

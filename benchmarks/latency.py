@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import gc
 import hashlib
 import json
 import os
@@ -44,8 +43,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _REPO = Path(__file__).resolve().parents[1]
 if (_REPO / "auditor").is_dir() and str(_REPO) not in sys.path:
@@ -54,12 +54,12 @@ if (_REPO / "auditor").is_dir() and str(_REPO) not in sys.path:
 import numpy as np  # noqa: E402
 import pyproj  # noqa: E402
 import shapely  # noqa: E402
+from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pyproj import Geod  # noqa: E402
 from shapely.geometry import Polygon  # noqa: E402
 
 import auditor.geo.multilateration as latency_module  # noqa: E402
 from auditor.geo.multilateration import FIBRE_SPEED_FACTOR, SPEED_OF_LIGHT_M_PER_S, RttSample, locate_target, locate_targets  # noqa: E402
-from _timing import timed_cpu  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 GEOD = Geod(ellps="WGS84")
 M_PER_MS_RTT = 0.5e-3 * FIBRE_SPEED_FACTOR * SPEED_OF_LIGHT_M_PER_S   # metres of radius per ms of RTT
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     info = machine_info()
-    print(f"# latency benchmark {dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}: {args.targets:,} targets x "
+    print(f"# latency benchmark {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}: {args.targets:,} targets x "
           f"{args.vantages} vantages, anycast share {args.anycast}, stretch [1, {args.stretch}], noise Exp({args.noise_ms} ms), "
           f"seed {args.seed}")
     print(f"# {info['cpu']} x{info['cpu_count']}, Python {info['python']}, numpy {info['versions']['numpy']}, "
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         vals = [checks[k][key] for k in checks]
         print(f"| {label} | " + " | ".join(f"{v:,.1f}" if isinstance(v, float) else f"{v:,}" for v in vals) + " |")
     share = {k: checks[k]["unicast_region_contains_truth"] / max(1, checks[k]["unicast"]) for k in checks}
-    print(f"\nshare of unicast targets whose feasible region contains the true location: "
+    print("\nshare of unicast targets whose feasible region contains the true location: "
           + ", ".join(f"{k} {100 * v:.2f} %" for k, v in share.items()))
     print(f"feasible regions equal between the two batch variants (every {max(1, args.targets // 1000)}th target): {same}")
     print()

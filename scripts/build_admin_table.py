@@ -69,8 +69,8 @@ from shapely.geometry import shape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from auditor.geo.crs import gcj02_to_wgs84  # noqa: E402
 from auditor.geo.containment import PartRole  # noqa: E402
+from auditor.geo.crs import gcj02_to_wgs84  # noqa: E402
 from auditor.regions import load_registry  # noqa: E402
 
 BOUNDARIES = ROOT / "boundaries"
@@ -462,7 +462,7 @@ def bbox_meets(a, b) -> bool:
 
 
 def option_combinations(reg, region_id: str) -> list[dict[str, bool]]:
-    names = sorted((reg.doc["regions"][region_id].get("options") or {}))
+    names = sorted(reg.doc["regions"][region_id].get("options") or {})
     return [dict(zip(names, values)) for values in itertools.product((False, True), repeat=len(names))]
 
 

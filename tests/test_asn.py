@@ -21,6 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from servers.blackhole import VirtualNetwork, dns_blackhole, virtual_network  # noqa: F401  (fixtures are found by name)
+from servers.knot import SERVFAIL_ZONE, KnotServer, knot_dns  # noqa: F401
+from servers.netguard import loopback_only  # noqa: F401
+from servers.rdap import RdapServer, rdap, rdap_server  # noqa: F401
 
 from auditor.errors import DataError
 from auditor.resolve.asn import (
@@ -33,10 +37,6 @@ from auditor.resolve.asn import (
 )
 from auditor.resolve.asn._dns import SourceConfigError
 from auditor.resolve.asn._http import Recorder, build_opener
-from servers.blackhole import VirtualNetwork, dns_blackhole, virtual_network  # noqa: F401  (fixtures are found by name)
-from servers.knot import SERVFAIL_ZONE, KnotServer, knot_dns  # noqa: F401
-from servers.netguard import loopback_only  # noqa: F401
-from servers.rdap import RdapServer, rdap, rdap_server  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 

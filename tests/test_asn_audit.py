@@ -5,13 +5,13 @@ as long as they take, and a query the black hole swallows times out at once."""
 
 from __future__ import annotations
 
+from conftest import AS_OF, DISHUI_LAKE, REPO, write_csv
+
+from auditor import render
 from auditor.config import AuditConfig
 from auditor.engine import audit
 from auditor.engine.gather import use_network
 from auditor.model import Status
-from auditor import render
-
-from conftest import AS_OF, DISHUI_LAKE, REPO, write_csv
 
 TABLE = REPO / "tests" / "fixtures" / "asn" / "ipasn_20140513-CN-HK-extract.dat"
 

@@ -52,8 +52,8 @@ from auditor import render
 from auditor.cli import main
 from auditor.config import DEFAULT_GIVE_UP_AFTER, AuditConfig
 from auditor.engine import AuditResult, audit
-from auditor.errors import InputError
 from auditor.engine.gather import use_network
+from auditor.errors import InputError
 from auditor.resolve import breaker as breaker_module
 from auditor.resolve.asn import cymru as cymru_module
 from auditor.resolve.asn import rdap as rdap_module
@@ -771,7 +771,8 @@ def test_a_success_between_failures_resets_the_count(knot_dns, tmp_path, registr
 
 def test_a_success_resets_team_cymru_and_rdap(knot_dns, net) -> None:
     """The same at each ASN source: failing lookups in runs of GIVE_UP - 1, a good one between runs."""
-    no_sleep = lambda _s: None  # the backoff is not what is tested
+    def no_sleep(_s: float) -> None:  # the backoff is not what is tested
+        return None
     good, bad = "58.34.{g}.1", "58.35.{g}.{k}"  # Team Cymru: 58.35/16 names get SERVFAIL
     interleaved = [ip for g in range(3) for ip in [bad.format(g=g, k=k) for k in range(1, GIVE_UP)] + [good.format(g=g)]]
     dead_first = sorted(interleaved, key=lambda ip: ip.startswith("58.34."))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import AS_OF, DISHUI_LAKE, EXAMPLE, HANGZHOU, REPO, write_csv
 
 from auditor.bundle import verify_bundle, write_bundle
 from auditor.bundle.archive import entry_of, write_canonical_zip
@@ -25,8 +26,6 @@ from auditor.errors import InputError
 from auditor.paths import sha256_file
 from auditor.report import write_reports
 from auditor.resolve.ipgeo.xdb import shipped_xdb_path
-
-from conftest import AS_OF, DISHUI_LAKE, EXAMPLE, HANGZHOU, REPO, write_csv
 
 STAMP = "2026-11-01T00:00:00+00:00"
 

@@ -13,14 +13,13 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import AS_OF, REPO
 
 import auditor.bundle.verify as verify_module
 from auditor.bundle import verify_bundle, write_bundle
 from auditor.bundle.archive import ARCHIVE_RATIO_FLOOR, MAX_ARCHIVE_RATIO, entry_of, write_canonical_zip
 from auditor.errors import DataError, InputError
 from auditor.report import write_reports
-
-from conftest import AS_OF, REPO
 
 STAMP = "2026-11-01T00:00:00+00:00"
 FORMATS = "json,md,csv,geojson,html,sarif,parquet"

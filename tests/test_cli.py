@@ -6,10 +6,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import DISHUI_LAKE, EXAMPLE, HANGZHOU, write_csv
 
 from auditor.cli import main
-
-from conftest import DISHUI_LAKE, EXAMPLE, HANGZHOU, write_csv
 
 
 @pytest.fixture

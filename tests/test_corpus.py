@@ -144,7 +144,6 @@ def test_corpus(case, tmp_path):
     shutil.copy(CORPUS / case["file"], src / case["file"])
     shutil.copy(CORPUS / "ok.csv", src / "ok.csv")
     is_profile = case["file"].endswith((".yaml", ".toml"))
-    start = time.monotonic()
     res, out, stray = run_audit(tmp_path, src / case["file"], region=not is_profile)
     assert_clean(res)
     assert stray == [], f"written outside --out: {stray}"
@@ -201,10 +200,9 @@ def test_python_tag_profile_executes_nothing(tmp_path):
     assert not list(tmp_path.rglob("PWNED_MARKER")) and not Path("PWNED_MARKER").exists()
 
 
-def test_billion_laughs_is_refused_fast(tmp_path):
-    start = time.monotonic()
+def test_billion_laughs_is_refused_before_any_expansion(tmp_path):
     res, _, _ = run_audit(tmp_path, CORPUS / "profile_billion_laughs.yaml", region=False)
-    assert res.exit_code == 2 and time.monotonic() - start < 5
+    assert res.exit_code == 2 and "aliases (*name) are not allowed in a profile" in res.output  # refused at the first alias
 
 
 def test_engine_raises_input_error_not_crash(tmp_path):
@@ -261,7 +259,6 @@ def test_100mb_single_line(tmp_path):
             fh.write(chunk)
         fh.write(",121.93,30.905,wgs84")
     assert p.stat().st_size > 100 * (1 << 20)
-    start = time.monotonic()
     res, out, stray = run_audit(tmp_path, p)
     assert_clean(res)
     assert stray == []
@@ -334,7 +331,6 @@ def _measure(tmp_path: Path, target: Path, timeout: int = 120) -> tuple[int, int
 def test_xlsx_decompression_bomb_is_bounded(tmp_path):
     bomb = _bomb_xlsx(tmp_path / "bomb.xlsx", 250)
     assert bomb.stat().st_size < 1 << 20  # ~260 KB on disk, 250 MB inflated
-    start = time.monotonic()
     code, growth_kb, output = _measure(tmp_path, bomb)
     assert "Traceback" not in output
     assert code in (0, 1, 2), output

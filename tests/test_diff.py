@@ -6,11 +6,10 @@ import copy
 import json
 
 import pytest
-
-from auditor.report.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
-from auditor.errors import InputError
-
 from conftest import REPO
+
+from auditor.errors import InputError
+from auditor.report.diff import diff_json, diff_markdown, diff_reports, diff_text, has_regression, load_report
 
 EXAMPLE_REPORT = REPO / "reports" / "example" / "report.json"
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 
+from conftest import AS_OF, REPO
+
 from auditor import render
 from auditor.config import AuditConfig
 from auditor.engine import audit
 from auditor.engine.gather import use_network
 from auditor.model import Status
-
-from conftest import AS_OF, REPO
 
 
 def test_example_replays_its_recorded_sweep():

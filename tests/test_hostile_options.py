@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DISHUI_LAKE, write_csv
 
 from auditor.cli import main
 from auditor.config import AuditConfig
 from auditor.errors import InputError
-
-from conftest import DISHUI_LAKE, write_csv
 
 CORPUS = Path(__file__).parent / "corpus"
 

@@ -13,13 +13,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, REPO, XUJIAHUI, audit_example, write_csv
+from system import require_package
 
 from auditor.engine import audit
-from auditor.report import FORMATS, render, write_reports
-from auditor.report import plots
-
-from system import require_package
-from conftest import audit_example, AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, REPO, XUJIAHUI, write_csv
+from auditor.report import FORMATS, plots, render, write_reports
 
 STAMP = "2026-11-01T00:00:00+00:00"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,6 +6,7 @@ import ipaddress
 
 import numpy as np
 import pytest
+from conftest import AS_OF, DISHUI_LAKE, write_csv
 
 from auditor.engine import audit
 from auditor.engine.gather import relation_of_answer
@@ -14,8 +15,6 @@ from auditor.model import Status
 from auditor.resolve.ipgeo.footprint import address_footprint
 from auditor.resolve.ipgeo.ip2region import normalise_ip, parse_region_text, unit_for_answer
 from auditor.resolve.ipgeo.xdb import XdbDatabase
-
-from conftest import AS_OF, DISHUI_LAKE, write_csv
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from auditor.errors import InputError, UsageError
+from auditor.geo.measure import geodesic_distance_m
 from auditor.geo.multilateration import (
     DEFAULT_DISK_POINTS,
     Disk,
@@ -36,7 +37,6 @@ from auditor.geo.multilateration import (
     pairwise_disjoint,
     rtt_radius_m,
 )
-from auditor.geo.measure import geodesic_distance_m
 from auditor.resolve.latency import (
     ATLAS_POSITION_UNCERTAINTY_M,
     AtlasProbe,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
+from conftest import AS_OF, DISHUI_LAKE, write_csv
+
 from auditor import render
 from auditor.config import AuditConfig
 from auditor.engine import audit
 from auditor.model import Status
-
-from conftest import AS_OF, DISHUI_LAKE, write_csv
 
 
 def finding(result, fid, rule):

@@ -22,7 +22,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, write_csv
 
 #: What a build needs from the checkout (what MANIFEST.in and setup.py name).

@@ -142,7 +142,7 @@ def test_gbk_encoded_yaml_profile(tmp_path: Path) -> None:
 
 
 def test_utf8_bom_toml_profile(tmp_path: Path) -> None:
-    op, _ = load_profile(write(tmp_path, "op.toml", b"\xef\xbb\xbf" + 'region = "shanghai"\n'.encode()))
+    op, _ = load_profile(write(tmp_path, "op.toml", b"\xef\xbb\xbf" + b'region = "shanghai"\n'))
     assert op.region == "shanghai"
 
 

@@ -6,13 +6,12 @@ import csv
 import io
 import json
 
+from conftest import AS_OF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor import render
 from auditor.engine import audit
-
-from conftest import AS_OF
 
 cell = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),

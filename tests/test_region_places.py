@@ -13,7 +13,7 @@ and measure with shapely; they never call the auditor's distance code.
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pyproj
@@ -33,7 +33,7 @@ def by_label(rows):
     return [pytest.param(*row, id=row[0]) for row in rows]
 
 
-@lru_cache(maxsize=None)
+@cache
 def region(region_id: str, **options: bool):
     return load_registry().region(region_id, options)
 
@@ -195,7 +195,7 @@ def test_shenshan_envelope_never_makes_anything_inside():
 # --- distances, verified independently in UTM ---------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _utm_nominal_boundary(region_id: str, epsg: int):
     fwd = pyproj.Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
     parts = [

@@ -9,26 +9,25 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO
 
 from auditor.errors import DataError, UsageError
 from auditor.geo.containment import PartRole
 from auditor.regions import load_registry
-
-from conftest import REPO
 
 BOUNDARIES = REPO / "boundaries"
 
 
 def test_manifest_hashes_match_the_files():
     lines = (BOUNDARIES / "MANIFEST.sha256").read_text(encoding="utf-8").split("\n")
-    entries = [l.split() for l in lines if l.strip()]
+    entries = [line.split() for line in lines if line.strip()]
     assert len(entries) >= 10
     for digest, name in entries:
         assert hashlib.sha256((BOUNDARIES / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_every_boundary_file_is_in_the_manifest_and_provenance():
-    listed = {l.split()[1] for l in (BOUNDARIES / "MANIFEST.sha256").read_text(encoding="utf-8").splitlines() if l.strip()}
+    listed = {line.split()[1] for line in (BOUNDARIES / "MANIFEST.sha256").read_text(encoding="utf-8").splitlines() if line.strip()}
     provenance = (BOUNDARIES / "PROVENANCE.md").read_text(encoding="utf-8")
     for f in BOUNDARIES.glob("*.geojson"):
         assert f.name in listed

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import AS_OF, DISHUI_LAKE, REPO, XUJIAHUI, write_csv
 
 from auditor.cli import main
 from auditor.errors import InputError
 from auditor.report import ReportFolder, write_reports
 from auditor.report.folder import COMPLETE_MARKER
-
-from conftest import AS_OF, DISHUI_LAKE, REPO, XUJIAHUI, write_csv
 
 STAMP = "2026-11-01T00:00:00+00:00"
 

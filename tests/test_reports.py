@@ -9,13 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import AS_OF, DISHUI_LAKE, EXAMPLE, REPO, XUJIAHUI, audit_example, write_csv
 
 from auditor import render
 from auditor.engine import audit
-from auditor.report import parse_formats, write_reports
 from auditor.errors import UsageError
-
-from conftest import audit_example, AS_OF, DISHUI_LAKE, EXAMPLE, REPO, XUJIAHUI, write_csv
+from auditor.report import parse_formats, write_reports
 
 STAMP = "2026-11-01T00:00:00+00:00"
 

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, XUJIAHUI
 
 import auditor.rules as rules_pkg
 from auditor.engine import audit
 from auditor.model import Status
 from auditor.rules import RULE_IDS, all_rules
 from auditor.rules.base import OPERATOR
-
-from conftest import AS_OF, DISHUI_LAKE, HANGZHOU, PUDONG_ZHANGJIANG, XUJIAHUI
 
 HEADER = ["id", "kind", "tenure", "lon", "lat", "crs", "adcode"]
 BASE = {"name": "Test Co", "region": "shanghai", "services": ["IDC"]}

@@ -8,12 +8,11 @@ import os
 
 import jsonschema
 import pytest
+from conftest import AS_OF, EXAMPLE, REPO
 
 from auditor.report.sarif_report import build_sarif, render_sarif
 from auditor.rules import RULE_IDS
 from auditor.waivers import Waiver, apply_waivers_to_result
-
-from conftest import AS_OF, EXAMPLE, REPO
 
 SCHEMA = json.loads((REPO / "tests" / "fixtures" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 EXAMPLE_REPORT = json.loads((REPO / "reports" / "example" / "report.json").read_text(encoding="utf-8"))

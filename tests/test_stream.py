@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import distributed
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from conftest import AS_OF, EXAMPLE, write_csv
 
 from auditor.cli import main
 from auditor.engine import audit
+from auditor.engine.stream import audit_streamed
 from auditor.inventory.read import CsvChunks, read_table
 from auditor.report import write_reports
-from auditor.engine.stream import audit_streamed
-
-import distributed
-
-from conftest import AS_OF, EXAMPLE, write_csv
 
 EXAMPLE_PROFILE, EXAMPLE_AS_OF = EXAMPLE, AS_OF.isoformat()
 

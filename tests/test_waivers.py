@@ -7,12 +7,11 @@ import os
 
 import pytest
 import yaml
+from conftest import AS_OF, EXAMPLE, REPO
 
 from auditor.errors import InputError
 from auditor.model import Finding, Severity, Status
 from auditor.waivers import Waiver, apply_waivers, apply_waivers_to_result, load_waivers, parse_waivers
-
-from conftest import AS_OF, EXAMPLE, REPO
 
 ENTRY = {
     "rule": "facility_in_region",

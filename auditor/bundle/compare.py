@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import __version__
+from auditor._version import __version__
 from auditor.errors import InputError
 
 from .layout import EVIDENCE_FILES

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
+from auditor._version import __version__
 from auditor.errors import InputError
 
 from .archive import (

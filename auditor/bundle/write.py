@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
+from auditor._version import __version__
 from auditor.errors import DataError
 
 from .archive import Entry, entry_of, unsafe_name_reason, write_canonical_zip

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from auditor import __version__
+from auditor._version import __version__
 from auditor.errors import AuditorError, InputError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -175,7 +175,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def _given_files(target: str, waivers_path: str | None, cli_config: dict[str, Any]) -> list[str]:

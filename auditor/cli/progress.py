@@ -74,7 +74,7 @@ class ProgressBars:
         self._progress: Any = None
         self._tasks: dict[str, tuple[Any, int | None]] = {}  # step -> (rich task id, total)
 
-    def __enter__(self) -> "ProgressBars":
+    def __enter__(self) -> ProgressBars:
         if self.active:
             from rich.console import Console
             from rich.progress import (

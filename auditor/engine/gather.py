@@ -33,7 +33,7 @@ _NETWORK: contextvars.ContextVar[Any] = contextvars.ContextVar("auditor_evidence
 def use_network(network: Any) -> Iterator[Any]:
     """Within the block, live sources keep time, open sockets and wait through ``network``.
 
-    ``network`` is an :class:`auditor.resolve.asn.network.Network`; outside the block (and by
+    ``network`` is an :class:`auditor.resolve.network.Network`; outside the block (and by
     default) the sources use the real clock and sockets. It is for tests: a virtual clock lets a
     whole audit against failing local servers test its timeouts without sleeping them out
     (tests/test_audit_faults.py). Set per context (:mod:`contextvars`), so it does not leak into

@@ -173,7 +173,7 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
     facilities = _expect(doc, "facilities", str, source, "")
     if facilities:
         base = Path(source).parent
-        facilities = str((base / facilities)) if not Path(facilities).is_absolute() else facilities
+        facilities = str(base / facilities) if not Path(facilities).is_absolute() else facilities
     fcrs = doc.get("facilities_crs")
     if fcrs is not None:
         try:

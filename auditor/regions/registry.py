@@ -89,7 +89,7 @@ class Region:
     options: dict[str, bool]
     option_specs: dict[str, dict[str, Any]]
     status: tuple[StatusEntry, ...]
-    registry: "Registry" = field(repr=False, compare=False)
+    registry: Registry = field(repr=False, compare=False)
 
     @cached_property
     def geometry(self) -> RegionGeometry:
@@ -149,7 +149,7 @@ class Region:
             return Verdict.OUTSIDE, f"{name} does not overlap {self.id}{tail}"
         target = adcode_prefix(code)
         listed = sorted(table.items(), key=lambda kv: -len(adcode_prefix(kv[0])))
-        for other, rel in listed:
+        for other, _relation in listed:
             if adcode_prefix(other).startswith(target) and other != code:
                 return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) contains {other}, which is (partly) in {self.id}"
         for other, rel in listed:

@@ -40,7 +40,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 def render(result: AuditResult, fmt: str, *, generated_at: str | None = None) -> str:
     """Render ``result`` as ``fmt`` (json, md, csv, geojson, html). Same result → same text, but for ``generated_at``."""
-    stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    stamp = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     if fmt == "json":
         from auditor.report.json_report import render_json
 
@@ -125,7 +125,7 @@ def write_reports(
     folder = out_dir
     folder.protect(input_paths(result))
     folder.keep((getattr(result, "tables", None) or {}).values())  # a streamed audit's tables, already in place
-    stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    stamp = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     fmts = list(formats)
     total = len(fmts) + (1 if figures else 0)
     written: list[Path] = []

@@ -657,7 +657,7 @@ footer{margin-top:30px;font-size:11px;color:var(--muted);border-top:1px solid va
  table{font-size:8.5pt}td.note{max-width:none}
  #map-section{break-before:page}
 }
-""" % VERDICT_COLOURS
+""" % VERDICT_COLOURS  # noqa: UP031 - a CSS template full of braces, filled with %
 
 _JS = """
 (function(){

@@ -436,7 +436,7 @@ def _trie_regex(keys: Iterable[str]) -> str:
     return build(trie)
 
 
-_GAZETTEERS: "weakref.WeakKeyDictionary[Registry, _Gazetteer]" = weakref.WeakKeyDictionary()
+_GAZETTEERS: weakref.WeakKeyDictionary[Registry, _Gazetteer] = weakref.WeakKeyDictionary()
 
 
 def _gazetteer(registry: Registry) -> _Gazetteer:
@@ -595,7 +595,7 @@ class AddressParser:
         matches: list[_Match] = []
         parts: list[tuple[_Match, PartKeyword]] = []
         accepted_starts: set[int] = set()
-        for k, j_end, e, kinds, d_end in reversed(raw):
+        for k, _j_end, e, kinds, d_end in reversed(raw):
             label = " ".join(toks[k:d_end])
             nxt = toks[d_end] if d_end < n else None
             streetish = nxt in _EN_STREET and not hard_after[d_end - 1]
@@ -829,7 +829,7 @@ class AddressParser:
         return AddressParse(original, unit, level, matched, tuple(parts), amb_units, tuple(dict.fromkeys(notes)))
 
 
-_PARSERS: "weakref.WeakKeyDictionary[Registry, AddressParser]" = weakref.WeakKeyDictionary()
+_PARSERS: weakref.WeakKeyDictionary[Registry, AddressParser] = weakref.WeakKeyDictionary()
 
 
 def parse_address(text: str, registry: Registry) -> AddressParse:
@@ -841,7 +841,7 @@ def parse_address(text: str, registry: Registry) -> AddressParse:
 
 
 # --- relation to a region ---------------------------------------------------------------------------
-_PART_CACHE: "weakref.WeakKeyDictionary[Registry, dict]" = weakref.WeakKeyDictionary()
+_PART_CACHE: weakref.WeakKeyDictionary[Registry, dict] = weakref.WeakKeyDictionary()
 
 
 def _part_overlaps(registry: Registry, part_id: str, region: Region) -> tuple[str | None, bool]:

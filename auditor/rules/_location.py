@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from auditor.geo.containment import Verdict
 from auditor.model import Containment, LocationClaim
-from auditor.rules.base import RuleContext
+
+if TYPE_CHECKING:  # base.RuleContext.facility_digest uses locate(): the runtime import runs one way only
+    from auditor.rules.base import RuleContext
 
 __all__ = ["LocationAnswer", "locate", "describe"]
 

@@ -17,6 +17,7 @@ from auditor.model import (
     Status,
 )
 from auditor.regions import Region, Registry
+from auditor.rules._location import locate
 
 __all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable", "FacilityDigest", "CDN_KINDS", "ISP_KINDS"]
 
@@ -113,8 +114,6 @@ class RuleContext:
         """The digest given, else the digest of this context's facilities."""
         if self.digest is not None:
             return self.digest
-        from auditor.rules._location import locate  # _location imports this module
-
         audited = self.audited_facilities()
         points = []
         for f in audited:

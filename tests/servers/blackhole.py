@@ -5,7 +5,7 @@ once as a refusal; a bound socket that never reads makes a real timeout.
 
 Virtual time
 ------------
-:class:`VirtualNetwork` is an :class:`auditor.resolve.asn.network.Network` for tests. A live
+:class:`VirtualNetwork` is an :class:`auditor.resolve.network.Network` for tests. A live
 source built with it (``DnsResolver(..., network=net)``, ``sweep(..., network=net)``,
 ``CymruDnsSource``, ``RdapSource``, or a whole audit inside ``auditor.engine.gather.use_network(net)``)
 keeps its deadlines on ``net.now``, a clock that stands still while the source waits for a reply

@@ -56,9 +56,9 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdata
 import dns.rdataclass
-import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
@@ -115,7 +115,7 @@ class HostileDns:
         while not self._stop.is_set() and self.packets < self.max_packets:
             try:
                 data, peer = self._sock.recvfrom(4096)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -362,7 +362,7 @@ class FaultyDns:
         while not self._stop.is_set() and self.packets < self.max_packets:
             try:
                 data, peer = sock.recvfrom(65535)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -410,7 +410,7 @@ class FaultyDns:
         while not self._stop.is_set():
             try:
                 conn, _peer = sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

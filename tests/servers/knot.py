@@ -44,7 +44,6 @@ import dns.query
 import dns.rcode
 import dns.resolver
 import pytest
-
 from system import require_package
 
 __all__ = [

@@ -11,8 +11,7 @@ import dns.rcode
 import dns.resolver
 
 from auditor.errors import AuditorError
-
-from .network import REAL_NETWORK, Network, NetworkNameserver, NetworkResolver
+from auditor.resolve.network import REAL_NETWORK, Network, NetworkNameserver, NetworkResolver
 
 __all__ = ["SourceConfigError", "make_resolver", "describe_dns_error"]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -29,8 +28,9 @@ from urllib.parse import urlsplit
 import dns.exception
 import dns.resolver
 
+from auditor.resolve.network import REAL_NETWORK, Network, NetworkResolver
+
 from ._dns import describe_dns_error
-from .network import REAL_NETWORK, Network, NetworkResolver
 
 __all__ = ["Recorder", "RecordingResolver", "build_opener"]
 
@@ -108,7 +108,7 @@ class _RecordingHandler(urllib.request.HTTPHandler):
                 body = resp.read(MAX_BODY + 1)
             finally:
                 resp.close()
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             ev["error"] = "timeout"
             raise urllib.error.URLError(exc) from exc
         except urllib.error.URLError as exc:

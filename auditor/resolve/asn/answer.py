@@ -7,17 +7,14 @@ same Chinese address), so callers keep every answer and decide later.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from auditor.resolve.clock import Clock, iso_utc, utc_now
+
 __all__ = ["AsnAnswer", "AsnSource", "AsnStatus", "Clock", "utc_now", "iso_utc"]
-
-Clock = Callable[[], dt.datetime]
-"""A function returning the current time as an aware UTC datetime (tests pass a fixed one)."""
-
 
 class AsnStatus(StrEnum):
     """Outcome of one lookup. Kept apart on purpose (STYLE §10): none is folded into another."""
@@ -28,22 +25,6 @@ class AsnStatus(StrEnum):
     ERROR = "error"  # bad input, a server failure, or an answer that could not be read
     RATE_LIMITED = "rate_limited"  # the source said "slow down" and retries were exhausted
     RESERVED = "reserved"  # special-purpose address (private, documentation, ...): nothing to look up
-
-
-def utc_now() -> dt.datetime:
-    """The default clock: now, in UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-def iso_utc(when: dt.datetime) -> str:
-    """ISO-8601 in UTC with a ``Z`` suffix, whole seconds.
-
-    >>> iso_utc(dt.datetime(2026, 11, 1, 8, 30, 0, 123, tzinfo=dt.UTC))
-    '2026-11-01T08:30:00Z'
-    """
-    if when.tzinfo is None:
-        raise ValueError("the clock must return an aware datetime (UTC)")
-    return when.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,12 +30,12 @@ import dns.exception
 import dns.resolver
 
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
+from auditor.resolve.network import REAL_NETWORK, Network
 
 from ._dns import SourceConfigError, describe_dns_error, make_resolver
 from ._query import IPAddress, parse_query
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, make_answer, utc_now
 from .cache import AnswerCache
-from .network import REAL_NETWORK, Network
 
 __all__ = ["CymruDnsSource", "CYMRU_ZONE", "origin_name"]
 

@@ -46,13 +46,13 @@ from ipwhois import IPWhois
 from ipwhois.exceptions import HTTPRateLimitError, IPDefinedError
 
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
+from auditor.resolve.network import REAL_NETWORK, Network
 
 from ._dns import SourceConfigError, make_resolver
 from ._http import Recorder, RecordingResolver, build_opener
 from ._query import parse_query
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, make_answer, utc_now
 from .cache import DEFAULT_TTL, AnswerCache
-from .network import REAL_NETWORK, Network
 
 __all__ = ["RdapSource"]
 

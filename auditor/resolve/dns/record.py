@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import DataError
-from auditor.resolve.asn.answer import Clock, utc_now
+from auditor.resolve.clock import Clock, utc_now
 
 from .model import Nameserver, Resolution, ResolutionStatus, SweepResult
 

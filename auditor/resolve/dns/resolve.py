@@ -29,9 +29,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
-from auditor.resolve.asn.network import REAL_NETWORK, Network, udp_exchange
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
+from auditor.resolve.clock import Clock, iso_utc, utc_now
+from auditor.resolve.network import REAL_NETWORK, Network, udp_exchange
 
 from .chain import MAX_CHAIN, MAX_TTL, interpret, text_of
 from .model import (
@@ -109,7 +109,7 @@ class DnsResolver:
         Returns the aware UTC time written to ``queried_at``.
     network
         The clock the timeouts and the lifetime are kept on, and the sockets and waits of the UDP
-        queries (:data:`~auditor.resolve.asn.network.REAL_NETWORK`; tests pass a virtual one).
+        queries (:data:`~auditor.resolve.network.REAL_NETWORK`; tests pass a virtual one).
         TCP retries are dnspython's own.
 
     Examples

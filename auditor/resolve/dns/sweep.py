@@ -39,13 +39,13 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from auditor.resolve.asn.answer import Clock, iso_utc, utc_now
-from auditor.resolve.asn.network import REAL_NETWORK, Network
 from auditor.resolve.breaker import (
     DEFAULT_GIVE_UP_AFTER,
     CircuitBreaker,
     check_threshold,
 )
+from auditor.resolve.clock import Clock, iso_utc, utc_now
+from auditor.resolve.network import REAL_NETWORK, Network
 
 from .chain import MAX_TTL, text_of
 from .model import (
@@ -225,7 +225,7 @@ def sweep(
         The aware UTC time written to ``started_at``.
     network
         The clock the timeouts, the pacing and the time limit are kept on, and the sockets and
-        waits (:data:`~auditor.resolve.asn.network.REAL_NETWORK`; tests pass a virtual one).
+        waits (:data:`~auditor.resolve.network.REAL_NETWORK`; tests pass a virtual one).
 
     Raises
     ------

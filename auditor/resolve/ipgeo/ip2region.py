@@ -145,7 +145,7 @@ class Ip2regionResolver:
             return out
         ids = self.db.lookup([q[2] for q in queries])
         parsed: dict[int, tuple[str, Ip2regionAnswer, AdminUnit | None, str]] = {}  # per answer, not per address
-        for (f, original, ip, note), rid in zip(queries, ids.tolist()):
+        for (f, original, _ip, note), rid in zip(queries, ids.tolist()):
             text = self.db.region_text(rid) if rid >= 0 else None
             if text is None:
                 out.append(self._unplaced(f, original, "not covered by the database"))

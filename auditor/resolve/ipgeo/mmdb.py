@@ -290,7 +290,7 @@ class MmdbDatabase:
         meta = reader.metadata()
         self.database_type = str(meta.database_type)
         self.ip_version = int(meta.ip_version)
-        built = dt.datetime.fromtimestamp(int(meta.build_epoch), dt.timezone.utc).date()
+        built = dt.datetime.fromtimestamp(int(meta.build_epoch), dt.UTC).date()
         self.build_date = built
         self.version = f"{self.database_type} {built.isoformat()}"
         self.default_radius_m = float(default_radius_m)

@@ -323,7 +323,7 @@ class XdbDatabase:
             a.flags.writeable = False
         table = _prefix_table(run_starts, run_values)
         table.flags.writeable = False
-        created_at = dt.datetime.fromtimestamp(created, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created_at = dt.datetime.fromtimestamp(created, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return cls(
             path=where,
             sha256=hashlib.sha256(content).hexdigest(),
