@@ -66,6 +66,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict
 
 from auditor.geo.containment import PartRole, Verdict
 from auditor.model import EvidenceSource, Facility, LocationClaim
@@ -679,6 +680,7 @@ class AddressParser:
             opts = []
             top = 99
             for m in remaining:
+                under: Sequence[str]
                 if context is None:
                     under = m.cands
                 else:
@@ -758,7 +760,7 @@ class AddressParser:
 
         # Places the gazetteer cannot express.
         places = [m for m in matches if m.place is not None]
-        place_kinds = {m.place for m in places}
+        place_kinds = {m.place for m in places if m.place is not None}
         if len(place_kinds) > 1:
             notes.append("the address names places that exclude each other: " + ", ".join(sorted(p.names[0] for p in place_kinds)))
             competing = sorted({c for p in place_kinds for c in p.adcodes} | set(competing))
@@ -796,9 +798,9 @@ class AddressParser:
         parts: list[str] = []
         used_parts: list[str] = []
         main_named = False  # lingang-main named by a name of the mainland part itself (南汇新城), not of the whole area
-        for m, kw in part_hits:
+        for hit, kw in part_hits:
             if kw.part is None:
-                notes.append(f"{m.text}: {kw.note}")
+                notes.append(f"{hit.text}: {kw.note}")
                 continue
             if context is None:
                 ok = kw.strong and not ambiguous
@@ -809,11 +811,11 @@ class AddressParser:
             if ok:
                 if kw.part not in parts:
                     parts.append(kw.part)
-                used_parts.append(m.text)
+                used_parts.append(hit.text)
                 if kw.part == "lingang-main" and not kw.whole_area:
                     main_named = True
             else:
-                notes.append(f"{m.text} not read as the part {kw.part}: {why}")
+                notes.append(f"{hit.text} not read as the part {kw.part}: {why}")
         if "lingang-main" in parts and "lingang-xiaoyangshan" in parts and not main_named:
             parts.remove("lingang-main")
         if "lingang-main" in parts and not main_named:
@@ -920,6 +922,15 @@ class AddressResolver:
         return out
 
 
+class _ClaimBase(TypedDict):
+    """The fields every address claim shares (passed as ``**base`` to :class:`LocationClaim`)."""
+
+    id: str
+    subject: str
+    source: EvidenceSource
+    original: dict[str, Any]
+
+
 def claim_for_parse(subject: str, parse: AddressParse) -> LocationClaim:
     """The claim an address makes: a Lingang part, else the unit, else a part, else unresolved."""
     notes = list(parse.notes)
@@ -927,7 +938,7 @@ def claim_for_parse(subject: str, parse: AddressParse) -> LocationClaim:
         notes.insert(0, "matched: " + " → ".join(parse.matched))
     if parse.parts:
         notes.append("parts named: " + ", ".join(parse.parts))
-    base = dict(id=f"{subject}#address", subject=subject, source=EvidenceSource.ADDRESS, original={"address": parse.text})
+    base = _ClaimBase(id=f"{subject}#address", subject=subject, source=EvidenceSource.ADDRESS, original={"address": parse.text})
     lingang = [p for p in parse.parts if p.startswith("lingang")]
     pudong_unit = parse.unit is not None and parse.unit.adcode == "310115"
     if lingang or (parse.parts and not pudong_unit):

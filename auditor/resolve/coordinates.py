@@ -42,6 +42,7 @@ def declared_point_claims(facilities: Sequence[Facility]) -> list[LocationClaim]
         notes = []
         radius = float(f.uncertainty_m or 0.0)
         if f.coordinate_decimals is not None:
+            assert f.lat is not None  # rows are the facilities with coordinates (has_coordinates above)
             precision = radius_for_decimals(f.lat, f.coordinate_decimals)
             if precision > radius:
                 radius = precision

@@ -237,7 +237,7 @@ def _probe_objects(doc: Any) -> list[Any] | None:
     if isinstance(doc, dict):
         for key in ("objects", "results"):
             if isinstance(doc.get(key), list):
-                return doc[key]  # type: ignore[no-any-return]
+                return doc[key]
         if "id" in doc:
             return [doc]
     return None

@@ -177,7 +177,7 @@ class NetworkResolver(dns.resolver.Resolver):
 
     network: Network = REAL_NETWORK
 
-    def resolve(  # type: ignore[override]
+    def resolve(
         self,
         qname: dns.name.Name | str,
         rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,

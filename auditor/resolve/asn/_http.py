@@ -90,7 +90,7 @@ class _RecordingHandler(urllib.request.HTTPHandler):
                 target += f"?{parts.query}"
             ev["sent_to"] = target
             new = urllib.request.Request(target, headers=dict(req.header_items()), method=req.get_method())
-            new.timeout = req.timeout  # type: ignore[attr-defined]
+            new.timeout = req.timeout
             conn_cls: Any = self._connection
             real = new
             kwargs: dict[str, Any] = {}

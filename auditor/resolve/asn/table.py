@@ -515,7 +515,7 @@ def _cidr_around(start: int, end: int, lo: int, hi: int, bits: int) -> str:
     iptoasn ranges are not always CIDR blocks; the block of the range's CIDR decomposition
     holding the query is a true statement ("this whole block maps to that ASN").
     """
-    for net in ipaddress.summarize_address_range(_addr(start, bits), _addr(end, bits)):  # type: ignore[type-var]
+    for net in ipaddress.summarize_address_range(_addr(start, bits), _addr(end, bits)):
         if int(net.network_address) <= lo and hi <= int(net.broadcast_address):
             return str(net)
     return _range_text(start, end, bits)

@@ -113,7 +113,7 @@ def interpret(
     while cur in cnames:
         rrset = cnames[cur]
         used.add(id(rrset))
-        targets = sorted(rd.target for rd in rrset)  # type: ignore[attr-defined]
+        targets = sorted(rd.target for rd in rrset)
         target = targets[0]
         if len(targets) > 1:
             step.notes.append(
@@ -135,11 +135,11 @@ def interpret(
         cur = target
     step.target = cur
 
-    rrset = data.get(cur)
-    if rrset is not None:
-        used.add(id(rrset))
-        step.ttls.append(_ttl(rrset.ttl, max_ttl, step.notes))
-        step.addresses = [str(ipaddress.ip_address(rd.address)) for rd in rrset]  # type: ignore[attr-defined]
+    found = data.get(cur)
+    if found is not None:
+        used.add(id(found))
+        step.ttls.append(_ttl(found.ttl, max_ttl, step.notes))
+        step.addresses = [str(ipaddress.ip_address(rd.address)) for rd in found]
 
     on_chain = seen
     stray = [r for r in (*cnames.values(), *data.values(), *others) if id(r) not in used]

@@ -115,7 +115,9 @@ class Nameserver:
             if sep:
                 return cls(host, int(port))
             return cls(value)
-        host, port = value
+        # A (host, port) pair; strings were handled above (mypy's narrowing still sees str in Sequence[Any]).
+        pair: Sequence[Any] = value
+        host, port = pair
         return cls(str(host), int(port))
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.errors import DataError
 from auditor.resolve.clock import Clock, utc_now
@@ -31,6 +31,8 @@ from .model import Nameserver, Resolution, ResolutionStatus, SweepResult
 __all__ = ["SCHEMA", "Recording", "ReplayResolver", "ReplaySweeper", "read_recording", "write_recording"]
 
 SCHEMA = "auditor-dns-recording/1"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -82,17 +84,23 @@ class Recording:
         if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA:
             found = doc.get("schema") if isinstance(doc, Mapping) else type(doc).__name__
             raise DataError(f"not a DNS recording (schema {found!r}, expected {SCHEMA!r})", path=where)
-        resolutions, sweeps = [], []
-        for section, parse, out in (("resolutions", Resolution.from_dict, resolutions), ("sweeps", SweepResult.from_dict, sweeps)):
-            items = doc.get(section, [])
-            if not isinstance(items, list):
-                raise DataError(f"`{section}` must be a list", path=where)
-            for i, item in enumerate(items):
-                try:
-                    out.append(parse(item))  # type: ignore[operator]
-                except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                    raise DataError(f"{section}[{i}] is malformed: {type(exc).__name__}: {exc}", path=where) from exc
+        resolutions = _section(doc, "resolutions", Resolution.from_dict, where)
+        sweeps = _section(doc, "sweeps", SweepResult.from_dict, where)
         return cls.of(resolutions, sweeps)
+
+
+def _section(doc: Mapping[str, Any], section: str, parse: Callable[[Any], _T], where: str) -> list[_T]:
+    """The items of one list-valued section of a recording, each read with ``parse``."""
+    items = doc.get(section, [])
+    if not isinstance(items, list):
+        raise DataError(f"`{section}` must be a list", path=where)
+    out: list[_T] = []
+    for i, item in enumerate(items):
+        try:
+            out.append(parse(item))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise DataError(f"{section}[{i}] is malformed: {type(exc).__name__}: {exc}", path=where) from exc
+    return out
 
 
 def dumps(recording: Recording) -> str:

@@ -200,7 +200,7 @@ class DnsResolver:
         addresses: list[str] = []
         ttls: list[int] = []
         notes: list[str] = []
-        outcomes: dict[int, tuple[str, str]] = {}  # rdtype -> (status, reason)
+        outcomes: dict[dns.rdatatype.RdataType, tuple[str, str]] = {}  # rdtype -> (status, reason)
         server = ""
         final: tuple[str, str] | None = None  # a status that ends everything (nxdomain, loop, ...)
 
@@ -228,13 +228,13 @@ class DnsResolver:
                 elif step.kind == "nodata":
                     outcomes[rdtype] = (ResolutionStatus.NODATA.value, step.reason)
                 else:
-                    status = {
+                    ended = {
                         "nxdomain": ResolutionStatus.NXDOMAIN,
                         "loop": ResolutionStatus.CNAME_LOOP,
                         "too_long": ResolutionStatus.CHAIN_TOO_LONG,
                         "bad": ResolutionStatus.BAD_RESPONSE,
                     }[step.kind]
-                    outcomes[rdtype] = (status.value, step.reason)
+                    outcomes[rdtype] = (ended.value, step.reason)
                     if step.kind != "bad":
                         final = outcomes[rdtype]
                 break
@@ -263,7 +263,7 @@ class DnsResolver:
             notes=tuple(notes),
         )
 
-    def _exchange(self, qname: dns.name.Name, rdtype: int, deadline: float) -> _Exchange:
+    def _exchange(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, deadline: float) -> _Exchange:
         """Ask the servers in turn until one gives NOERROR/NXDOMAIN, bounded by ``deadline``."""
         ex = _Exchange()
         q = dns.message.make_query(qname, rdtype, use_edns=0, payload=_EDNS_PAYLOAD)
@@ -289,9 +289,10 @@ class DnsResolver:
                     ex.failures.append(_Failure("server_failed", ns, f"socket error ({exc.strerror or exc})"))
                     continue
                 if r.flags & dns.flags.TC:
-                    r = self._over_tcp(q, ns, deadline, ex)
-                    if r is None:
+                    over_tcp = self._over_tcp(q, ns, deadline, ex)
+                    if over_tcp is None:
                         continue
+                    r = over_tcp
                 rcode = r.rcode()
                 if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                     ex.response, ex.server = r, ns
@@ -348,7 +349,9 @@ def _failure_status(failures: Sequence[_Failure]) -> tuple[str, str]:
 
 
 def _combine(
-    rdtypes: Sequence[int], outcomes: Mapping[int, tuple[str, str]], final: tuple[str, str] | None
+    rdtypes: Sequence[dns.rdatatype.RdataType],
+    outcomes: Mapping[dns.rdatatype.RdataType, tuple[str, str]],
+    final: tuple[str, str] | None,
 ) -> tuple[str, str]:
     if final is not None:
         return final

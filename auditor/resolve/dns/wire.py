@@ -83,7 +83,10 @@ class QueryTemplate:
             raise RuntimeError("unexpected wire layout of the ECS query")  # pragma: no cover
         self.wire = bytearray(low)
         self.address_offset = len(low) - self.nbytes
-        qlen = len(self.qname.to_wire()) + 4
+        qname_wire = self.qname.to_wire()
+        if qname_wire is None:  # pragma: no cover - dnspython returns None only when given a file to write to
+            raise RuntimeError("dnspython returned no wire form of the query name")
+        qlen = len(qname_wire) + 4
         self.question = bytes(low[12 : 12 + qlen]).lower()
         self.question_end = 12 + qlen
         self.rdlen = 4 if self.rdtype == dns.rdatatype.A else 16
@@ -206,7 +209,7 @@ def _empty(rcode: int, scope: int | None, t: QueryTemplate, cnames: tuple[str, .
                      reason=reason or f"no {dns.rdatatype.to_text(t.rdtype)} records (NODATA)")
     if rcode == dns.rcode.NXDOMAIN:
         return Reply("nxdomain", rcode, scope=scope, cnames=cnames, reason="the name does not exist (NXDOMAIN)")
-    return Reply("rcode", rcode, scope=scope, cnames=cnames, reason=dns.rcode.to_text(rcode))
+    return Reply("rcode", rcode, scope=scope, cnames=cnames, reason=dns.rcode.to_text(dns.rcode.Rcode(rcode)))
 
 
 def read_reply_slow(buf: bytes, t: QueryTemplate, qid: int, address: bytes, max_ttl: int = MAX_TTL) -> Reply:

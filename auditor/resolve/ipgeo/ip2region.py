@@ -133,14 +133,14 @@ class Ip2regionResolver:
         for f in facilities:
             if f.errors:
                 continue
-            for text in f.ip:
-                if "/" in text:
+            for given in f.ip:
+                if "/" in given:
                     continue  # prefixes are address space: see footprint
-                ip, note = normalise_ip(text)
+                ip, note = normalise_ip(given)
                 if ip is None:
-                    out.append(self._unplaced(f, text, note))
+                    out.append(self._unplaced(f, given, note))
                 else:
-                    queries.append((f, text, ip, note))
+                    queries.append((f, given, ip, note))
         if not queries:
             return out
         ids = self.db.lookup([q[2] for q in queries])
