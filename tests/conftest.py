@@ -12,7 +12,8 @@ import yaml
 
 from auditor.regions import load_registry
 
-REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 EXAMPLE = REPO / "examples" / "shanghai-operator" / "operator.yaml"
 AS_OF = dt.date(2026, 11, 1)
 

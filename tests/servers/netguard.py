@@ -41,7 +41,7 @@ def _is_loopback_host(host: Any) -> bool:
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if not _active["on"]:
+    if not (_active and _active["on"]):  # at interpreter shutdown the module's globals are already None
         return
     host: Any = None
     if event in ("socket.connect", "socket.sendto"):

@@ -12,11 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import TESTS
 
 from auditor.errors import DataError
 from auditor.resolve.ipgeo.mmdb import DEFAULT_RADIUS_M, MmdbAnswer, MmdbDatabase, record_to_answer
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mmdb"
+FIXTURES = TESTS / "fixtures" / "mmdb"
 CITY = FIXTURES / "GeoIP2-City-Test.mmdb"
 LITE_CITY = FIXTURES / "GeoLite2-City-Test.mmdb"
 COUNTRY = FIXTURES / "GeoIP2-Country-Test.mmdb"

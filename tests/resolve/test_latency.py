@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from conftest import TESTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -46,7 +47,7 @@ from auditor.resolve.latency import (
     read_rtt_csv,
 )
 
-ATLAS = Path(__file__).parent / "fixtures" / "atlas"
+ATLAS = TESTS / "fixtures" / "atlas"
 GEOD = Geod(ellps="WGS84")
 KM_PER_MS = 99.93081933333333   # 0.5e-3 s x 2/3 x 299,792,458 m/s, in km
 

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO, TESTS
 
 from auditor.cli import main
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = TESTS / "corpus"
 FORMULA_START = tuple("=+-@\t\r\n|%")
 AS_OF = ["--as-of", "2026-11-01", "--generated-at", "2026-11-01T00:00:00Z"]
 
@@ -321,7 +322,7 @@ _CHILD = textwrap.dedent(
 def _measure(tmp_path: Path, target: Path, timeout: int = 120) -> tuple[int, int, str]:
     script = tmp_path / "child.py"
     script.write_text(_CHILD, encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, str(script), str(target), str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path)
     vals = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)

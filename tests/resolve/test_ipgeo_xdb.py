@@ -12,13 +12,14 @@ import ip2region.searcher as official_searcher
 import ip2region.util as official_util
 import numpy as np
 import pytest
+from conftest import TESTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.errors import DataError
 from auditor.resolve.ipgeo.xdb import XdbDatabase, parse_ipv4
 
-EXAMPLES = Path(__file__).parent / "fixtures" / "ip2region" / "readme-query-examples.tsv"
+EXAMPLES = TESTS / "fixtures" / "ip2region" / "readme-query-examples.tsv"
 SEED = 20240228
 
 

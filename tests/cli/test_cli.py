@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import DISHUI_LAKE, EXAMPLE, HANGZHOU, write_csv
+from conftest import DISHUI_LAKE, EXAMPLE, HANGZHOU, REPO, write_csv
 
 from auditor.cli import main
 

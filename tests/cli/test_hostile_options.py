@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DISHUI_LAKE, write_csv
+from conftest import DISHUI_LAKE, TESTS, write_csv
 
 from auditor.cli import main
 from auditor.config import AuditConfig
 from auditor.errors import InputError
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = TESTS / "corpus"
 
 
 def _listing(tmp_path: Path) -> Path:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import REPO, TESTS
 from servers.blackhole import VirtualNetwork, dns_blackhole, virtual_network  # noqa: F401  (fixtures are found by name)
 from servers.knot import SERVFAIL_ZONE, KnotServer, knot_dns  # noqa: F401
 from servers.netguard import loopback_only  # noqa: F401
@@ -40,8 +41,7 @@ from auditor.resolve.asn._http import Recorder, build_opener
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
-REPO = Path(__file__).resolve().parents[1]
-FIX = Path(__file__).resolve().parent / "fixtures" / "asn"
+FIX = TESTS / "fixtures" / "asn"
 DAT = FIX / "ipasn_20140513-CN-HK-extract.dat"
 DAT6 = FIX / "ipasn6_20151101-CN-HK-v6-extract.dat"
 NAMES = FIX / "asnames-CN-HK-extract.json"

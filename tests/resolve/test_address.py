@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO, TESTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,7 @@ from auditor.resolve.address import (
     relation_for_parse,
 )
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "addresses.csv"
+CORPUS = TESTS / "fixtures" / "addresses.csv"
 
 
 def load_corpus() -> list[dict[str, str]]:
@@ -274,7 +275,7 @@ def test_parse_never_raises_and_is_deterministic(registry, text):
 
 # --- the gazetteer's pinyin column ---------------------------------------------------------------------
 def gazetteer_rows() -> list[dict[str, str]]:
-    with open(Path(__file__).resolve().parents[1] / "boundaries" / "admin-units.csv", encoding="utf-8", newline="") as f:
+    with open(REPO / "boundaries" / "admin-units.csv", encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -301,7 +302,7 @@ def test_pinyin_column_is_what_the_build_script_makes():
     pytest.importorskip("pypinyin")
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("build_admin_table", Path(__file__).resolve().parents[1] / "scripts" / "build_admin_table.py")
+    spec = importlib.util.spec_from_file_location("build_admin_table", REPO / "scripts" / "build_admin_table.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     for r in gazetteer_rows():

@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
-BOUNDARIES = Path(__file__).resolve().parent.parent / "boundaries"
+BOUNDARIES = REPO / "boundaries"
 TOL_KM2 = 0.05
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 import pytest
+from conftest import REPO, TESTS
 from servers.blackhole import VirtualNetwork, dns_blackhole, silent_udp_port, virtual_network  # noqa: F401  (fixtures are found by name)
 from servers.hostile_dns import HostileDns, hostile_dns  # noqa: F401
 from servers.knot import KnotServer, knot_dns  # noqa: F401
@@ -54,7 +55,7 @@ from auditor.resolve.ipgeo.xdb import XdbDatabase
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dns"
+FIXTURES = TESTS / "fixtures" / "dns"
 RECORDED = FIXTURES / "recorded"
 
 SHENZHEN, DONGGUAN, HONG_KONG, URUMQI = "14.153.10.20", "14.216.10.20", "1.36.10.20", "49.118.10.20"
@@ -277,7 +278,7 @@ class TestProviders:
         assert t.classify(("static.pengcheng.test", "img.szcdn.test")) == ("szcdn (the operator)", "img.szcdn.test")
 
     def test_table_is_the_whole_cdnfinder_list_with_its_licence(self) -> None:
-        path = Path(__file__).resolve().parents[1] / "auditor" / "resolve" / "dns" / "cdn_suffixes.yaml"
+        path = REPO / "auditor" / "resolve" / "dns" / "cdn_suffixes.yaml"
         text = path.read_text(encoding="utf-8")
         assert "MIT License" in text and "Copyright (c) 2017 turbobytes" in text
         assert len(default_suffix_table().entries) == 77
