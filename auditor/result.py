@@ -207,7 +207,8 @@ def findings_frame(result: AuditResult):  # noqa: ANN201 - geopandas.GeoDataFram
     import geopandas as gpd
     import shapely
 
-    rows, geoms = [], []
+    rows: list[dict[str, Any]] = []
+    geoms: list[shapely.Point | None] = []
     for x in result.operator_findings:
         rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": None})
         geoms.append(None)

@@ -30,6 +30,8 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
         res = geom.classify_points(
             np.array([c.lon for c in points]), np.array([c.lat for c in points]), np.array([c.uncertainty_m for c in points])
         )
+        # distances and parts were asked for (classify_points' defaults), so none of these is None
+        assert res.distance_m is not None and res.nominal_inside is not None and res.part_mask is not None
         undecided = np.flatnonzero(res.verdict == 2)
         accuracy = {}
         if undecided.size:
@@ -78,8 +80,8 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
         if c.kind == "region_part":
             # a named part of a pilot region (e.g. Lingang's Xiaoyangshan, recognised in an address):
             # wholly inside the region that has that part, and in no other region
-            part_ids = {p.id for p in region.parts}
-            inside = c.label in part_ids
+            region_part_ids = {p.id for p in region.parts}
+            inside = c.label in region_part_ids
             out[c.id] = Containment(
                 c.id, region.id, Verdict.INSIDE if inside else Verdict.OUTSIDE, None, (c.label,) if inside else (),
                 f"names {c.label}, a part of {'this' if inside else 'another'} pilot region",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +70,7 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
                     })
         elif rep.kind == "prefix":
             for r in regions:
-                fp = address_footprint([q], db, lambda t, r=r: relation_of_answer(reg, r, t))
+                fp = address_footprint([q], db, functools.partial(relation_of_answer, reg, r))
                 p = fp.prefixes[0] if fp.prefixes else None
                 rep.relations[r.id] = (
                     f"inside {fp.inside:,} / outside {fp.outside:,} / indeterminate {fp.indeterminate:,} / unplaced {fp.unlocated:,}"

@@ -146,7 +146,7 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
 
         result, waived = apply_waivers_to_result(result, plan.waivers)  # its notes are said once, by the driver
         waivers_used = {m.waiver.number for m in waived.values()}
-    detail = []
+    detail: list[tuple[Facility, tuple[LocationClaim, ...], dict[str, Containment], list[Finding], dict[str, list[Any]]]] = []
     for f in facilities:
         if len(detail) >= plan.detail_cap:
             break
@@ -357,8 +357,11 @@ def audit_streamed(
         collect_declared=bool(op.cdn_domains) and bool(plan.config.dns_server or plan.config.dns_recording),
         tables=tuple(t for t in ("csv", "parquet") if t in formats), session=uuid.uuid4().hex,
     )
-    own_folder = not isinstance(out_dir, ReportFolder)
-    folder = ReportFolder(out_dir).__enter__() if own_folder else out_dir
+    folder: ReportFolder
+    if isinstance(out_dir, ReportFolder):
+        folder, own_folder = out_dir, False
+    else:
+        folder, own_folder = ReportFolder(out_dir).__enter__(), True
     try:
         folder.protect([str(target), str(plan.inventory_path), *(i["path"] for i in plan.inputs if i.get("path"))])
         chunks = TableChunks(plan.inventory_path, chunk_rows)

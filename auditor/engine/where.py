@@ -49,6 +49,8 @@ def where(
     for rid in ids:
         r = reg.region(rid, options if region else None)
         res = r.geometry.classify_points(w_lon, w_lat, uncertainty_m)
+        # distances and parts were asked for (classify_points' defaults), so neither is None
+        assert res.part_mask is not None and res.distance_m is not None
         parts = tuple(p.id for p, m in zip(r.parts, res.part_mask[0]) if m)
         out.append(
             WhereAnswer(rid, VERDICT_CODES[res.verdict[0]], float(res.distance_m[0]), parts, float(w_lon[0]), float(w_lat[0]), float(uncertainty_m))

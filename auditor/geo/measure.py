@@ -18,8 +18,8 @@ def geodesic_distance_m(
 ) -> NDArray[np.float64]:
     """Geodesic distance on the WGS-84 ellipsoid, in metres, elementwise."""
     a = [np.asarray(v, dtype=np.float64) for v in (lon1, lat1, lon2, lat2)]
-    a = np.broadcast_arrays(*a)
-    _, _, dist = _GEOD.inv(*a)
+    lon1_b, lat1_b, lon2_b, lat2_b = np.broadcast_arrays(*a)
+    _, _, dist = _GEOD.inv(lon1_b, lat1_b, lon2_b, lat2_b)
     return np.asarray(dist, dtype=np.float64)
 
 

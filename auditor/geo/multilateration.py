@@ -275,7 +275,7 @@ def _polar_cap(xs: NDArray[np.float64], ys: NDArray[np.float64], pole: float) ->
     wrap_x, wrap_y = xs[cut:-1] - 360.0, ys[cut:-1]      # [-180, x0)
     ring_x = np.r_[-180.0, wrap_x, east, 180.0, 180.0, -180.0]
     ring_y = np.r_[y_cut, wrap_y, west, y_cut, pole, pole]
-    return shapely.make_valid(Polygon(np.column_stack([ring_x, ring_y])))  # type: ignore[no-any-return]
+    return shapely.make_valid(Polygon(np.column_stack([ring_x, ring_y])))
 
 
 def _polygonal(geom: BaseGeometry | None) -> Polygon | MultiPolygon | None:
@@ -343,8 +343,8 @@ def disk_polygons(
         raise ValueError(f"n_points must be at least {_MIN_DISK_POINTS}, not {n_points}")
     bad = ~(np.isfinite(lon_a) & np.isfinite(lat_a) & np.isfinite(r_a)) | (np.abs(lat_a) > 90) | (np.abs(lon_a) > 180) | (r_a < 0)
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"disk {i}: invalid centre or radius ({lon_a[i]}, {lat_a[i]}, {r_a[i]} m)")
+        first_bad = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"disk {first_bad}: invalid centre or radius ({lon_a[first_bad]}, {lat_a[first_bad]}, {r_a[first_bad]} m)")
     m = lon_a.size
     out = np.empty(m, dtype=object)
     if m == 0:
@@ -541,7 +541,7 @@ def _close(closed_lon: NDArray[np.float64]) -> None:
 
 def disk_polygon(lon: float, lat: float, radius_m: float, *, n_points: int = DEFAULT_DISK_POINTS) -> Polygon | MultiPolygon:
     """The outer WGS-84 polygon of one geodesic disk (see :func:`disk_polygons`)."""
-    return disk_polygons([lon], [lat], [radius_m], n_points=n_points)[0]  # type: ignore[no-any-return]
+    return disk_polygons([lon], [lat], [radius_m], n_points=n_points)[0]
 
 
 # --------------------------------------------------------------------------- pairwise tests
@@ -787,7 +787,7 @@ def _feasible(tab: _Table, polys: NDArray[np.object_], use: NDArray[np.bool_], l
             break
         t = owner[at]
         cur = current[t]
-        still = np.not_equal(cur, None)
+        still = ~shapely.is_missing(cur)  # the targets whose intersection so far is not None
         still[still] = ~shapely.is_empty(cur[still].astype(object))
         at, t, cur = at[still], t[still], cur[still]
         if at.size:

@@ -584,6 +584,7 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
     lon_text: list[str] = []
     lat_text: list[str] = []
     spread: list[str] = []
+    spread_merged = False  # True once a stated uncertainty column absorbs the geometry's spread
     problems: dict[int, list[CellProblem]] = {}
     if geometry is not None:
         extra_headers = ["lon", "lat", "uncertainty_m"]
@@ -625,7 +626,7 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
             name = headers[col]
             frame = frame.assign(**{name: [_larger(s, g) for s, g in zip(frame[name].tolist(), spread)]})
             extra_headers = ["lon", "lat"]
-            spread = None
+            spread_merged = True
         for canon in ("lon", "lat"):
             if canon in seen:
                 raise InputError(
@@ -637,7 +638,7 @@ def _frame_to_table(frame: Any, p: Path, fmt: str) -> RawTable:
     for i, vals in enumerate(values):
         cells = [_cell_text(v) for v in vals]
         if geometry is not None:
-            cells += [lon_text[i], lat_text[i]] + ([spread[i]] if spread is not None else [])
+            cells += [lon_text[i], lat_text[i]] + ([spread[i]] if not spread_merged else [])
         rows.append((i + 1, cells))
     return RawTable(str(p), fmt, headers + extra_headers, rows, encoding="binary", file_crs=file_crs, cell_problems=problems)
 

@@ -7,10 +7,17 @@ from typing import Any
 
 import shapely
 
-from auditor.model import Status
+from auditor.model import LocationClaim, Status
 from auditor.result import AuditResult
 
 __all__ = ["render_geojson"]
+
+
+def _point_geometry(point: LocationClaim) -> dict[str, Any]:
+    # a point claim always has its lon/lat (declared coordinates, mmdb answers with a location)
+    if point.lon is None or point.lat is None:
+        raise ValueError(f"point claim {point.id} has no lon/lat")
+    return {"type": "Point", "coordinates": [round(point.lon, 7), round(point.lat, 7)]}
 
 
 def render_geojson(result: AuditResult) -> str:
@@ -23,7 +30,7 @@ def render_geojson(result: AuditResult) -> str:
             {
                 "type": "Feature",
                 "id": f.id,
-                "geometry": None if point is None else {"type": "Point", "coordinates": [round(point.lon, 7), round(point.lat, 7)]},
+                "geometry": None if point is None else _point_geometry(point),
                 "properties": {
                     "layer": "facility",
                     "id": f.id,

@@ -316,7 +316,7 @@ def _summary(r: Mapping[str, Any], n_markers: int) -> str:
             for k, o in region["options"].items()
         )
         options = f'<h3>Region options</h3><table><thead><tr><th>option</th><th>value</th><th>default</th><th>meaning</th></tr></thead><tbody>{rows}</tbody></table>'
-    clauses = {}
+    clauses: dict[str, str] = {}  # rule -> its clause
     for x in r["operator_findings"] + [y for f in r["facilities"] for y in f["findings"]]:
         clauses.setdefault(x["rule"], x["clause"])
     rule_rows = "".join(

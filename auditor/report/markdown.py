@@ -11,7 +11,7 @@ __all__ = ["render_markdown"]
 _ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "pass": 3}
 
 
-def streamed_note(summary: dict) -> str:  # type: ignore[type-arg]
+def streamed_note(summary: dict) -> str:
     """The sentence a streamed audit's summary carries: how many facilities are detailed, where every row is."""
     tables = ", ".join(summary.get("facility_tables", {}).values()) or "the facility tables"
     return (

@@ -26,9 +26,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.result import AuditResult
+
+if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "FIGURES",
@@ -57,7 +60,7 @@ VERDICT_COLOURS = {
     "not_placed": "#9e9e9e",
 }
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",       # text stays text: small, searchable, no glyph paths
     "svg.image_inline": True,
     "font.family": "DejaVu Sans",

@@ -24,7 +24,9 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
     op = ctx.operator
     if not ctx.declares_service("isp"):
         return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
-    fails, unknowns, passes = [], [], []
+    fails: list[str] = []
+    unknowns: list[str] = []
+    passes: list[str] = []
     evidence: list[str] = []
     pops = ctx.facility_digest().access_points
     for fid, verdict, evidence_ids in pops:

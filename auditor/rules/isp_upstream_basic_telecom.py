@@ -24,7 +24,8 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
     if not op.upstream_asns:
         return [SPEC.finding(Status.INDETERMINATE, OPERATOR, "The ISP declares no upstream ASNs.", missing="isp.upstream_asns in the profile, or BGP/RDAP evidence")]
     table = ctx.basic_telecom
-    known, unknown = [], []
+    known: list[str] = []
+    unknown: list[str] = []
     for asn in op.upstream_asns:
         carrier = table.carrier_of(asn)
         (known if carrier else unknown).append(f"AS{asn}" + (f" ({carrier})" if carrier else ""))
