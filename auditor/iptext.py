@@ -118,8 +118,8 @@ def check_network_target(host: str, *, allow_private: bool = False) -> None:
         addr = ipaddress.ip_address(name.split("%")[0])
     except ValueError:
         return
-    if getattr(addr, "ipv4_mapped", None) is not None:
-        addr = addr.ipv4_mapped  # type: ignore[union-attr]
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
     if addr.is_loopback:
         return
     if addr.is_link_local:

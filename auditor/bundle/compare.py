@@ -15,10 +15,15 @@ from auditor.errors import InputError
 
 from .layout import EVIDENCE_FILES
 
-__all__ = ["Verdicts", "compare_verdicts", "evidence_differences", "report_verdicts", "tool_data_differences"]
+__all__ = ["Verdicts", "compare_verdicts", "evidence_differences", "json_object", "report_verdicts", "tool_data_differences"]
 
 _REPLAYED = ("asn_recording",)  # data sources a verification adds: not the auditor's own data
 _LIST_LIMIT = 40  # differences listed per kind before "... and N more"
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object (a dict), else an empty one: a report's parts may be malformed."""
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,8 @@ def _evidence_records(report: Mapping[str, Any]) -> dict[str, str]:
     prefixes = report.get("isp_prefix_asn")
     for answers in (prefixes.values() if isinstance(prefixes, dict) else ()):
         out.update(asn("ISP prefix", a) for a in items(answers))
-    dns = report.get("dns") if isinstance(report.get("dns"), dict) else {}
-    resolutions = dns.get("resolutions") if isinstance(dns.get("resolutions"), dict) else {}
+    dns = json_object(report.get("dns"))
+    resolutions = json_object(dns.get("resolutions"))
     for name, r in resolutions.items():
         if isinstance(r, dict):
             out[f"DNS resolution of {name}"] = f"{r.get('status')} {' '.join(map(str, r.get('addresses') or []))}".strip()
@@ -149,7 +154,7 @@ def tool_data_differences(report: Mapping[str, Any], recomputed: Mapping[str, An
     out = []
     if bundle_tool_version != __version__:
         out.append(f"auditor version: the bundle was made by {bundle_tool_version or '(unknown)'}, this is {__version__}")
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
+    tool = json_object(report.get("tool"))
     now_tool = recomputed.get("tool") or {}
     if tool.get("rules_version") != now_tool.get("rules_version"):
         out.append(f"rule catalogue: report.json used {tool.get('rules_version')}, installed {now_tool.get('rules_version')}")

@@ -45,6 +45,7 @@ from .archive import (
 from .compare import (
     compare_verdicts,
     evidence_differences,
+    json_object,
     report_verdicts,
     tool_data_differences,
 )
@@ -260,7 +261,7 @@ def _as_recorded(result: Any, root: Path, plan: _VerificationPlan, manifest: Map
         sources.append(s)
     result.data_sources = sources
     result.tool_version = plan.tool_version
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
+    tool = json_object(report.get("tool"))
     if isinstance(tool.get("rules_version"), str):
         result.rules_version = tool["rules_version"]
     if plan.config["dns_recording"] == CAPTURED_DNS:
@@ -290,7 +291,7 @@ def _as_recorded(result: Any, root: Path, plan: _VerificationPlan, manifest: Map
 
 def _replay_notes(description: Mapping[str, Any]) -> list[str]:
     """What live evidence the verification replayed instead of asking the network again."""
-    captured = description.get("captured") if isinstance(description.get("captured"), dict) else {}
+    captured = json_object(description.get("captured"))
     notes = []
     dns, asn = captured.get("dns"), captured.get("asn")
     if isinstance(dns, dict):
@@ -433,7 +434,8 @@ class _VerificationPlan:
 def _input_problems(report: Mapping[str, Any], plan: _VerificationPlan, manifest: Mapping[str, str], where: str) -> list[str]:
     """report.json's inputs and evidence data sources against the bundled files' hashes."""
     problems = []
-    inputs = {(i.get("role"), i["path"]): i["member"] for i in plan.inputs}
+    # keyed by (role, path); looked up with whatever report.json says, which may be any JSON value or missing
+    inputs: dict[tuple[object, object], str] = {(i.get("role"), i["path"]): i["member"] for i in plan.inputs}
     for rec in _records(report, "inputs", where):
         key = (rec.get("role"), rec.get("path"))
         member = inputs.get(key)
@@ -441,7 +443,7 @@ def _input_problems(report: Mapping[str, Any], plan: _VerificationPlan, manifest
             problems.append(f"report.json names the {key[0]} {key[1]}, which the bundle does not hold")
         elif manifest[member] != rec.get("sha256"):
             problems.append(f"{member}: sha256 {manifest[member][:16]}…, but report.json says the {key[0]} had {str(rec.get('sha256'))[:16]}…")
-    files = {(f.get("source"), f["path"]): f["member"] for f in plan.evidence_files}
+    files: dict[tuple[object, object], str] = {(f.get("source"), f["path"]): f["member"] for f in plan.evidence_files}
     for rec in _records(report, "data_sources", where):
         if rec.get("name") not in EVIDENCE_FILES:
             continue

@@ -403,16 +403,18 @@ def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region
     if dns_recording:
         result = ReplaySweeper(read_recording(dns_recording)).sweep(domain, None, db)
     else:
+        assert server is not None  # no recording, so --nameserver was given (checked above) and split
         result = EcsSweeper(per_pair=per_pair).sweep(domain, server, db)
     click.echo(f"{domain} at {result.server}: {result.queries} queries, {result.answered} answered, {result.failed} failed")
     if result.reason:
         click.echo(f"  note: {result.reason}")
     for address, subnets in sorted(result.by_address.items()):
         rid = int(db.lookup([address])[0])
-        text = db.region_text(rid) if rid >= 0 else "(not covered)"
+        answer = db.region_text(rid)  # None for -1: not covered
+        text = "(not covered)" if answer is None else answer
         rel = ""
         if the_region is not None:
-            v = relation_of_answer(reg, the_region, text) if rid >= 0 else None
+            v = relation_of_answer(reg, the_region, answer) if answer is not None else None
             rel = f" [{the_region.id}: {'unplaced' if v is None else v.value}]"
         click.echo(f"  {address}  {text}{rel}  served to {len(subnets)} subnets, e.g. {', '.join(sorted(subnets)[:3])}")
 
