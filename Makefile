@@ -33,11 +33,12 @@ system-packages:
 	bash scripts/system-packages.sh
 
 # Static checks that need no test run: no tracked file names a path outside the repository; the
-# package's layers and independences hold (import-linter contracts in pyproject.toml); ruff is clean.
+# package's layers and independences hold (import-linter contracts in pyproject.toml); ruff and mypy are clean.
 check: setup-test
 	bash scripts/check-paths.sh
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: setup-test
 	$(BIN)/python benchmarks/scale.py
