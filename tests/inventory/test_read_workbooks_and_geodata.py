@@ -202,7 +202,7 @@ def test_xlsx_without_formulas_is_read_once_even_with_formatted_blank_cells(tmp_
     import openpyxl
     from openpyxl.styles import Font
 
-    import auditor.inventory.read as read
+    import auditor.inventory.read_xlsx as read_xlsx
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -210,7 +210,7 @@ def test_xlsx_without_formulas_is_read_once_even_with_formatted_blank_cells(tmp_
     ws.append(["A", 121.5, 31.2])
     ws["D2"].font = Font(bold=True)  # a cell in the file with no value: it reads empty like an unsaved formula
     wb.save(tmp_path / "f.xlsx")
-    monkeypatch.setattr(read, "_unsaved_formulas", lambda *a: pytest.fail("second pass over a workbook without formulas"))
+    monkeypatch.setattr(read_xlsx, "_unsaved_formulas", lambda *a: pytest.fail("second pass over a workbook without formulas"))
     t = read_table(tmp_path / "f.xlsx")
     assert t.rows == [(2, ["A", "121.5", "31.2", ""])] and t.cell_problems == {}
 

@@ -1,0 +1,275 @@
+"""CSV and TSV facility lists: the encoding read from the first bytes (UTF-8, UTF-8/UTF-16 with BOM,
+GBK/GB18030), the delimiter sniffed, unclosed quotes refused, and big files read in chunks or
+split at line ends for parallel parsing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.inventory.table import READ_BLOCK, RawTable
+
+__all__ = ["CsvBlock", "CsvBlocks", "CsvChunks", "Records", "decode_text", "read_csv", "sniff_encoding"]
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+def _candidate_encodings(head: bytes) -> list[str]:
+    """The encodings to try, in order, for a file starting with ``head``: a BOM decides."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return ["utf-8-sig"]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ["utf-16"]
+    return ["utf-8", "gb18030"]
+
+
+def decode_text(data: bytes, source: str) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (a GBK superset)."""
+    candidates = _candidate_encodings(data[:3])
+    last: UnicodeDecodeError | None = None
+    for enc in candidates:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            last = exc
+    assert last is not None
+    start = last.start + (3 if candidates == ["utf-8-sig"] else 0)  # utf-8-sig counts after the BOM
+    line = data[:start].count(b"\n") + 1
+    raise InputError(
+        f"cannot decode as {' or '.join(candidates)} (bad byte at offset {start}, line {line})",
+        source=source,
+        hint="save the file as UTF-8 or GBK/GB18030",
+    )
+
+
+
+
+@dataclass(frozen=True)
+class _TextFacts:
+    encoding: str
+    plain_lines: bool  # no quote character and no lone CR: every physical line is one record
+
+
+def sniff_encoding(p: Path) -> _TextFacts:
+    """The encoding a CSV file decodes with, found by decoding it in blocks (memory stays bounded).
+
+    Same rules as :func:`decode_text`: a BOM decides; otherwise UTF-8, then GB18030. A file
+    that decodes with neither (or holds NUL characters) is refused with the message
+    :func:`decode_text` gives, which names the offset and line. Also notes whether the file
+    has no quote characters and no bare CR line ends (then its lines can be split anywhere).
+    """
+    import codecs
+
+    with p.open("rb") as fh:
+        candidates = _candidate_encodings(fh.read(3))
+    for enc in candidates:
+        decoder = codecs.getincrementaldecoder(enc)()
+        plain = enc != "utf-16"
+        try:
+            with p.open("rb") as fh:
+                while block := fh.read(READ_BLOCK):
+                    text = decoder.decode(block)
+                    if "\x00" in text:
+                        raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
+                    # a CR at the end of a block may pair with the next block's LF: counted as lone (rare, safe)
+                    plain = plain and '"' not in text and text.count("\r") == text.count("\r\n")
+                decoder.decode(b"", final=True)
+            return _TextFacts(enc, plain)
+        except UnicodeDecodeError:
+            continue
+    decode_text(p.read_bytes(), str(p))  # raises with the exact offset and line
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_text(p: Path, encoding: str) -> io.TextIOWrapper:
+    return open(p, encoding=encoding, newline="")  # noqa: SIM115 - the caller closes it
+
+
+def _delimiter(p: Path, encoding: str) -> str:
+    with _open_text(p, encoding) as fh:
+        sample = fh.read(65536)
+    tab_first_line = "\t" in sample.split("\n", 1)[0]
+    return "\t" if p.suffix.lower() == ".tsv" or (sample.count("\t") > sample.count(",") and tab_first_line) else ","
+
+
+def _check_quotes_closed(p: Path, encoding: str, delimiter: str) -> None:
+    """Refuse a file whose last quoted field never closes: the lenient reader would fold every
+    following row into that one field, and rows would vanish without a word."""
+    with _open_text(p, encoding) as fh:
+        strict = csv.reader(fh, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for _ in strict:
+                start = strict.line_num + 1
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise InputError(
+                    f"unclosed quote: the record starting on line {start} runs to the end of the file",
+                    source=str(p), hint="close the quote (or double a quote inside a quoted field as \"\")",
+                ) from exc
+            # other irregular quoting is read leniently below, row by row
+
+
+class Records:
+    """The file's rules for CSV records: blank records are skipped and counted, the first other
+    record is the header (unless it is known), and rows are padded or cut to the header's width
+    (a cut that drops text is a row problem)."""
+
+    def __init__(self, source: str, headers: list[str] | None = None) -> None:
+        self.source = source
+        self.headers = headers
+        self.header_row = 1
+        self.blank = 0
+        self.problems: dict[int, str] = {}
+
+    def rows(self, reader: Any, first_line: int) -> Iterator[tuple[int, list[str]]]:
+        """(row number, values) of the records ``reader`` gives, its first line being ``first_line``."""
+        start = first_line
+        try:
+            for record in reader:
+                row_no = start
+                start = first_line + reader.line_num
+                if not any(cell.strip() for cell in record):
+                    self.blank += 1
+                    continue
+                if self.headers is None:
+                    self.headers, self.header_row = record, row_no
+                    continue
+                width = len(self.headers)
+                if len(record) > width:
+                    if any(c.strip() for c in record[width:]):
+                        self.problems[row_no] = f"row has {len(record)} fields but the header has {width}"
+                    record = record[:width]
+                elif len(record) < width:
+                    record = record + [""] * (width - len(record))
+                yield row_no, record
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV near line {first_line - 1 + reader.line_num}: {exc}", source=self.source) from exc
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.blank:
+            out.append(f"{self.blank} blank line(s) ignored")
+        if self.header_row != 1:
+            out.append(f"header found on line {self.header_row}")
+        return out
+
+    def take_problems(self) -> dict[int, str]:
+        taken, self.problems = self.problems, {}
+        return taken
+
+
+class CsvChunks:
+    """A CSV file read as a sequence of :class:`RawTable` chunks of at most ``chunk_rows`` rows.
+
+    Whole-file checks (encoding, NUL bytes, an unclosed quote) run before the first chunk, in
+    bounded memory; row numbers are the file's physical line numbers, as in :func:`read_table`.
+    After iteration, :attr:`notes` holds the notes for the whole file (blank lines, header line).
+    """
+
+    def __init__(self, path: Path | str, chunk_rows: int = 50_000, facts: _TextFacts | None = None) -> None:
+        self.path = Path(path)
+        self.chunk_rows = max(1, int(chunk_rows))
+        self.facts = facts or sniff_encoding(self.path)
+        self.encoding = self.facts.encoding
+        self.delimiter = _delimiter(self.path, self.encoding)
+        _check_quotes_closed(self.path, self.encoding, self.delimiter)
+        self.headers: list[str] | None = None
+        self.notes: list[str] = []
+        self.rows_read = 0
+
+    def __iter__(self) -> Iterator[RawTable]:
+        records = Records(str(self.path))
+        with _open_text(self.path, self.encoding) as fh:
+            rows: list[tuple[int, list[str]]] = []
+            for row in records.rows(csv.reader(fh, delimiter=self.delimiter), 1):
+                rows.append(row)
+                if len(rows) >= self.chunk_rows:
+                    self.headers = records.headers
+                    yield self._chunk(rows, records.take_problems())
+                    rows = []
+        if records.headers is None:
+            raise InputError("file is empty (no header row)", source=str(self.path))
+        self.headers = records.headers
+        self.notes.extend(records.notes())
+        if rows or not self.rows_read:
+            yield self._chunk(rows, records.take_problems())
+
+    def _chunk(self, rows: list[tuple[int, list[str]]], problems: dict[int, str]) -> RawTable:
+        self.rows_read += len(rows)
+        assert self.headers is not None
+        return RawTable(str(self.path), "csv", self.headers, rows, encoding=self.encoding, row_problems=problems)
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    """Whole lines of a CSV file with no quotes (so every line is one record), still as bytes.
+
+    A streamed audit hands these to its workers, which parse them (:meth:`table`) where they are
+    judged: the reading process only splits the file at line ends.
+    """
+
+    source: str
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    first_line: int   # the file's line number of the block's first line
+    data: bytes
+
+    def table(self) -> tuple[RawTable, int]:
+        """The block's rows (numbered by file line) and how many blank lines it held."""
+        records = Records(self.source, self.headers)
+        text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
+        rows = list(records.rows(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), self.first_line))
+        table = RawTable(self.source, "csv", self.headers, rows, encoding=self.encoding, row_problems=records.take_problems())
+        return table, records.blank
+
+
+class CsvBlocks:
+    """A quote-free CSV file as :class:`CsvBlock` s of ``chunk_rows`` lines; see :class:`CsvChunks` for the rest.
+
+    After iteration, :attr:`blank_before_header` and :attr:`header_row` give what the notes need
+    (the blocks count their own blank lines).
+    """
+
+    def __init__(self, path: Path, chunk_rows: int, facts: _TextFacts) -> None:
+        self.path, self.chunk_rows, self.encoding = path, max(1, int(chunk_rows)), facts.encoding
+        self.delimiter = _delimiter(path, self.encoding)
+        self.headers: list[str] | None = None
+        self.header_row = 1
+        self.blank_before_header = 0
+
+    def __iter__(self) -> Iterator[CsvBlock]:
+        import itertools
+
+        with self.path.open("rb") as fh:
+            line_no = 0
+            for raw in fh:  # up to the header: the first line that is not blank
+                line_no += 1
+                text = raw.decode(self.encoding).removeprefix("\ufeff")
+                record = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter), [])
+                if any(cell.strip() for cell in record):
+                    self.headers, self.header_row = record, line_no
+                    break
+                self.blank_before_header += 1
+            if self.headers is None:
+                raise InputError("file is empty (no header row)", source=str(self.path))
+            sent = False
+            while lines := list(itertools.islice(fh, self.chunk_rows)):
+                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, line_no + 1, b"".join(lines))
+                line_no += len(lines)
+                sent = True
+            if not sent:
+                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, line_no + 1, b"")
+
+
+def read_csv(p: Path) -> RawTable:
+    chunks = CsvChunks(p, chunk_rows=1 << 62)
+    (table,) = list(chunks)  # a chunk this large holds every row
+    table.notes = list(chunks.notes)
+    return table
