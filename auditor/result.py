@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor._version import __version__
 from auditor.model import (
@@ -22,6 +22,9 @@ from auditor.model import (
     Status,
 )
 from auditor.regions import DataSource, Region
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
 
 __all__ = ["AuditResult", "NO_ROWS_WARNING", "Tallies", "facilities_frame", "findings_frame"]
 
@@ -133,11 +136,11 @@ class AuditResult:
                 verdict = _F_INDETERMINATE
         return verdict
 
-    def facilities_frame(self):  # noqa: ANN201
+    def facilities_frame(self) -> GeoDataFrame:
         """Facilities as a GeoDataFrame (see :func:`facilities_frame`); ``.explore()`` draws them."""
         return facilities_frame(self)
 
-    def findings_frame(self):  # noqa: ANN201
+    def findings_frame(self) -> GeoDataFrame:
         """Findings as a GeoDataFrame (see :func:`findings_frame`)."""
         return findings_frame(self)
 
@@ -171,14 +174,14 @@ class AuditResult:
         return 0
 
 
-def _point_of(result: AuditResult, f: Facility):  # noqa: ANN202
+def _point_of(result: AuditResult, f: Facility) -> tuple[LocationClaim | None, Containment | None]:
     claims = result.claims_of(f)
     point = next((c for c in claims if c.kind == "point" and c.source.value == "declared_coordinates"), None)
     point = point or next((c for c in claims if c.kind == "point"), None)
     return point, (result.containment.get(point.id) if point else None)
 
 
-def facilities_frame(result: AuditResult):  # noqa: ANN201 - geopandas.GeoDataFrame
+def facilities_frame(result: AuditResult) -> GeoDataFrame:
     """One row per input row: verdict, location and findings summary, as a GeoDataFrame (WGS-84)."""
     import geopandas as gpd
     import shapely
@@ -202,7 +205,7 @@ def facilities_frame(result: AuditResult):  # noqa: ANN201 - geopandas.GeoDataFr
     return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
 
-def findings_frame(result: AuditResult):  # noqa: ANN201 - geopandas.GeoDataFrame
+def findings_frame(result: AuditResult) -> GeoDataFrame:
     """One row per finding (operator findings have no geometry), as a GeoDataFrame (WGS-84)."""
     import geopandas as gpd
     import shapely

@@ -160,7 +160,14 @@ class BoundaryDistance:
         self._tree = cKDTree(self._pts, compact_nodes=False, balanced_tree=False)
 
     @staticmethod
-    def _segment_nearest(px, py, ax, ay, bx, by):  # noqa: ANN001, ANN205 - numpy kernels
+    def _segment_nearest(
+        px: NDArray[np.float64],
+        py: NDArray[np.float64],
+        ax: NDArray[np.float64],
+        ay: NDArray[np.float64],
+        bx: NDArray[np.float64],
+        by: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """Distance from p to segment ab, and the nearest point on it."""
         dx, dy = bx - ax, by - ay
         len2 = dx * dx + dy * dy
@@ -385,7 +392,9 @@ class RegionGeometry:
     # a few metres, so far distances are measured on the ellipsoid to the nearest point.
     _GEODESIC_BEYOND_M = 20_000.0
 
-    def _distance_m(self, x, y, lon, lat) -> NDArray[np.float64]:  # noqa: ANN001
+    def _distance_m(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], lon: NDArray[np.float64], lat: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         d, qx, qy = self.nominal_distance.nearest(x, y)
         far = np.flatnonzero(d > self._GEODESIC_BEYOND_M)
         if far.size:
@@ -393,7 +402,15 @@ class RegionGeometry:
             d[far] = geodesic_distance_m(lon[far], lat[far], q_lon, q_lat)
         return d
 
-    def _classify_bucket(self, lon, lat, r, sel, k: int, verdict) -> None:  # noqa: ANN001
+    def _classify_bucket(
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        r: NDArray[np.float64],
+        sel: NDArray[np.intp],
+        k: int,
+        verdict: NDArray[np.int8],
+    ) -> None:
         """Decide the points ``sel`` whose radii fall in bucket ``k`` (-1: radius 0), in place.
 
         One test against the region shrunk by the bucket's largest radius settles
@@ -466,8 +483,9 @@ class RegionGeometry:
         x, y = self.projection.forward(lon, lat)
         pts = shapely.points(x, y)
         dists = np.column_stack([shapely.distance(shapely.boundary(g), pts) for g in self.projected_parts])
-        acc = np.array([p.accuracy_m for p in self.parts])
-        return acc[np.argmin(dists, axis=1)]
+        acc = np.array([p.accuracy_m for p in self.parts], dtype=np.float64)
+        nearest: NDArray[np.intp] = np.argmin(dists, axis=1)  # numpy types argmin along an axis as Any
+        return acc[nearest]
 
 
 def radius_for_decimals(lat: float, decimals: int) -> float:

@@ -14,6 +14,7 @@ WGS-84.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 import numpy as np
@@ -123,7 +124,7 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     return z * np.cos(theta) + _BD_DLON, z * np.sin(theta) + _BD_DLAT
 
 
-def _invert(forward, lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
+def _invert(forward: Callable[[Floats, Floats], tuple[Floats, Floats]], lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     """Solve forward(w) = g for w by fixed-point iteration, elementwise."""
     g_lon, g_lat = _arrays(lon, lat)
     w_lon, w_lat = g_lon.copy(), g_lat.copy()
