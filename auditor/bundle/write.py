@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from auditor._version import __version__
 from auditor.errors import DataError
+from auditor.files import atomic_path
 
 from .archive import Entry, entry_of, unsafe_name_reason, write_canonical_zip
 from .layout import (
@@ -120,16 +120,8 @@ def write_bundle(
         reason = unsafe_name_reason(e.name)
         if reason:  # our own names are safe; an input's name could still be odd
             raise DataError(f"cannot bundle {e.name!r}: {reason}", path=str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".zip")
-    os.close(fd)
-    try:
-        write_canonical_zip(Path(tmp), ordered)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a bundle is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target, suffix=".zip") as tmp:
+        write_canonical_zip(tmp, ordered)
     return target
 
 

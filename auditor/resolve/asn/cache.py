@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
+
+from auditor.files import write_text_atomic
 
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, utc_now
 
@@ -90,12 +91,5 @@ class AnswerCache:
         detail = {k: v for k, v in answer.detail.items() if k != "cache"}
         doc = {"stored_at": iso_utc(self._clock()), "answer": replace(answer, detail=detail).to_dict()}
         target = self.path(answer.query, answer.source)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(doc, f, ensure_ascii=False, sort_keys=True)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(target, json.dumps(doc, ensure_ascii=False, sort_keys=True), mode=None)  # a private cache: 0600
         return True

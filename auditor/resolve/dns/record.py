@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor.errors import DataError
+from auditor.files import write_text_atomic
 from auditor.resolve.clock import Clock, utc_now
 
 from .model import Nameserver, Resolution, ResolutionStatus, SweepResult
@@ -117,17 +117,7 @@ def write_recording(
     """Write resolutions and sweeps to ``path`` (atomically: temporary file, then rename)."""
     target = Path(path)
     text = dumps(Recording.of(resolutions, sweeps))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a recording is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(target, text)
 
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
