@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from auditor.model import Finding, Severity, Status
+from typing import Any
+
+from auditor.model import Facility, Finding, Severity, Status
 from auditor.rules.base import CDN_KINDS, OPERATOR, RuleContext, RuleSpec
 from auditor.rules.facility_in_region import judge
 
@@ -23,7 +25,7 @@ def is_cdn_operator(ctx: RuleContext) -> bool:
     return ctx.declares_service("cdn") or bool(ctx.operator.cdn_domains)
 
 
-def _anycast_outside(ctx: RuleContext, f) -> Finding | None:  # noqa: ANN001
+def _anycast_outside(ctx: RuleContext, f: Facility) -> Finding | None:
     """A CDN node whose address is anycast with an instance outside the region fails, whatever it declares."""
     for c in ctx.claims.get(f.id, ()):
         cont = ctx.containment.get(c.id)
@@ -55,7 +57,10 @@ def _discovered_findings(ctx: RuleContext) -> list[Finding]:
             ))
             continue
         nodes = [d for d in ctx.discovered if d["domain"] == domain]
-        where = lambda d: f"{d['address']} ({d['ip2region'] or 'unplaced'}; served to {d['served_to_subnets']} client subnets, e.g. {', '.join(d['served_to'][:3])})"  # noqa: E731
+
+        def where(d: dict[str, Any]) -> str:
+            return f"{d['address']} ({d['ip2region'] or 'unplaced'}; served to {d['served_to_subnets']} client subnets, e.g. {', '.join(d['served_to'][:3])})"
+
         outside = [d for d in nodes if d["relation"] == "outside"]
         unsure = [d for d in nodes if d["relation"] in ("indeterminate", "unplaced")]
         evidence = [f"sweep:{domain}"] + [f"discovered:{d['address']}" for d in nodes]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from auditor.model import Finding, Severity, Status
+from auditor.model import Finding, LocationClaim, Severity, Status
 from auditor.rules._location import describe, locate
 from auditor.rules.base import RuleContext, RuleSpec
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 SPEC = RuleSpec(
     id="location_evidence_consistent",
@@ -19,7 +25,7 @@ SPEC = RuleSpec(
 )
 
 
-def _latency_contradiction(ctx: RuleContext, claims) -> str:  # noqa: ANN001
+def _latency_contradiction(ctx: RuleContext, claims: Sequence[LocationClaim]) -> str:
     """A sentence when declared coordinates lie outside the area round-trip times allow, else ''."""
     import shapely
 
@@ -30,9 +36,13 @@ def _latency_contradiction(ctx: RuleContext, claims) -> str:  # noqa: ANN001
     if not points:
         return ""
     proj = ctx.region.geometry.projection
-    to_m = lambda g: shapely.transform(g, lambda xy: np.column_stack(proj.forward(xy[:, 0], xy[:, 1])))  # noqa: E731
+
+    def to_m(g: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(g, lambda xy: np.column_stack(proj.forward(xy[:, 0], xy[:, 1])))
+
     for p in points:
-        x, y = proj.forward([p.lon], [p.lat])
+        # a point claim has both; forward() reads None as NaN either way
+        x, y = proj.forward(np.array([p.lon], dtype=np.float64), np.array([p.lat], dtype=np.float64))
         here = shapely.Point(float(x[0]), float(y[0]))
         for a in areas:
             gap = shapely.distance(to_m(a.geometry), here)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.model import Finding, Severity, Status
+from auditor.regions import StatusEntry
 from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
 
 SPEC = RuleSpec(
@@ -19,7 +20,11 @@ SPEC = RuleSpec(
 def evaluate(ctx: RuleContext) -> list[Finding]:
     region, day = ctx.region, ctx.as_of
     entry = region.status_on(day)
-    src = lambda e: ctx.registry.sources.get(e.source, {}).get("title", e.source)  # noqa: E731
+
+    def src(e: StatusEntry) -> str:
+        title: str = ctx.registry.sources.get(e.source, {}).get("title", e.source)
+        return title
+
     if entry is None:
         return [SPEC.finding(Status.FAIL, OPERATOR, f"On {day} {region.id} was not yet a pilot region (first entry {region.status[0].date}).")]
     if entry.status in ("announced", "exited"):
