@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from auditor.errors import InputError
+from auditor.errors import InputError, os_reason
 
 __all__ = ["MAX_DEPTH", "check_regular_file", "load_json", "load_yaml", "read_text"]
 
@@ -110,7 +110,7 @@ def check_regular_file(path: str | os.PathLike[str], *, what: str, max_bytes: in
     except FileNotFoundError:
         return p
     except OSError as exc:
-        raise InputError(f"cannot read the {what}: {exc.strerror}", source=str(p)) from None
+        raise InputError(f"cannot read the {what}: {os_reason(exc)}", source=str(p)) from None
     import stat
 
     if not stat.S_ISREG(st.st_mode):
@@ -130,4 +130,4 @@ def read_text(path: str | os.PathLike[str], *, what: str, max_bytes: int, encodi
     except UnicodeDecodeError as exc:
         raise InputError(f"the {what} is not {encoding} text ({exc.reason} at byte {exc.start})", source=str(p)) from None
     except OSError as exc:
-        raise InputError(f"cannot read the {what}: {exc.strerror}", source=str(p)) from None
+        raise InputError(f"cannot read the {what}: {os_reason(exc)}", source=str(p)) from None

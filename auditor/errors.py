@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "os_reason",
     "AuditorError",
     "BoundaryError",
     "DataError",
@@ -97,3 +98,9 @@ class UsageError(AuditorError):
         self.value = value
         self.valid = tuple(valid)
         super().__init__(f"{option}: {value!r} is not one of: {', '.join(self.valid)}")
+
+
+def os_reason(exc: OSError) -> str:
+    """The one wording of a file or socket failure in a message: the system's own reason
+    ("Permission denied", "No such file or directory"), or the exception's text when it has none."""
+    return exc.strerror or str(exc) or type(exc).__name__

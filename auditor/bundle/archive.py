@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.errors import InputError, os_reason
 
 __all__ = [
     "ARCHIVE_RATIO_FLOOR",
@@ -193,7 +193,7 @@ def open_archive(path: Path) -> zipfile.ZipFile:
     except IsADirectoryError:
         raise InputError("is a folder, not a bundle archive", source=str(path)) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+        raise InputError(f"cannot read: {os_reason(exc)}", source=str(path)) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error, UnicodeDecodeError) as exc:
         raise InputError(f"not a readable zip archive ({type(exc).__name__}: {exc})", source=str(path)) from None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor._version import __version__
-from auditor.errors import DataError
+from auditor.errors import DataError, os_reason
 from auditor.files import atomic_path
 
 from .archive import Entry, entry_of, unsafe_name_reason, write_canonical_zip
@@ -136,7 +136,7 @@ def _checked_entry(member: str, path: str | os.PathLike[str], sha256: str, what:
     try:
         e = entry_of(member, Path(path))
     except OSError as exc:
-        raise DataError(f"cannot read the {what} for the bundle: {exc.strerror or exc}", path=str(path),
+        raise DataError(f"cannot read the {what} for the bundle: {os_reason(exc)}", path=str(path),
                         hint="write the bundle from the folder the audit ran in, right after it") from None
     if sha256 and e.sha256 != sha256:
         raise DataError(f"the {what} changed since the audit read it (sha256 {e.sha256[:12]}…, the audit recorded {sha256[:12]}…)",

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from auditor._version import __version__
-from auditor.errors import AuditorError, InputError, UsageError
+from auditor.errors import AuditorError, InputError, UsageError, os_reason
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +36,7 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail_usage(str(exc))
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            _fail_usage(f"{where}{exc.strerror or type(exc).__name__}")
+            _fail_usage(f"{where}{os_reason(exc)}")
         except RecursionError:
             _fail_usage("an input is nested too deeply to read (JSON or YAML nesting beyond the interpreter's limit)")
         except MemoryError:

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from auditor.errors import InputError
+from auditor.errors import InputError, os_reason
 
 __all__ = ["COMPLETE_MARKER", "LOCK_FILE", "REPORT_NAMES", "ReportFolder"]
 
@@ -79,7 +79,7 @@ class ReportFolder:
             self._staging.mkdir()
         except OSError as exc:
             self._unlock()
-            raise InputError(f"cannot write reports here: {exc.strerror or exc}", source=str(self.out)) from None
+            raise InputError(f"cannot write reports here: {os_reason(exc)}", source=str(self.out)) from None
         except BaseException:
             self._unlock()
             raise
@@ -151,7 +151,7 @@ class ReportFolder:
             tmp.write_text(json.dumps({"files": listing}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             os.replace(tmp, marker)
         except OSError as exc:
-            raise InputError(f"cannot write reports here: {exc.strerror or exc}", source=str(self.out)) from None
+            raise InputError(f"cannot write reports here: {os_reason(exc)}", source=str(self.out)) from None
         self._committed = [self.out / name for name in staged]
         return self._committed
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from auditor.documents import check_regular_file
-from auditor.errors import InputError, UsageError
+from auditor.errors import InputError, UsageError, os_reason
 from auditor.geo.crs import CRS, parse_crs, to_wgs84
 from auditor.geo.multilateration import RttSample
 
@@ -181,7 +181,7 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path)) from exc
     except OSError as exc:
-        raise InputError(f"cannot be read: {exc.strerror or exc}", source=str(path)) from exc
+        raise InputError(f"cannot be read: {os_reason(exc)}", source=str(path)) from exc
 
 
 def _json_records(path: Path) -> tuple[list[tuple[int, Any]], list[ReadProblem]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import DataError
+from auditor.errors import DataError, os_reason
 
 from .answer import AsnAnswer, AsnStatus, make_answer
 
@@ -102,7 +102,7 @@ def read_asn_recording(path: str | os.PathLike[str]) -> AsnRecording:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise DataError(f"cannot read the ASN recording: {exc.strerror or exc}", path=where) from exc
+        raise DataError(f"cannot read the ASN recording: {os_reason(exc)}", path=where) from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text: {exc}", path=where) from exc
     except json.JSONDecodeError as exc:

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from auditor.errors import DataError
+from auditor.errors import DataError, os_reason
 
 from ._query import Query, parse_query
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, make_answer, utc_now
@@ -217,7 +217,7 @@ def _read_text(path: Path) -> tuple[str, bytes]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}", path=str(path),
+        raise DataError(f"cannot read: {os_reason(exc)}", path=str(path),
                         hint="pass the path of a pyasn ipasn .dat or an iptoasn .tsv file") from exc
     data = raw
     if raw[:2] == b"\x1f\x8b":

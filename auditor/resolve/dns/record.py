@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from auditor.errors import DataError
+from auditor.errors import DataError, os_reason
 from auditor.files import write_text_atomic
 from auditor.resolve.clock import Clock, utc_now
 
@@ -126,7 +126,7 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise DataError(f"cannot read the DNS recording: {exc.strerror or exc}", path=where,
+        raise DataError(f"cannot read the DNS recording: {os_reason(exc)}", path=where,
                         hint="record one with write_recording(), or pass the path of an existing recording") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text: {exc}", path=where) from exc

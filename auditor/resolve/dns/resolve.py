@@ -29,6 +29,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from auditor.errors import os_reason
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 from auditor.resolve.clock import Clock, iso_utc, utc_now
 from auditor.resolve.network import REAL_NETWORK, Network, udp_exchange
@@ -286,7 +287,7 @@ class DnsResolver:
                     ex.failures.append(_Failure("bad_response", ns, f"malformed reply ({type(exc).__name__}: {exc})"))
                     continue
                 except OSError as exc:
-                    ex.failures.append(_Failure("server_failed", ns, f"socket error ({exc.strerror or exc})"))
+                    ex.failures.append(_Failure("server_failed", ns, f"socket error ({os_reason(exc)})"))
                     continue
                 if r.flags & dns.flags.TC:
                     over_tcp = self._over_tcp(q, ns, deadline, ex)

@@ -39,6 +39,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
+from auditor.errors import os_reason
 from auditor.resolve.breaker import (
     DEFAULT_GIVE_UP_AFTER,
     CircuitBreaker,
@@ -453,7 +454,7 @@ class _Engine:
                     if attempts[i] <= retries:
                         pending.append(i)
                     else:
-                        self._finish(i, SweepStatus.ERROR, reason=f"send failed: {exc.strerror or exc}")
+                        self._finish(i, SweepStatus.ERROR, reason=f"send failed: {os_reason(exc)}")
                         done += 1
                     continue
                 attempts[i] += 1

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from auditor.errors import DataError
+from auditor.errors import DataError, os_reason
 
 __all__ = ["XdbDatabase", "parse_ipv4", "shipped_xdb_path"]
 
@@ -276,7 +276,7 @@ class XdbDatabase:
         try:
             content = file.read_bytes()
         except OSError as exc:
-            raise DataError(f"cannot read the ip2region database: {exc.strerror or exc}", path=where, hint=_INSTALL_HINT) from exc
+            raise DataError(f"cannot read the ip2region database: {os_reason(exc)}", path=where, hint=_INSTALL_HINT) from exc
         return cls._from_bytes(content, where)
 
     @classmethod
