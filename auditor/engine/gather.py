@@ -14,7 +14,7 @@ import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.config import AuditConfig
 from auditor.geo.containment import Verdict
@@ -23,6 +23,10 @@ from auditor.model import EvidenceSource, Facility, LocationClaim, Operator
 from auditor.regions import DataSource, Region, Registry
 from auditor.resolve.admin import AdminFacts
 from auditor.resolve.coordinates import DeclaredCoordinates
+
+if TYPE_CHECKING:
+    from auditor.resolve.asn import AsnSource
+    from auditor.resolve.ipgeo.xdb import XdbDatabase
 
 __all__ = ["Evidence", "gather", "relation_of_answer", "use_network"]
 
@@ -72,7 +76,7 @@ class Evidence:
     def all_notes(self) -> list[str]:
         """The notes for the report: the sources' own, then one line per source that gave up."""
         return self.notes + gave_up_notes(self.gave_up)
-    _db: Any = None
+    _db: XdbDatabase | None = None
 
 
 def relation_of_answer(registry: Registry, region: Region, text: str) -> Verdict | None:
@@ -92,7 +96,7 @@ def _needs_ip(facilities: Sequence[Facility], operator: Operator) -> bool:
     return bool(operator.isp_prefixes) or any(f.ip and not f.errors for f in facilities)
 
 
-def _ip_db(ev: Evidence, config: AuditConfig):  # noqa: ANN202
+def _ip_db(ev: Evidence, config: AuditConfig) -> XdbDatabase:
     """The ip2region database, loaded once per audit and named in the data sources."""
     if ev._db is None:
         ev._db = _load_xdb(os.path.abspath(config.ip_db) if config.ip_db else None, _file_stamp(config.ip_db))
@@ -101,7 +105,7 @@ def _ip_db(ev: Evidence, config: AuditConfig):  # noqa: ANN202
 
 
 @functools.lru_cache(maxsize=4)
-def _load_xdb(path: str | None, stamp: tuple[int, int] | None):  # noqa: ANN202, ARG001 - stamp keys the cache
+def _load_xdb(path: str | None, stamp: tuple[int, int] | None) -> XdbDatabase:  # noqa: ARG001 - stamp keys the cache
     """An xdb database, loaded once per process (a streamed audit asks for it once per chunk)."""
     from auditor.resolve.ipgeo.xdb import XdbDatabase
 
@@ -181,14 +185,15 @@ def gather(
     return ev
 
 
-def _session_asn_sources(config: AuditConfig, ev: Evidence, shared: dict[str, Any]) -> list[Any]:
+def _session_asn_sources(config: AuditConfig, ev: Evidence, shared: dict[str, Any]) -> list[AsnSource]:
     """The ASN sources, made once per session (with the data sources they name, said in every ``ev``)."""
     if "asn" not in shared:
         before = len(ev.data_sources)
         shared["asn"] = asn_sources(config, ev), ev.data_sources[before:]
     else:
         ev.data_sources.extend(shared["asn"][1])
-    return shared["asn"][0]
+    sources: list[AsnSource] = shared["asn"][0]
+    return sources
 
 
 def _note_gave_up(ev: Evidence, breaker: Any, not_asked: int, total: int, what: str, done: str = "asked") -> None:
@@ -236,7 +241,7 @@ def split_host_port(text: str, default_port: int = 53) -> tuple[str, int]:
     return parse_host_port(text, default_port, require_ip=True)
 
 
-def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
+def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[AsnSource]:
     """The IP→ASN sources the configuration asks for (none by default: all need a table, a recording or a server).
 
     Order matters (answers are kept per query in source order): the offline table, recorded
@@ -251,7 +256,7 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
         replay_sources,
     )
 
-    sources: list[Any] = []
+    sources: list[AsnSource] = []
     cache = AnswerCache(config.cache_dir) if config.cache_dir else None
     if config.asn_table:
         table = PrefixTable.load(config.asn_table)
@@ -280,7 +285,7 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[Any]:
     return sources
 
 
-def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -> None:  # noqa: ANN001
+def _ip_evidence(ev: Evidence, facilities: Sequence[Facility], operator: Operator, registry: Registry, region: Region, config: AuditConfig) -> None:
     from auditor.resolve.ipgeo.footprint import address_footprint
     from auditor.resolve.ipgeo.ip2region import Ip2regionResolver
 
@@ -293,7 +298,15 @@ def _ip_evidence(ev: Evidence, facilities, operator, registry, region, config) -
         ev.sources_run.append("ip")
 
 
-def _dns_evidence(ev: Evidence, facilities, operator, registry, region, config, shared: dict[str, Any]) -> None:  # noqa: ANN001
+def _dns_evidence(
+    ev: Evidence,
+    facilities: Sequence[Facility],
+    operator: Operator,
+    registry: Registry,
+    region: Region,
+    config: AuditConfig,
+    shared: dict[str, Any],
+) -> None:
     """Resolve the inventory's hostnames and the accelerated domains; sweep the domains (ECS).
 
     Addresses a hostname resolves to become IP claims of its facility; addresses a
@@ -423,7 +436,7 @@ def _latency_kind(path: str) -> str:
     return "pings" if isinstance(record, dict) and "prb_id" in record else "probes"
 
 
-def _latency_evidence(ev: Evidence, facilities, config: AuditConfig) -> None:  # noqa: ANN001
+def _latency_evidence(ev: Evidence, facilities: Sequence[Facility], config: AuditConfig) -> None:
     """RTT measurements → feasible regions (polygon claims) or anycast claims for the facilities they name."""
     from shapely.geometry import MultiPolygon
 
@@ -471,7 +484,7 @@ def _latency_evidence(ev: Evidence, facilities, config: AuditConfig) -> None:  #
                 {"vantage": d.vantage_id, "lon": round(d.lon, 6), "lat": round(d.lat, 6), "rtt_ms": d.rtt_ms, "radius_km": round(d.radius_m / 1000, 1)}
                 for d in le.disks
             ]
-            base = dict(subject=f.id, source=EvidenceSource.LATENCY, original={"target": key, "vantages": vantages}, notes=(le.reason,))
+            base: dict[str, Any] = dict(subject=f.id, source=EvidenceSource.LATENCY, original={"target": key, "vantages": vantages}, notes=(le.reason,))
             if le.anycast:
                 shapes = [disk_polygon(d.lon, d.lat, d.radius_m) for d in le.disjoint]
                 parts = [g for s in shapes for g in getattr(s, "geoms", [s])]
@@ -491,7 +504,7 @@ def _sha(path: str) -> str:
     return sha256_file(path)
 
 
-def _mmdb_evidence(ev: Evidence, facilities, path: str) -> None:  # noqa: ANN001
+def _mmdb_evidence(ev: Evidence, facilities: Sequence[Facility], path: str) -> None:
     from auditor.resolve.ipgeo.ip2region import normalise_ip
     from auditor.resolve.ipgeo.mmdb import MmdbDatabase
 

@@ -87,10 +87,10 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
 
                 sources = asn_sources(cfg)
             for source in sources:
-                a = source.lookup([q])[0]
+                answer = source.lookup([q])[0]
                 rep.evidence.append({
-                    "source": a.source, "version": getattr(getattr(source, "version", None), "sha256", "")[:12] or "live",
-                    "status": a.status, "asn": a.asn, "prefix": a.prefix, "holder": a.holder, "reason": a.reason,
+                    "source": answer.source, "version": getattr(getattr(source, "version", None), "sha256", "")[:12] or "live",
+                    "status": answer.status, "asn": answer.asn, "prefix": answer.prefix, "holder": answer.holder, "reason": answer.reason,
                 })
         if rep.kind == "host":
             rep.notes.append("hostnames need DNS evidence, which is not implemented yet")

@@ -199,7 +199,8 @@ def _in_order(
 
 def _collect(future: Any) -> ChunkOutcome:
     try:
-        return future.result()
+        outcome: ChunkOutcome = future.result()  # a Dask future's result is untyped
+        return outcome
     finally:
         future.release()
 
