@@ -26,6 +26,8 @@ from auditor.resolve.coordinates import DeclaredCoordinates
 
 if TYPE_CHECKING:
     from auditor.resolve.asn import AsnSource
+    from auditor.resolve.dns import Resolution, SweepResult
+    from auditor.resolve.ipgeo.footprint import Footprint
     from auditor.resolve.ipgeo.xdb import XdbDatabase
 
 __all__ = ["Evidence", "gather", "relation_of_answer", "use_network"]
@@ -61,13 +63,13 @@ class Evidence:
     """Everything the sources said, before containment."""
 
     claims: list[LocationClaim] = field(default_factory=list)
-    footprint: Any = None                      # auditor.resolve.ipgeo.footprint.Footprint | None
+    footprint: Footprint | None = None
     asn: dict[str, list[Any]] = field(default_factory=dict)  # query -> AsnAnswer list
     data_sources: list[DataSource] = field(default_factory=list)
     sources_run: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    dns: dict[str, Any] = field(default_factory=dict)          # hostname -> Resolution
-    sweeps: dict[str, Any] = field(default_factory=dict)       # accelerated domain -> SweepResult | reason str
+    dns: dict[str, Resolution] = field(default_factory=dict)   # hostname -> its resolution
+    sweeps: dict[str, SweepResult | str] = field(default_factory=dict)  # accelerated domain -> sweep, or why not swept
     discovered: list[dict[str, Any]] = field(default_factory=list)
     declared_addresses: set[str] = field(default_factory=set)  # facility addresses, declared or resolved (DNS evidence)
     # live sources: (source, what it counts, verb) -> [not done, total, what it said when it gave up ("" if it did not)]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from auditor.engine.gather import gather
+from auditor.engine.gather import Evidence, gather
 from auditor.engine.plan import AuditPlan, load_basic_telecom
 from auditor.geo.containment import VERDICT_CODES, Verdict
 from auditor.model import Containment, Facility, Finding, LocationClaim, Operator
@@ -134,7 +134,7 @@ def paused_gc() -> Iterator[None]:
 class Judgement:
     """Evidence, containment and findings for one set of subjects (all facilities, a chunk, or the operator)."""
 
-    evidence: Any  # auditor.engine.gather.Evidence
+    evidence: Evidence
     claims: dict[str, tuple[LocationClaim, ...]]
     containment: dict[str, Containment]
     context: RuleContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.model import (
     Containment,
@@ -18,6 +18,10 @@ from auditor.model import (
 )
 from auditor.regions import Region, Registry
 from auditor.rules._location import locate
+
+if TYPE_CHECKING:  # types only: the rules import no resolver
+    from auditor.resolve.dns import SweepResult
+    from auditor.resolve.ipgeo.footprint import Footprint
 
 __all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable", "FacilityDigest", "CDN_KINDS", "ISP_KINDS"]
 
@@ -95,9 +99,9 @@ class RuleContext:
     as_of: dt.date
     basic_telecom: BasicTelecomTable
     evidence_sources: frozenset[str] = field(default_factory=frozenset)
-    footprint: Any = None                             # ISP address-space footprint (IP evidence)
+    footprint: Footprint | None = None                # ISP address-space footprint (IP evidence)
     asn: Mapping[str, Any] = field(default_factory=dict)  # query -> ASN answers
-    sweeps: Mapping[str, Any] = field(default_factory=dict)  # accelerated domain -> SweepResult or why not swept
+    sweeps: Mapping[str, SweepResult | str] = field(default_factory=dict)  # accelerated domain -> sweep, or why not swept
     discovered: tuple[dict[str, Any], ...] = ()             # undeclared nodes found by sweeps
     digest: FacilityDigest | None = None                    # given when the facilities are judged elsewhere (streaming)
     located: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # locate()'s answers, by subject
