@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from auditor.regions import load_registry  # noqa: E402
-from auditor.resolve import address as addr  # noqa: E402
+from auditor.resolve import address as addr
+from auditor.resolve.address import gazetteer as addr_gazetteer  # noqa: E402
 
 STREETS_ZH = ["申港大道", "世纪大道", "科技园路", "深南大道", "中关村大街", "环湖西二路", "海府路", "解放路", "人民路", "建设路",
               "北京东路", "南京西路", "中山园路", "天山路", "延安东路", "临港大道", "学院路", "滨海大道", "工业园区", "创新路"]
@@ -50,7 +51,7 @@ PARTS_ZH = ["中国（上海）自由贸易试验区临港新片区", "上海市
 
 def build_shapes(registry) -> tuple[list, list[str]]:
     """Units with their lineage names, and corpus addresses (short ones)."""
-    g = addr._gazetteer(registry)
+    g = addr_gazetteer._gazetteer(registry)
     counties = [u for u in g.units.values() if u.level == "county" and len(u.lineage) >= 2 and not u.name_zh.endswith("直辖")]
     rows = {}
     with open(ROOT / "boundaries" / "admin-units.csv", encoding="utf-8", newline="") as f:
@@ -143,7 +144,7 @@ def main() -> None:
     loads, regex_compiles = [], []
     for _ in range(args.repeat):
         t = time.perf_counter()
-        g = addr._Gazetteer(registry)
+        g = addr_gazetteer._Gazetteer(registry)
         loads.append(time.perf_counter() - t)
         t = time.perf_counter()
         g.scan_cjk_regex("上海")
