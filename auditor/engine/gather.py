@@ -7,7 +7,6 @@ database is not loaded for an inventory without IP addresses).
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import contextvars
 import functools
@@ -125,20 +124,20 @@ def _file_stamp(path: str | None) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-_SESSIONS: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+class EvidenceSession:
+    """What the calls of one audit share: its live sources (so a dead server is given up on once, not
+    once per chunk) and the tables and recordings they read.
 
+    No module keeps one: an audit makes its own and passes it down. A streamed audit judged in this
+    process passes one session to every chunk; on a Dask cluster each worker keeps one per audit on
+    the worker itself (:func:`auditor.engine.stream.worker_session`), since live sources cannot
+    travel between processes.
+    """
 
-def _shared(session: str | None) -> dict[str, Any]:
-    """What the chunks of one streamed audit share in this process: its live sources (so a dead server
-    is given up on once, not once per chunk) and the tables and recordings they read. ``{}`` (nothing
-    shared) without a session; the last few sessions are kept."""
-    if session is None:
-        return {}
-    if session not in _SESSIONS:
-        _SESSIONS[session] = {}
-        while len(_SESSIONS) > 4:
-            _SESSIONS.popitem(last=False)
-    return _SESSIONS[session]
+    __slots__ = ("shared",)
+
+    def __init__(self) -> None:
+        self.shared: dict[str, Any] = {}
 
 
 def gather(
@@ -150,15 +149,16 @@ def gather(
     config: AuditConfig,
     *,
     declared_elsewhere: Iterable[str] = (),
-    session: str | None = None,
+    session: EvidenceSession | None = None,
 ) -> Evidence:
     """Run every configured source over the facilities and the operator.
 
     ``declared_elsewhere``: addresses the operator declares in facilities not passed here
     (a streamed audit gathers the operator's evidence apart from its facilities'), so that
-    ECS sweeps do not report them as undeclared. ``session``: an id shared by the calls of one
-    streamed audit in this process (see :func:`_shared`).
+    ECS sweeps do not report them as undeclared. ``session``: what the calls of one audit share
+    (see :class:`EvidenceSession`); a fresh one when not given.
     """
+    shared = (session or EvidenceSession()).shared
     ev = Evidence()
     ev.declared_addresses.update(declared_elsewhere)
     subjects = list(facilities) + ([registration] if registration is not None else [])
@@ -170,14 +170,14 @@ def gather(
     if _needs_ip(facilities, operator):
         _ip_evidence(ev, facilities, operator, registry, region, config)
     if config.dns_recording or config.dns_server:
-        _dns_evidence(ev, facilities, operator, registry, region, config, _shared(session))
+        _dns_evidence(ev, facilities, operator, registry, region, config, shared)
     for path in config.mmdb:
         _mmdb_evidence(ev, facilities, path)
     if config.latency:
         _latency_evidence(ev, facilities, config)
     queries = _asn_queries(facilities, operator)
     if queries:
-        for source in _session_asn_sources(config, ev, _shared(session)):
+        for source in _session_asn_sources(config, ev, shared):
             answers = source.lookup(queries)
             for q, answer in zip(queries, answers):
                 ev.asn.setdefault(q, []).append(answer)

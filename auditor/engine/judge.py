@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from auditor.engine.gather import Evidence, gather
+from auditor.engine.gather import Evidence, EvidenceSession, gather
 from auditor.engine.plan import AuditPlan, load_basic_telecom
 from auditor.geo.containment import VERDICT_CODES, Verdict
 from auditor.model import Containment, Facility, Finding, LocationClaim, Operator
@@ -150,7 +150,7 @@ def judge(
     *,
     digest: FacilityDigest | None = None,
     declared_elsewhere: Sequence[str] | set[str] = (),
-    session: str | None = None,
+    session: EvidenceSession | None = None,
     progress: Callable[..., None] | None = None,
 ) -> Judgement:
     """Gather evidence, test containment and apply every rule: the one path every audit takes.

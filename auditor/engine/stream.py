@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import AuditConfig
-from auditor.engine.gather import gave_up_notes, merge_gave_up
+from auditor.engine.gather import EvidenceSession, gave_up_notes, merge_gave_up
 from auditor.engine.judge import judge, paused_gc
 from auditor.engine.plan import (
     UNSTATED_CRS_WARNING,
@@ -75,7 +75,7 @@ class ChunkPlan:
     detail_cap: int = DETAIL_CAP
     collect_declared: bool = False              # the operator's ECS sweeps need every declared address
     tables: tuple[str, ...] = ("csv", "parquet")  # the full tables to render (on the worker, in parallel)
-    session: str | None = None                  # shared by the chunks of one audit: live sources give up once per process
+    session: str | None = None                  # the audit's id: each Dask worker keeps its evidence session under it
 
     def audit_plan(self) -> AuditPlan:
         registry = load_registry()
@@ -112,17 +112,47 @@ def facility_view(operator: Operator) -> Operator:
     return dataclasses.replace(operator, cdn_domains=(), isp_prefixes=())
 
 
-def judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None = None) -> ChunkOutcome:
+def judge_chunk(
+    chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None = None, session: EvidenceSession | None = None
+) -> ChunkOutcome:
     """Parse (a CsvBlock), validate, gather evidence for, contain and judge one chunk of rows.
 
     Pure but for reading evidence files. ``ids_before``: ids earlier chunks used, with their first
     row, so that a later use is a duplicate as in a single pass (see :func:`audit_streamed`).
+    ``session``: the audit's evidence session when judged in its own process; on a Dask worker
+    (None) the worker's session for ``plan.session`` (:func:`worker_session`).
     """
     with paused_gc():
-        return _judge_chunk(chunk, plan, ids_before)
+        return _judge_chunk(chunk, plan, ids_before, session or worker_session(plan.session))
 
 
-def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None) -> ChunkOutcome:
+#: Audits whose sessions a Dask worker keeps at once (the oldest is dropped).
+_WORKER_SESSIONS_KEPT = 4
+
+
+def worker_session(audit_id: str | None) -> EvidenceSession | None:
+    """This Dask worker's evidence session for audit ``audit_id``, kept on the worker object itself
+    (live sources cannot be sent between processes, and a worker judges many chunks of one audit);
+    None outside a Dask worker."""
+    if audit_id is None:
+        return None
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not running on a Dask worker
+        return None
+    sessions: collections.OrderedDict[str, EvidenceSession] = worker.__dict__.setdefault("auditor_sessions", collections.OrderedDict())
+    if audit_id not in sessions:
+        sessions[audit_id] = EvidenceSession()
+        while len(sessions) > _WORKER_SESSIONS_KEPT:
+            sessions.popitem(last=False)
+    return sessions[audit_id]
+
+
+def _judge_chunk(
+    chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None, session: EvidenceSession | None
+) -> ChunkOutcome:
     from auditor.report.table import (
         arrow_table,
         csv_text,
@@ -133,7 +163,7 @@ def _judge_chunk(chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[s
     table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
     aplan = plan.audit_plan()
     facilities = validate_rows(table, default_crs=plan.default_crs, ids_before=ids_before)
-    j = judge(facilities, plan.operator, None, aplan, session=plan.session)
+    j = judge(facilities, plan.operator, None, aplan, session=session)
     result = AuditResult(
         operator=plan.operator, region=aplan.region, as_of=plan.as_of, facilities=facilities, claims=j.claims,
         containment=j.containment, facility_findings=j.facility_findings, operator_findings=[], inputs=[],
@@ -369,10 +399,13 @@ def audit_streamed(
         writer = TableWriter(folder, formats)
         fold = _Fold(detail_cap)
         try:
-            for job, outcome in _in_order(judge_chunk, ((c, chunk_plan) for c in chunks), client, window=_window(client)):
+            # in this process every chunk shares the audit's session; on Dask each worker keeps its own
+            session = EvidenceSession() if client is None else None
+            jobs = ((c, chunk_plan, None, session) for c in chunks)
+            for job, outcome in _in_order(judge_chunk, jobs, client, window=_window(client)):
                 clash = fold.ids_used_before(outcome)
                 if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
-                    outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash), client)
+                    outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash, session), client)
                 writer.write(outcome)
                 fold.add(outcome)
                 step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
