@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 from auditor.errors import InputError, os_reason
+from auditor.paths import sha256_file
 
 __all__ = ["COMPLETE_MARKER", "LOCK_FILE", "REPORT_NAMES", "ReportFolder"]
 
@@ -146,7 +146,7 @@ class ReportFolder:
                 if name not in staged and name not in self._kept:
                     _remove(self.out / name)
             files = sorted(p for name in sorted({*staged, *self._kept}) for p in _files(self.out / name))
-            listing = {p.relative_to(self.out).as_posix(): _sha256(p) for p in files}
+            listing = {p.relative_to(self.out).as_posix(): sha256_file(p) for p in files}
             tmp = self._staging / COMPLETE_MARKER
             tmp.write_text(json.dumps({"files": listing}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             os.replace(tmp, marker)
@@ -199,11 +199,3 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
     elif path.is_dir():
         shutil.rmtree(path)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
