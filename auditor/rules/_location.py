@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Protocol
 
 from auditor.geo.containment import Verdict
 from auditor.model import Containment, LocationClaim
 
-if TYPE_CHECKING:  # base.RuleContext.facility_digest uses locate(): the runtime import runs one way only
-    from auditor.rules.base import RuleContext
+
+class Subjects(Protocol):
+    """What locating a subject reads: its claims, their containment, and the answers so far
+    (:class:`~auditor.rules.base.RuleContext` is one; naming the protocol keeps this module free
+    of the rule base, which imports it)."""
+
+    @property
+    def claims(self) -> Mapping[str, tuple[LocationClaim, ...]]: ...
+    @property
+    def containment(self) -> Mapping[str, Containment]: ...
+    @property
+    def located(self) -> dict[str, Any]: ...
 
 __all__ = ["LocationAnswer", "locate", "describe"]
 
@@ -34,7 +45,7 @@ class LocationAnswer(NamedTuple):
         return cls(verdict, deciding, found, contradiction, tuple([c.claim_id for c in (deciding or found)]))
 
 
-def locate(ctx: RuleContext, subject: str) -> LocationAnswer:
+def locate(ctx: Subjects, subject: str) -> LocationAnswer:
     """Combine a subject's claims: each claim is a constraint on where it truly is.
 
     Decisive claims (inside/outside) that agree decide; claims that are only
@@ -53,7 +64,7 @@ def locate(ctx: RuleContext, subject: str) -> LocationAnswer:
 _INSIDE, _OUTSIDE, _INDETERMINATE = Verdict.INSIDE, Verdict.OUTSIDE, Verdict.INDETERMINATE
 
 
-def _combine(ctx: RuleContext, subject: str) -> LocationAnswer:
+def _combine(ctx: Subjects, subject: str) -> LocationAnswer:
     found = tuple(ctx.containment[c.id] for c in ctx.claims.get(subject, ()) if c.id in ctx.containment)
     if not found:
         return LocationAnswer(None, (), (), False)
