@@ -13,7 +13,12 @@ set -euo pipefail
 need=()
 command -v knotd >/dev/null 2>&1 || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v kdig >/dev/null 2>&1 || need+=(knot-dnsutils)
-ls /usr/lib/*/knot/modules-*/geoip.so /usr/lib/knot/modules-*/geoip.so >/dev/null 2>&1 || need+=(knot-module-geoip)
+have_geoip() {  # Knot's geoip module, wherever the distribution puts it
+  local f
+  for f in /usr/lib/*/knot/modules-*/geoip.so /usr/lib/knot/modules-*/geoip.so; do [ -e "$f" ] && return 0; done
+  return 1
+}
+have_geoip || need+=(knot-module-geoip)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
