@@ -420,18 +420,23 @@ def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region
 
 
 @main.command()
-@click.argument("old", type=click.Path(dir_okay=False))
-@click.argument("new", type=click.Path(dir_okay=False))
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True, help="Output format.")
+@click.option("--force", is_flag=True, help="Compare reports of different regions or operators anyway (the diff says what differs).")
 @handles_errors
-def diff(old: str, new: str, fmt: str) -> None:
-    """Compare two report.json files (OLD then NEW): new, fixed, regressed, unchanged findings and facilities.
+def diff(old: str, new: str, fmt: str, force: bool = False) -> None:
+    """Compare two reports (OLD then NEW; report.json files or report folders): new, fixed, regressed,
+    unchanged findings and facilities.
+
+    Reports of another region or operator are refused (--force to compare anyway); a different
+    as-of date, tool version or changed data files are stated at the top.
 
     Exit status: 0 no regression, 1 something regressed (for CI), 2 unusable input.
 
     \b
     Example:
-      auditor diff reports/2026-10/report.json reports/example/report.json --format md
+      auditor diff reports/2026-10 reports/example --format md
     """
     from auditor.report.diff import (
         diff_json,
@@ -442,7 +447,7 @@ def diff(old: str, new: str, fmt: str) -> None:
         load_report,
     )
 
-    d = diff_reports(load_report(old), load_report(new))
+    d = diff_reports(load_report(old), load_report(new), force=force)
     click.echo({"text": diff_text, "json": diff_json, "md": diff_markdown}[fmt](d), nl=False)
     sys.exit(EXIT_FAILED if has_regression(d) else EXIT_OK)
 

@@ -14,6 +14,12 @@ Categories, for findings (statuses) and facilities (verdicts) alike:
 * ``removed``    present before, absent now
 
 :func:`has_regression` is true when any finding or facility regressed (the CLI exits 1).
+
+Two reports are compared only when they audit the same thing: the same region (and region
+options) and the same operator. Otherwise :func:`diff_reports` refuses (``force=True`` compares
+anyway and the diff says what differs). Differences that do not make a comparison meaningless —
+the as-of date, the tool or rule-catalogue version, the data files' hashes — are stated in the
+diff's ``notes``.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ class ReportDiff:
     new_as_of: str | None
     findings: dict[str, list[Change]] = field(default_factory=dict)
     facilities: dict[str, list[Change]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what differs between the two audits besides their results
 
     @property
     def has_regression(self) -> bool:
@@ -95,6 +102,7 @@ class ReportDiff:
             "old": {"verdict": self.old_verdict, "as_of": self.old_as_of},
             "new": {"verdict": self.new_verdict, "as_of": self.new_as_of},
             "has_regression": self.has_regression,
+            "notes": list(self.notes),
             "counts": self.counts(),
             "findings": {c: [x.as_dict() for x in self.findings.get(c, [])] for c in CATEGORIES},
             "facilities": {c: [x.as_dict() for x in self.facilities.get(c, [])] for c in CATEGORIES},
@@ -110,7 +118,10 @@ MAX_REPORT_BYTES = 2 << 30
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
-    """Read a report.json; InputError if it is missing, not JSON, or not a pilot-zone-auditor report."""
+    """Read a report.json (or the report.json of a report folder); InputError if it is missing, not
+    JSON, or not a pilot-zone-auditor report."""
+    if Path(path).is_dir():
+        path = Path(path) / "report.json"
     source = str(path)
     if not Path(path).exists():
         raise InputError("report not found", source=source)
@@ -180,10 +191,66 @@ def _sorted(changes: list[Change]) -> list[Change]:
     return sorted(changes, key=lambda c: (c.subject, c.rule or "", c.key))
 
 
-def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> ReportDiff:
-    """Compare two report.json mappings (old → new). Pure and deterministic."""
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _region_key(report: Mapping[str, Any]) -> tuple[Any, Any]:
+    region = _mapping(report.get("region"))
+    options = _items(region.get("options"))
+    return region.get("id"), sorted((str(o.get("name")), bool(o.get("value"))) for o in options if isinstance(o, Mapping))
+
+
+def _operator_name(report: Mapping[str, Any]) -> Any:
+    return _mapping(report.get("operator")).get("name")
+
+
+def comparability(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(why the two reports cannot be compared, what else differs between them), both as sentences."""
+    refusals: list[str] = []
+    (old_region, old_options), (new_region, new_options) = _region_key(old), _region_key(new)
+    if old_region != new_region:
+        refusals.append(f"the region differs: {old_region} → {new_region}")
+    elif old_options != new_options:
+        refusals.append(f"the region's options differ: {old_options} → {new_options}")
+    if _operator_name(old) != _operator_name(new):
+        refusals.append(f"the operator differs: {_operator_name(old)!r} → {_operator_name(new)!r}")
+    notes: list[str] = []
+    if old.get("as_of") != new.get("as_of"):
+        notes.append(f"judged as of {old.get('as_of')} → {new.get('as_of')}")
+    old_tool, new_tool = _mapping(old.get("tool")), _mapping(new.get("tool"))
+    for key, label in (("version", "tool version"), ("rules_version", "rule catalogue")):
+        if old_tool.get(key) != new_tool.get(key):
+            notes.append(f"{label} {old_tool.get(key)} → {new_tool.get(key)}")
+    def hashes(report: Mapping[str, Any]) -> dict[str, Any]:
+        return {str(s.get("name")): s.get("sha256") for s in _items(report.get("data_sources")) if isinstance(s, Mapping)}
+    old_data, new_data = hashes(old), hashes(new)
+    changed = sorted(n for n in set(old_data) & set(new_data) if old_data[n] != new_data[n])
+    if changed:
+        notes.append("data files changed: " + ", ".join(changed))
+    only = sorted(set(old_data) ^ set(new_data))
+    if only:
+        notes.append("data files used by one audit only: " + ", ".join(only))
+    return refusals, notes
+
+
+def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any], *, force: bool = False) -> ReportDiff:
+    """Compare two report.json mappings (old → new). Pure and deterministic.
+
+    Reports of another region, region options or operator are refused (:class:`InputError`)
+    unless ``force``; then the diff's notes begin with what differs.
+    """
     _check(old, "old report")
     _check(new, "new report")
+    refusals, notes = comparability(old, new)
+    if refusals and not force:
+        raise InputError("the two reports do not audit the same thing: " + "; ".join(refusals),
+                         hint="compare reports of one operator in one region, or give --force to compare anyway")
+    notes = [f"compared anyway (--force): {r}" for r in refusals] + notes
     fo, fn = _findings(old), _findings(new)
     findings: dict[str, list[Change]] = {c: [] for c in CATEGORIES}
     for key in sorted(set(fo) | set(fn)):
@@ -204,6 +271,7 @@ def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> ReportDiff:
         new_as_of=new.get("as_of"),
         findings={c: _sorted(v) for c, v in findings.items()},
         facilities={c: _sorted(v) for c, v in facilities.items()},
+        notes=tuple(notes),
     )
 
 
@@ -230,7 +298,7 @@ def _counts_line(changes: Mapping[str, list[Change]]) -> str:
 
 
 def diff_text(diff: ReportDiff, *, show_unchanged: bool = False) -> str:
-    lines = [_headline(diff), "regression: " + ("yes" if diff.has_regression else "no"),
+    lines = [_headline(diff), *(f"note: {n}" for n in diff.notes), "regression: " + ("yes" if diff.has_regression else "no"),
              "facilities: " + _counts_line(diff.facilities), "findings: " + _counts_line(diff.findings)]
     for label, changes in (("facilities", diff.facilities), ("findings", diff.findings)):
         for cat in CATEGORIES:
@@ -249,7 +317,7 @@ def _md(text: str) -> str:
 
 
 def diff_markdown(diff: ReportDiff, *, show_unchanged: bool = False) -> str:
-    lines = ["# Audit diff", "", f"- {_md(_headline(diff))}",
+    lines = ["# Audit diff", "", f"- {_md(_headline(diff))}", *(f"- note: {_md(n)}" for n in diff.notes),
              f"- regression: **{'yes' if diff.has_regression else 'no'}**", "",
              "| | " + " | ".join(CATEGORIES) + " |", "|---|" + "---:|" * len(CATEGORIES)]
     for label, changes in (("facilities", diff.facilities), ("findings", diff.findings)):

@@ -124,3 +124,62 @@ def test_bad_inputs(tmp_path):
         load_report(p)
     with pytest.raises(InputError, match="not found"):
         load_report(tmp_path / "missing.json")
+
+
+# -- what can be compared -------------------------------------------------------------------
+
+EXAMPLE_REPORT = REPO / "reports" / "example" / "report.json"
+
+
+def test_reports_of_another_region_are_refused_unless_forced():
+    old = load_report(EXAMPLE_REPORT)
+    new = copy.deepcopy(old)
+    new["region"]["id"] = "beijing"
+    with pytest.raises(InputError, match="do not audit the same thing: the region differs: shanghai → beijing"):
+        diff_reports(old, new)
+    forced = diff_reports(old, new, force=True)
+    assert forced.notes[0] == "compared anyway (--force): the region differs: shanghai → beijing"
+    assert "note: compared anyway" in diff_text(forced) and "note: compared anyway" in diff_markdown(forced)
+    assert json.loads(diff_json(forced))["notes"][0].startswith("compared anyway")
+
+
+def test_reports_of_another_operator_or_other_region_options_are_refused():
+    old = load_report(EXAMPLE_REPORT)
+    other_operator = copy.deepcopy(old)
+    other_operator["operator"]["name"] = "Someone Else Ltd."
+    with pytest.raises(InputError, match="the operator differs"):
+        diff_reports(old, other_operator)
+    other_options = copy.deepcopy(old)
+    other_options["region"]["options"] = [{"name": "include_shenshan", "value": True}]
+    with pytest.raises(InputError, match="the region's options differ"):
+        diff_reports(old, other_options)
+
+
+def test_dates_versions_and_data_changes_are_stated_not_refused():
+    old = load_report(EXAMPLE_REPORT)
+    new = copy.deepcopy(old)
+    new["as_of"] = "2026-12-01"
+    new["tool"]["version"] = "0.2.0"
+    new["data_sources"][0]["sha256"] = "0" * 64
+    d = diff_reports(old, new)
+    assert d.notes == ("judged as of 2026-11-01 → 2026-12-01", "tool version 0.1.0 → 0.2.0",
+                       f"data files changed: {old['data_sources'][0]['name']}")
+    assert diff_reports(old, copy.deepcopy(old)).notes == ()
+
+
+def test_cli_diff_takes_report_folders_and_refuses_another_region(tmp_path):
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    other = tmp_path / "other"
+    other.mkdir()
+    doc = json.loads(EXAMPLE_REPORT.read_text(encoding="utf-8"))
+    doc["region"]["id"] = "beijing"
+    (other / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+    same = CliRunner().invoke(main, ["diff", str(EXAMPLE_REPORT.parent), str(EXAMPLE_REPORT.parent)])
+    assert same.exit_code == 0 and "regression: no" in same.output
+    refused = CliRunner().invoke(main, ["diff", str(EXAMPLE_REPORT.parent), str(other)])
+    assert refused.exit_code == 2 and "the region differs: shanghai → beijing" in refused.output
+    forced = CliRunner().invoke(main, ["diff", str(EXAMPLE_REPORT.parent), str(other), "--force"])
+    assert forced.exit_code in (0, 1) and "note: compared anyway (--force): the region differs" in forced.output
