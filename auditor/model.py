@@ -37,10 +37,14 @@ class Status(StrEnum):
 
 
 class FacilityVerdict(StrEnum):
+    """A facility's verdict (DESIGN §2): error, else fail, else indeterminate, else waived (a recorded
+    waiver covers a finding that would not pass), else pass."""
+
     PASS = "pass"
     FAIL = "fail"
     INDETERMINATE = "indeterminate"
     ERROR = "error"
+    WAIVED = "waived"
 
 
 class Severity(StrEnum):

@@ -31,7 +31,8 @@ __all__ = ["AuditResult", "NO_ROWS_WARNING", "Tallies", "facilities_frame", "fin
 
 # enum members looked up once (each ``Enum.X`` lookup runs a descriptor on Python 3.11; these run per row)
 _F_PASS, _F_FAIL, _F_INDETERMINATE, _F_ERROR = FacilityVerdict.PASS, FacilityVerdict.FAIL, FacilityVerdict.INDETERMINATE, FacilityVerdict.ERROR
-_S_FAIL, _S_INDETERMINATE = Status.FAIL, Status.INDETERMINATE
+_F_WAIVED = FacilityVerdict.WAIVED
+_S_FAIL, _S_INDETERMINATE, _S_WAIVED = Status.FAIL, Status.INDETERMINATE, Status.WAIVED
 
 
 @dataclass
@@ -125,7 +126,8 @@ class AuditResult:
         return whole.add(self.totals if self.totals is not None else Tallies.of_facilities(self))
 
     def facility_verdict(self, f: Facility) -> FacilityVerdict:
-        """error if the row could not be read; else fail if a finding failed; else indeterminate if one was; else pass."""
+        """error if the row could not be read; else fail if a finding failed; else indeterminate if one was;
+        else waived if a waiver covers a finding that would not have passed; else pass."""
         if f.errors:
             return _F_ERROR
         verdict = _F_PASS
@@ -134,6 +136,8 @@ class AuditResult:
                 return _F_FAIL
             if x.status is _S_INDETERMINATE:
                 verdict = _F_INDETERMINATE
+            elif x.status is _S_WAIVED and verdict is _F_PASS:
+                verdict = _F_WAIVED
         return verdict
 
     def facilities_frame(self) -> GeoDataFrame:

@@ -258,7 +258,8 @@ def _audit_streamed(target: str, region: str | None, options: dict[str, bool], a
 
 def _print_outcome(result: Any, paths: list[Any], *, streamed: bool = False) -> None:
     t = result.tallies()
-    counts = ", ".join(f"{k} {t.verdicts.get(k, 0)}" for k in ("pass", "fail", "indeterminate", "error"))
+    counts = ", ".join(f"{k} {t.verdicts.get(k, 0)}" for k in ("pass", "fail", "indeterminate", "error", "waived")
+                       if k != "waived" or t.verdicts.get(k, 0))
     click.echo(f"{result.region.id}: verdict {result.verdict.upper()} — {t.facility_count} facilities ({counts})")
     for x in result.operator_findings:
         if x.status.value in ("fail", "indeterminate"):

@@ -8,12 +8,15 @@ Categories, for findings (statuses) and facilities (verdicts) alike:
 
 * ``new``        absent before, present now (and not failing: that is a regression)
 * ``fixed``      was fail/indeterminate (facility: or error), now pass/not_applicable
-* ``regressed``  now fail, and was pass/not_applicable/waived, indeterminate (facility: or error), or absent
-* ``changed``    any other change of status (e.g. pass → indeterminate, fail → waived)
+* ``regressed``  now fail, and was pass/not_applicable, indeterminate (facility: or error), or absent
+* ``unwaived``   was waived, now fail/indeterminate/error again (the waiver expired or no longer matches): a
+                 regression, said as such
+* ``waived``     was fail/indeterminate/error (or absent), now waived: not fixed, only covered by a waiver
+* ``changed``    any other change of status (e.g. pass → indeterminate)
 * ``unchanged``  same status
 * ``removed``    present before, absent now
 
-:func:`has_regression` is true when any finding or facility regressed (the CLI exits 1).
+:func:`has_regression` is true when any finding or facility regressed or was unwaived (the CLI exits 1).
 
 Two reports are compared only when they audit the same thing: the same region (and region
 options) and the same operator. Otherwise :func:`diff_reports` refuses (``force=True`` compares
@@ -49,7 +52,7 @@ __all__ = [
 
 REPORT_SCHEMA = "pilot-zone-auditor/report/1"
 DIFF_SCHEMA = "pilot-zone-auditor/diff/1"
-CATEGORIES = ("regressed", "fixed", "new", "removed", "changed", "unchanged")
+CATEGORIES = ("regressed", "unwaived", "waived", "fixed", "new", "removed", "changed", "unchanged")
 _BAD = {"fail", "indeterminate", "error"}
 _GOOD = {"pass", "not_applicable"}
 
@@ -88,7 +91,7 @@ class ReportDiff:
 
     @property
     def has_regression(self) -> bool:
-        return bool(self.findings.get("regressed") or self.facilities.get("regressed"))
+        return any(self.findings.get(c) or self.facilities.get(c) for c in ("regressed", "unwaived"))
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -142,6 +145,10 @@ def _category(old: str | None, new: str | None) -> str:
         return "unchanged"
     if new is None:
         return "removed"
+    if old == "waived" and new in _BAD:
+        return "unwaived"
+    if new == "waived" and old != "waived":
+        return "waived"
     if new == "fail" and old != "fail":
         return "regressed"
     if old is None:

@@ -11,7 +11,7 @@ from auditor.report.plots import VERDICT_COLOURS
 __all__ = ["CSS", "SCRIPT"]
 
 CSS = """
-:root{--pass:%(pass)s;--fail:%(fail)s;--ind:%(indeterminate)s;--err:%(error)s;--ink:#1d2330;--muted:#5b6472;--rule:#d9dde3;--bg:#f6f7f9}
+:root{--pass:%(pass)s;--fail:%(fail)s;--ind:%(indeterminate)s;--err:%(error)s;--wvd:%(waived)s;--ink:#1d2330;--muted:#5b6472;--rule:#d9dde3;--bg:#f6f7f9}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1180px;padding:20px 28px 40px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;color:var(--ink);background:#fff}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid var(--ink)}h3{font-size:15px;margin:16px 0 6px}
@@ -22,7 +22,7 @@ code{font:12px/1.3 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace}
 .verdict .label{font-size:13px;text-transform:uppercase;letter-spacing:.08em;opacity:.9}.verdict .value{font-size:28px;font-weight:700;letter-spacing:.04em}.verdict .why{font-size:14px}
 .verdict.v-fail{background:var(--fail)}.verdict.v-pass{background:var(--pass)}.verdict.v-indeterminate{background:var(--ind)}
 .cards{display:flex;gap:10px;margin:0 0 12px}.card{flex:1;border:1px solid var(--rule);border-top:5px solid var(--muted);border-radius:4px;padding:6px 12px}
-.card .count{font-size:24px;font-weight:700}.card.v-pass{border-top-color:var(--pass)}.card.v-fail{border-top-color:var(--fail)}.card.v-indeterminate{border-top-color:var(--ind)}.card.v-error{border-top-color:var(--err)}
+.card .count{font-size:24px;font-weight:700}.card.v-pass{border-top-color:var(--pass)}.card.v-fail{border-top-color:var(--fail)}.card.v-indeterminate{border-top-color:var(--ind)}.card.v-error{border-top-color:var(--err)}.card.v-waived{border-top-color:var(--wvd)}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:8px 0}dl.facts dt{font-weight:600;color:var(--muted)}dl.facts dd{margin:0}
 table{border-collapse:collapse;width:100%%;margin:6px 0 10px;font-size:12.5px}
 th,td{border-bottom:1px solid var(--rule);padding:4px 6px;text-align:left;vertical-align:top}th{background:var(--bg);font-weight:600;white-space:nowrap}
@@ -31,7 +31,7 @@ table.counts td.num{width:4.5em}
 td.note{font-size:12px;color:#333;min-width:18em}td.id{white-space:nowrap}
 .rel{font-weight:600}.rel-inside{color:var(--pass)}.rel-outside{color:var(--fail)}.rel-indeterminate{color:#8a5a00}.rel-none{color:var(--muted)}
 .badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:11.5px;font-weight:600;white-space:nowrap;border:1px solid currentColor}
-.s-pass{color:var(--pass)}.s-fail{color:#fff;background:var(--fail);border-color:var(--fail)}.s-indeterminate{color:#8a5a00;background:#fff3d6}.s-error{color:#fff;background:var(--err);border-color:var(--err)}.s-not_applicable,.s-waived{color:var(--muted)}
+.s-pass{color:var(--pass)}.s-fail{color:#fff;background:var(--fail);border-color:var(--fail)}.s-indeterminate{color:#8a5a00;background:#fff3d6}.s-error{color:#fff;background:var(--err);border-color:var(--err)}.s-not_applicable{color:var(--muted)}.s-waived{color:var(--wvd)}
 ul.evidence{margin:0;padding-left:16px;font-size:12px}.missing{font-size:12px;color:#8a5a00;margin-top:2px}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:var(--bg);border:1px solid var(--rule);border-radius:4px;padding:6px 10px;font-size:13px}
 .filters select{font:inherit;padding:1px 4px}.filters button{font:inherit}.shown{margin-left:auto;color:var(--muted)}

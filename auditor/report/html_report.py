@@ -31,7 +31,7 @@ from auditor.result import AuditResult
 
 __all__ = ["render_html"]
 
-_VERDICT_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "pass": 3}
+_VERDICT_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "waived": 3, "pass": 4}
 _STATUSES = ("fail", "indeterminate", "pass", "not_applicable", "waived")
 _SOURCE_LABELS = {
     "declared_coordinates": "declared coordinates",
@@ -394,7 +394,7 @@ def _facilities(r: Mapping[str, Any]) -> str:
             f'<td>{_e(" + ".join(cont["parts"]) if cont and cont["parts"] else "—")}</td><td class="note">{_e(note)}</td></tr>'
         )
     kinds = sorted({f["kind"] for f in r["facilities"]})
-    verdicts = [v for v in ("fail", "error", "indeterminate", "pass") if any(f["verdict"] == v for f in r["facilities"])]
+    verdicts = [v for v in ("fail", "error", "indeterminate", "waived", "pass") if any(f["verdict"] == v for f in r["facilities"])]
     return (
         '<section id="facilities"><h2>Facilities</h2><p class="hint">Every input row once, failing first. Click a marker on the map to see its findings.</p>'
         f'<div class="filters">{_select("facility-table", "verdict", "Verdict", verdicts)}{_select("facility-table", "kind", "Kind", kinds)}'

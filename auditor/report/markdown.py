@@ -8,7 +8,7 @@ from auditor.result import AuditResult
 
 __all__ = ["render_markdown"]
 
-_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "pass": 3}
+_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "waived": 3, "pass": 4}
 
 
 def streamed_note(summary: dict) -> str:
@@ -59,6 +59,14 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
                 f"[{x['rule']}] {x['message']}" for x in fac["findings"] if x["status"] in ("fail", "indeterminate")
             )
         lines.append(f"| {md_cell(fac['id'])} | {fac['row']} | {md_cell(fac['kind'])} | **{fac['verdict']}** | {md_cell(what)} |")
+    waived = [(x, subject) for subject, items in [("operator", r["operator_findings"])] + [(f["id"], f["findings"]) for f in r["facilities"]]
+              for x in items if x.get("waiver")]
+    if waived:
+        lines += ["", "## Waived findings", "", "| rule | subject | was | owner | reason | expires | reference |", "|---|---|---|---|---|---|---|"]
+        for x, subject in waived:
+            w = x["waiver"]
+            lines.append(f"| `{x['rule']}` | {md_cell(subject)} | {w['original_status']} | {md_cell(w['owner'])} | {md_cell(w['reason'])} "
+                         f"| {w['expires']} | {md_cell(w.get('reference') or '')} |")
     fp = r.get("footprint")
     if fp:
         lines += ["", "## ISP address space (footprint)", "", "| family | inside | outside | indeterminate | not placed | share outside |", "|---|---|---|---|---|---|"]

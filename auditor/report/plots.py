@@ -56,6 +56,7 @@ VERDICT_COLOURS = {
     "outside": "#c62828",
     "indeterminate": "#d98c00",
     "error": "#6a1b9a",
+    "waived": "#1565c0",
     "unlocated": "#9e9e9e",
     "not_placed": "#9e9e9e",
 }

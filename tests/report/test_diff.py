@@ -41,7 +41,8 @@ def test_each_category():
         ("D", "pass", [_f("D", "r1", "pass")]),                # unchanged
         ("E", "fail", [_f("E", "r1", "fail")]),                # removed
         ("G", "pass", [_f("G", "r1", "pass")]),                # pass -> indeterminate: changed
-        ("H", "pass", [_f("H", "r1", "waived")]),              # waived -> fail: regressed
+        ("H", "waived", [_f("H", "r1", "waived")]),            # waived -> fail: unwaived (a regression)
+        ("W", "fail", [_f("W", "r1", "fail")]),                # fail -> waived: waived, never fixed
     ], operator=[_f("(operator)", "r0", "fail")])
     new = _report([
         ("A", "pass", [_f("A", "r1", "not_applicable")]),
@@ -52,20 +53,34 @@ def test_each_category():
         ("G", "indeterminate", [_f("G", "r1", "indeterminate")]),
         ("H", "fail", [_f("H", "r1", "fail")]),
         ("N", "fail", [_f("N", "r1", "fail")]),                # absent -> fail: regressed
+        ("W", "waived", [_f("W", "r1", "waived")]),
     ], operator=[_f("(operator)", "r0", "fail")])
     d = diff_reports(old, new)
     assert _keys(d.findings["fixed"]) == ["A r1"]
-    assert _keys(d.findings["regressed"]) == ["B r1", "C r1", "H r1", "N r1"]
+    assert _keys(d.findings["regressed"]) == ["B r1", "C r1", "N r1"]
+    assert _keys(d.findings["unwaived"]) == ["H r1"] and _keys(d.findings["waived"]) == ["W r1"]
     assert _keys(d.findings["new"]) == ["F r1"]
     assert _keys(d.findings["removed"]) == ["E r1"]
     assert _keys(d.findings["changed"]) == ["G r1"]
     assert _keys(d.findings["unchanged"]) == ["(operator) r0", "D r1"]
     assert _keys(d.facilities["fixed"]) == ["A"]
-    assert _keys(d.facilities["regressed"]) == ["B", "C", "H", "N"]
+    assert _keys(d.facilities["regressed"]) == ["B", "C", "N"]
+    assert _keys(d.facilities["unwaived"]) == ["H"] and _keys(d.facilities["waived"]) == ["W"]
+    assert "W" not in _keys(d.facilities["fixed"])
     assert _keys(d.facilities["new"]) == ["F"]
     assert _keys(d.facilities["removed"]) == ["E"]
     assert _keys(d.facilities["changed"]) == ["G"]
     assert has_regression(d) and d.has_regression
+
+
+def test_an_expired_waiver_alone_is_a_regression_and_a_new_waiver_is_not_a_fix():
+    covered = _report([("A", "waived", [_f("A", "r1", "waived")])])
+    failing = _report([("A", "fail", [_f("A", "r1", "fail")])])
+    unwaived = diff_reports(covered, failing)
+    assert _keys(unwaived.facilities["unwaived"]) == ["A"] and unwaived.has_regression
+    assert "facilities unwaived (1):" in diff_text(unwaived)
+    waived = diff_reports(failing, covered)
+    assert _keys(waived.facilities["waived"]) == ["A"] and not waived.facilities["fixed"] and not waived.has_regression
 
 
 def test_no_regression_when_only_fixed():

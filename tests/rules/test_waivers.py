@@ -166,6 +166,39 @@ def test_apply_to_a_real_result(example_result):
     assert len(new.all_findings) == len(example_result.all_findings)
     after = {f.id: new.facility_verdict(f).value for f in new.facilities}
     for fid, v in before.items():
-        assert after[fid] == ("pass" if v in ("fail", "indeterminate") else v)
+        assert after[fid] == ("waived" if v in ("fail", "indeterminate") else v)  # covered, not fixed (issue 16)
     assert waived and all(f.status is Status.WAIVED for f in waived)
     assert new.warnings[: len(example_result.warnings)] == example_result.warnings
+
+
+def test_a_waived_only_facility_is_waived_in_every_output(tmp_path):
+    """Issue 16: a facility whose only non-pass finding is waived is `waived` — never `pass` — in report.json,
+    facilities.csv, report.md (with the waiver's owner, reason and expiry) and report.html."""
+    import csv as csv_module
+    import json
+
+    from click.testing import CliRunner
+    from conftest import DISHUI_LAKE, XUJIAHUI, write_csv
+
+    from auditor.cli import main
+
+    listing = write_csv(tmp_path / "f.csv", ["id", "kind", "lon", "lat", "crs"],
+                        [["lingang", "IDC", *DISHUI_LAKE, "wgs84"], ["puxi", "IDC", *XUJIAHUI, "wgs84"]])
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(yaml.safe_dump({"waivers": [{
+        "rule": "facility_in_region", "facility": "puxi", "owner": "Wang Li", "reason": "moving to Lingang by March",
+        "expires": "2027-03-31", "reference": "SH-CA-2026-17"}]}), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["audit", str(listing), "--region", "shanghai", "--as-of", AS_OF.isoformat(),
+                                    "--out", str(out), "--waivers", str(waivers), "--format", "json,csv,md,html"])
+    assert res.exit_code == 0, res.output
+    assert "(pass 1, fail 0, indeterminate 0, error 0, waived 1)" in res.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert {f["id"]: f["verdict"] for f in report["facilities"]} == {"lingang": "pass", "puxi": "waived"}
+    assert report["summary"]["facilities"]["waived"] == 1
+    with open(out / "facilities.csv", encoding="utf-8", newline="") as fh:
+        assert {r["id"]: r["verdict"] for r in csv_module.DictReader(fh)} == {"lingang": "pass", "puxi": "waived"}
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Waived findings" in md and "| `facility_in_region` | puxi | fail | Wang Li | moving to Lingang by March | 2027-03-31 | SH-CA-2026-17 |" in md
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<div class="card v-waived"><div class="count">1</div><div>waived</div></div>' in html
