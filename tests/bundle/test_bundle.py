@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bundle_helpers import manifest_of, read_members, rewrite, run_cli
 from click.testing import CliRunner
 from conftest import AS_OF, DISHUI_LAKE, EXAMPLE, HANGZHOU, REPO, write_csv
 
@@ -31,21 +32,6 @@ STAMP = "2026-11-01T00:00:00+00:00"
 
 
 # --------------------------------------------------------------------------- helpers
-def read_members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {i.filename: zf.read(i) for i in zf.infolist()}
-
-
-def rewrite(members: dict[str, bytes], out: Path) -> Path:
-    """Write ``members`` as the auditor would, with a manifest recomputed: what a careful forger does."""
-    body = {n: b for n, b in members.items() if n != "MANIFEST.sha256"}
-    names = sorted(body, key=lambda n: n.encode())
-    manifest = "".join(f"{hashlib.sha256(body[n]).hexdigest()}  {n}\n" for n in names)
-    order = ["bundle.json"] + [n for n in names if n != "bundle.json"]
-    write_canonical_zip(out, [entry_of(n, body[n]) for n in order] + [entry_of("MANIFEST.sha256", manifest.encode())])
-    return out
-
-
 def flip(path: Path, offset: int, out: Path) -> Path:
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x01
@@ -67,17 +53,6 @@ def zip_of(path: Path, members: list[tuple[zipfile.ZipInfo | str, bytes]], compr
             for info, data in members:
                 zf.writestr(info, data)
     return path
-
-
-def run_cli(args: list[str], cwd: Path) -> tuple[int, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        res = CliRunner().invoke(main, args)
-    finally:
-        os.chdir(old)
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.output
-    return res.exit_code, res.output
 
 
 @pytest.fixture(scope="module")

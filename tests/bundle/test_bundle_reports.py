@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from bundle_helpers import manifest_of, read_members, rewrite, run_cli
 from conftest import AS_OF, REPO
 
 import auditor.bundle.verify as verify_module
@@ -26,38 +27,6 @@ FORMATS = "json,md,csv,geojson,html,sarif,parquet"
 
 
 # --------------------------------------------------------------------------- helpers
-def read_members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {i.filename: zf.read(i) for i in zf.infolist()}
-
-
-def manifest_of(body: dict[str, bytes]) -> bytes:
-    return "".join(f"{hashlib.sha256(body[n]).hexdigest()}  {n}\n" for n in sorted(body, key=lambda n: n.encode())).encode()
-
-
-def rewrite(members: dict[str, bytes], out: Path) -> Path:
-    """``members`` in the auditor's canonical form with a manifest recomputed: a careful forgery."""
-    body = {n: b for n, b in members.items() if n != "MANIFEST.sha256"}
-    order = ["bundle.json"] + sorted((n for n in body if n != "bundle.json"), key=lambda n: n.encode())
-    write_canonical_zip(out, [entry_of(n, body[n]) for n in order] + [entry_of("MANIFEST.sha256", manifest_of(body))])
-    return out
-
-
-def run_cli(args: list[str], cwd: Path) -> tuple[int, str]:
-    from click.testing import CliRunner
-
-    from auditor.cli import main
-
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        res = CliRunner().invoke(main, args)
-    finally:
-        os.chdir(old)
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.output
-    return res.exit_code, res.output
-
-
 def first_line_changed(old: bytes, new: bytes) -> int:
     at = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
     return old[:at].count(b"\n") + 1
