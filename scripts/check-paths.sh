@@ -8,8 +8,12 @@ if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   echo "check-paths: not a git checkout, nothing to check" >&2
   exit 0
 fi
-pattern='(/work/|/home/[A-Za-z]|/root/|/Users/[A-Za-z]|\.\./shared\b|\.\./\.library)'
-if hits=$(git grep -nIE "$pattern" -- . ':(exclude)scripts/check-paths.sh'); then
+# Top-level folders that hold users' or a workplace's trees, and sibling folders of a checkout;
+# the pattern is assembled from names so that this file does not itself name such a path.
+roots=(work root 'home/[A-Za-z]' 'Users/[A-Za-z]')
+siblings=(shared .library)
+pattern="/($(IFS='|'; echo "${roots[*]}"))/|\.\./($(IFS='|'; echo "${siblings[*]}" | sed 's/\./\\./g'))\b"
+if hits=$(git grep -nIE "$pattern" -- .); then
   echo "tracked files name paths outside the repository:" >&2
   echo "$hits" >&2
   exit 1
