@@ -10,9 +10,9 @@ if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 # Top-level folders that hold users' or a workplace's trees, and sibling folders of a checkout;
 # the pattern is assembled from names so that this file does not itself name such a path.
-roots=(work root 'home/[A-Za-z]' 'Users/[A-Za-z]')
+roots=(work/ root/ 'home/[A-Za-z]' 'Users/[A-Za-z]')
 siblings=(shared .library)
-pattern="/($(IFS='|'; echo "${roots[*]}"))/|\.\./($(IFS='|'; echo "${siblings[*]}" | sed 's/\./\\./g'))\b"
+pattern="/($(IFS='|'; echo "${roots[*]}"))|\.\./($(IFS='|'; echo "${siblings[*]}" | sed 's/\./\\./g'))\b"
 if hits=$(git grep -nIE "$pattern" -- .); then
   echo "tracked files name paths outside the repository:" >&2
   echo "$hits" >&2
