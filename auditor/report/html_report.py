@@ -25,13 +25,12 @@ import shapely
 
 from auditor.report.html_assets import CSS as _CSS
 from auditor.report.html_assets import SCRIPT as _JS
-from auditor.report.json_report import build_report
+from auditor.report.json_report import VERDICT_ORDER, build_report
 from auditor.report.plots import FIGURES, figures, inline_svg
 from auditor.result import AuditResult
 
 __all__ = ["render_html"]
 
-_VERDICT_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "waived": 3, "pass": 4}
 _STATUSES = ("fail", "indeterminate", "pass", "not_applicable", "waived")
 _SOURCE_LABELS = {
     "declared_coordinates": "declared coordinates",
@@ -217,7 +216,7 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
         )
         if verdict != "pass" or off:
             text = fac["id"] + (f" → {_km(dist)}" if off and dist is not None else "")
-            labels.append((cx, cy, text, _VERDICT_ORDER.get(verdict, 9)))
+            labels.append((cx, cy, text, VERDICT_ORDER.get(verdict, 9)))
     if op_point is not None:
         ox, oy = tx(np.array([[px[-1], py[-1]]]))[0]
         ox, oy = min(max(ox, inset), width - inset), min(max(oy, inset), height - inset)
@@ -371,7 +370,7 @@ def _missing(x: Mapping[str, Any]) -> str:
 
 
 def _facilities(r: Mapping[str, Any]) -> str:
-    facs = sorted(r["facilities"], key=lambda f: (_VERDICT_ORDER[f["verdict"]], f["row"]))
+    facs = sorted(r["facilities"], key=lambda f: (VERDICT_ORDER[f["verdict"]], f["row"]))
     rows = []
     for f in facs:
         point, cont = _facility_point(f)
@@ -394,7 +393,7 @@ def _facilities(r: Mapping[str, Any]) -> str:
             f'<td>{_e(" + ".join(cont["parts"]) if cont and cont["parts"] else "—")}</td><td class="note">{_e(note)}</td></tr>'
         )
     kinds = sorted({f["kind"] for f in r["facilities"]})
-    verdicts = [v for v in ("fail", "error", "indeterminate", "waived", "pass") if any(f["verdict"] == v for f in r["facilities"])]
+    verdicts = [v for v in VERDICT_ORDER if any(f["verdict"] == v for f in r["facilities"])]
     return (
         '<section id="facilities"><h2>Facilities</h2><p class="hint">Every input row once, failing first. Click a marker on the map to see its findings.</p>'
         f'<div class="filters">{_select("facility-table", "verdict", "Verdict", verdicts)}{_select("facility-table", "kind", "Kind", kinds)}'
@@ -409,7 +408,7 @@ def _findings(r: Mapping[str, Any], claims: Mapping[str, Any], conts: Mapping[st
     rows = []
     for x in r["operator_findings"]:
         rows.append(_finding_row(x, "(operator)", "(operator)", claims, conts))
-    for f in sorted(r["facilities"], key=lambda f: (_VERDICT_ORDER[f["verdict"]], f["row"])):
+    for f in sorted(r["facilities"], key=lambda f: (VERDICT_ORDER[f["verdict"]], f["row"])):
         for x in f["findings"]:
             rows.append(_finding_row(x, f["id"], f["kind"], claims, conts))
     all_findings = r["operator_findings"] + [x for f in r["facilities"] for x in f["findings"]]

@@ -8,7 +8,10 @@ from typing import Any
 from auditor.model import FacilityVerdict, Status
 from auditor.result import AuditResult
 
-__all__ = ["SCHEMA", "build_report", "render_json"]
+__all__ = ["SCHEMA", "VERDICT_ORDER", "build_report", "render_json"]
+
+#: The order human reports list facilities in: what needs attention first.
+VERDICT_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "waived": 3, "pass": 4}
 
 SCHEMA = "pilot-zone-auditor/report/1"
 

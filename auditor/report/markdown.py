@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from auditor.report.json_report import build_report
+from auditor.report.json_report import VERDICT_ORDER, build_report
 from auditor.report.safe import md_cell
 from auditor.result import AuditResult
 
 __all__ = ["render_markdown"]
-
-_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "waived": 3, "pass": 4}
 
 
 def streamed_note(summary: dict) -> str:
@@ -49,7 +47,7 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
     for x in r["operator_findings"]:
         lines.append(f"| `{x['rule']}` | {md_cell(x['clause'])} | {x['status']} | {md_cell(x['message'])} |")
     lines += ["", "## Facilities that did not pass", "", "| id | row | kind | verdict | what | ", "|---|---|---|---|---|"]
-    for fac in sorted(r["facilities"], key=lambda f: (_ORDER[f["verdict"]], f["row"])):
+    for fac in sorted(r["facilities"], key=lambda f: (VERDICT_ORDER[f["verdict"]], f["row"])):
         if fac["verdict"] == "pass":
             continue
         if fac.get("errors"):
