@@ -218,6 +218,7 @@ class Finding:
     evidence: tuple[str, ...] = ()
     missing: str = ""
     waiver: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # set when a waiver covers it
+    basis: tuple[str, ...] = ()  # location findings: the weight-table keys of the evidence that decided
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -229,6 +230,8 @@ class Finding:
             "message": self.message,
             "evidence": list(self.evidence),
         }
+        if self.basis:
+            d["basis"] = list(self.basis)
         if self.missing:
             d["missing"] = self.missing
         if self.waiver:

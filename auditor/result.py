@@ -46,6 +46,7 @@ class Tallies:
     verdicts: dict[str, int] = field(default_factory=dict)
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
     parts: dict[str, int] = field(default_factory=dict)
+    bases: dict[str, int] = field(default_factory=dict)  # facilities by the evidence their location rests on
 
     def add(self, other: Tallies) -> Tallies:
         self.facility_count += other.facility_count
@@ -57,6 +58,8 @@ class Tallies:
                 mine[status] = mine.get(status, 0) + n
         for key, n in other.parts.items():
             self.parts[key] = self.parts.get(key, 0) + n
+        for key, n in other.bases.items():
+            self.bases[key] = self.bases.get(key, 0) + n
         return self
 
     @classmethod
@@ -70,12 +73,15 @@ class Tallies:
 
     @classmethod
     def of_facilities(cls, result: AuditResult) -> Tallies:
-        """Facility verdicts, facility findings per rule, and declared points per region part."""
+        """Facility verdicts, facility findings per rule, declared points per region part, and location bases."""
         t = cls.of_findings([x for f in result.facilities for x in result.facility_findings.get(f.id, [])])
         t.facility_count = len(result.facilities)
         for f in result.facilities:
             v = result.facility_verdict(f)._value_
             t.verdicts[v] = t.verdicts.get(v, 0) + 1
+            if not f.errors:
+                b = "+".join(result.facility_basis(f)) or "none"
+                t.bases[b] = t.bases.get(b, 0) + 1
             for c in result.claims_of(f):
                 cont = result.containment.get(c.id)
                 if cont is not None and c.kind == "point":
@@ -140,6 +146,16 @@ class AuditResult:
                 verdict = _F_WAIVED
         return verdict
 
+    def facility_basis(self, f: Facility) -> tuple[str, ...]:
+        """The evidence its location was decided on (weight-table keys, declared first), from its
+        location finding; () for an unreadable row (its id may be another row's) or one with no location evidence."""
+        if f.errors:
+            return ()
+        for x in self.facility_findings.get(f.id, ()):
+            if x.basis:
+                return x.basis
+        return ()
+
     def facilities_frame(self) -> GeoDataFrame:
         """Facilities as a GeoDataFrame (see :func:`facilities_frame`); ``.explore()`` draws them."""
         return facilities_frame(self)
@@ -197,6 +213,7 @@ def facilities_frame(result: AuditResult) -> GeoDataFrame:
         rows.append({
             "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name, "address": f.address,
             "verdict": result.facility_verdict(f).value,
+            "basis": "+".join(result.facility_basis(f)),
             "containment": None if cont is None else cont.verdict.value,
             "distance_to_boundary_m": None if cont is None else cont.distance_m,
             "uncertainty_m": None if point is None else point.uncertainty_m,

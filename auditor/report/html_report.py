@@ -28,6 +28,7 @@ from auditor.report.html_assets import SCRIPT as _JS
 from auditor.report.json_report import VERDICT_ORDER, build_report
 from auditor.report.plots import FIGURES, figures, inline_svg
 from auditor.result import AuditResult
+from auditor.rules._weights import basis_text
 
 __all__ = ["render_html"]
 
@@ -388,7 +389,7 @@ def _facilities(r: Mapping[str, Any]) -> str:
         rows.append(
             f'<tr data-facility="{_e(f["id"])}" data-verdict="{_e(f["verdict"])}" data-kind="{_e(f["kind"])}">'
             f'<td class="num">{f["row"]}</td><td class="id"><code>{_e(f["id"])}</code></td><td>{_e(f["kind"])}</td><td>{_e(f["tenure"])}</td>'
-            f'<td>{_e(f["name"])}</td><td>{_e(f["address"])}</td><td>{_badge(f["verdict"])}</td><td class="num coord">{_e(location)}</td>'
+            f'<td>{_e(f["name"])}</td><td>{_e(f["address"])}</td><td>{_badge(f["verdict"])}</td><td>{_e(basis_text(f.get("basis", ())) if not f.get("errors") else "—")}</td><td class="num coord">{_e(location)}</td>'
             f'<td>{_e("—" if cont is None else cont["verdict"])}</td><td class="num">{_km(None if cont is None else cont.get("distance_to_boundary_m"))}</td>'
             f'<td>{_e(" + ".join(cont["parts"]) if cont and cont["parts"] else "—")}</td><td class="note">{_e(note)}</td></tr>'
         )
@@ -398,7 +399,7 @@ def _facilities(r: Mapping[str, Any]) -> str:
         '<section id="facilities"><h2>Facilities</h2><p class="hint">Every input row once, failing first. Click a marker on the map to see its findings.</p>'
         f'<div class="filters">{_select("facility-table", "verdict", "Verdict", verdicts)}{_select("facility-table", "kind", "Kind", kinds)}'
         '<span class="shown" data-count-for="facility-table"></span></div><p class="print-only" data-state-for="facility-table"></p>'
-        '<table id="facility-table"><thead><tr><th>row</th><th>id</th><th>kind</th><th>tenure</th><th>name</th><th>address</th><th>verdict</th>'
+        '<table id="facility-table"><thead><tr><th>row</th><th>id</th><th>kind</th><th>tenure</th><th>name</th><th>address</th><th>verdict</th><th>decided on</th>'
         '<th>lon, lat (WGS-84)</th><th>containment</th><th>to the line</th><th>part</th><th>why</th></tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></section>'
     )

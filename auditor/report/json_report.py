@@ -25,6 +25,7 @@ def _summary(result: AuditResult) -> dict[str, Any]:
         "operator_findings": {s.value: sum(1 for x in result.operator_findings if x.status is s) for s in Status},
         "rules": {rule: dict(sorted(counts.items())) for rule, counts in t.rules.items()},
         "declared_points_by_part": dict(sorted(t.parts.items())),
+        "location_basis": dict(sorted(t.bases.items(), key=lambda kv: (-kv[1], kv[0]))),
         "exit_code": result.exit_code,
     }
     if result.totals is not None:
@@ -44,6 +45,7 @@ def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
         "name": f.name,
         "address": f.address,
         "verdict": result.facility_verdict(f).value,
+        "basis": list(result.facility_basis(f)),
     }
     if f.ip:
         d["ip"] = list(f.ip)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.report.json_report import VERDICT_ORDER, build_report
 from auditor.report.safe import md_cell
 from auditor.result import AuditResult
+from auditor.rules._weights import basis_text
 
 __all__ = ["render_markdown"]
 
@@ -40,13 +41,18 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
     lines += [f"| {k} | {v} |" for k, v in s["facilities"].items()]
     if "facilities_listed" in s:
         lines += ["", streamed_note(s)]
+    if s.get("location_basis"):
+        lines += ["", "## How each location was decided", "",
+                  "Only a declared location (coordinates, address, admin unit) can pass a facility; an IP database only casts doubt "
+                  "(the weight table is in the README).", "", "| decided on | facilities |", "|---|---|"]
+        lines += [f"| {md_cell(basis_text(b.split('+')) if b != 'none' else 'no location evidence')} | {n} |" for b, n in s["location_basis"].items()]
     lines += ["", "## Rules", "", "| rule | pass | fail | indeterminate | not applicable |", "|---|---|---|---|---|"]
     for rule, counts in s["rules"].items():
         lines.append(f"| `{rule}` | {counts.get('pass', 0)} | {counts.get('fail', 0)} | {counts.get('indeterminate', 0)} | {counts.get('not_applicable', 0)} |")
     lines += ["", "## Operator findings", "", "| rule | clause | status | message |", "|---|---|---|---|"]
     for x in r["operator_findings"]:
         lines.append(f"| `{x['rule']}` | {md_cell(x['clause'])} | {x['status']} | {md_cell(x['message'])} |")
-    lines += ["", "## Facilities that did not pass", "", "| id | row | kind | verdict | what | ", "|---|---|---|---|---|"]
+    lines += ["", "## Facilities that did not pass", "", "| id | row | kind | verdict | decided on | what |", "|---|---|---|---|---|---|"]
     for fac in sorted(r["facilities"], key=lambda f: (VERDICT_ORDER[f["verdict"]], f["row"])):
         if fac["verdict"] == "pass":
             continue
@@ -56,7 +62,7 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
             what = " ".join(
                 f"[{x['rule']}] {x['message']}" for x in fac["findings"] if x["status"] in ("fail", "indeterminate")
             )
-        lines.append(f"| {md_cell(fac['id'])} | {fac['row']} | {md_cell(fac['kind'])} | **{fac['verdict']}** | {md_cell(what)} |")
+        lines.append(f"| {md_cell(fac['id'])} | {fac['row']} | {md_cell(fac['kind'])} | **{fac['verdict']}** | {md_cell(basis_text(fac.get('basis', ())))} | {md_cell(what)} |")
     waived = [(x, subject) for subject, items in [("operator", r["operator_findings"])] + [(f["id"], f["findings"]) for f in r["facilities"]]
               for x in items if x.get("waiver")]
     if waived:

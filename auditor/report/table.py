@@ -16,7 +16,7 @@ from auditor.result import AuditResult
 __all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields", "csv_text", "arrow_table", "write_parquet"]
 
 COLUMNS = [
-    "id", "row", "kind", "tenure", "name", "verdict", "lon_wgs84", "lat_wgs84", "uncertainty_m",
+    "id", "row", "kind", "tenure", "name", "verdict", "basis", "lon_wgs84", "lat_wgs84", "uncertainty_m",
     "containment", "distance_to_boundary_m", "parts", "failed_rules", "indeterminate_rules", "message",
 ]
 
@@ -46,6 +46,7 @@ def facility_record(result: AuditResult, f: Facility) -> dict[str, Any]:
     return {
         "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name,
         "verdict": result.facility_verdict(f)._value_,  # the plain string (``.value`` is slow on 3.11)
+        "basis": "+".join(result.facility_basis(f)),
         "lon_wgs84": None if point is None else point.lon,
         "lat_wgs84": None if point is None else point.lat,
         "uncertainty_m": None if point is None else point.uncertainty_m,
@@ -67,7 +68,7 @@ def csv_fields(record: dict[str, Any], extra: list[str]) -> list[str]:
     """A record as CSV fields: fixed decimals, text cells neutralised against formula injection."""
     r = record
     return [
-        csv_cell(r["id"]), str(r["row"]), csv_cell(r["kind"]), csv_cell(r["tenure"]), csv_cell(r["name"]), r["verdict"],
+        csv_cell(r["id"]), str(r["row"]), csv_cell(r["kind"]), csv_cell(r["tenure"]), csv_cell(r["name"]), r["verdict"], r["basis"],
         _number(r["lon_wgs84"], 7), _number(r["lat_wgs84"], 7), _number(r["uncertainty_m"], 2),
         r["containment"] or "", _number(r["distance_to_boundary_m"], 1), r["parts"] or "",
         r["failed_rules"], r["indeterminate_rules"], csv_cell(r["message"]),

@@ -65,10 +65,13 @@ class RuleSpec:
     def clause(self) -> str:
         return "; ".join(self.clauses)
 
-    def finding(self, status: Status, subject: str, message: str, *, evidence: Sequence[str] = (), missing: str = "") -> Finding:
+    def finding(
+        self, status: Status, subject: str, message: str, *, evidence: Sequence[str] = (), missing: str = "",
+        basis: Sequence[str] = (),
+    ) -> Finding:
         return Finding(
             rule=self.id, clause=self.clause, status=status, subject=subject, message=message,
-            severity=self.severity, evidence=tuple(evidence), missing=missing,
+            severity=self.severity, evidence=tuple(evidence), missing=missing, basis=tuple(basis),
         )
 
 

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from auditor.geo.containment import Verdict
 from auditor.model import Finding, LocationClaim, Severity, Status
-from auditor.rules._location import describe, locate
+from auditor.rules._location import LocationAnswer, describe, locate, strength_of
+from auditor.rules._weights import DECLARED, STRONG, WEAK, basis_text, caveats, order_of
 from auditor.rules.base import RuleContext, RuleSpec
 
 if TYPE_CHECKING:
@@ -84,9 +86,39 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         if len(answer.all) < 2:
             findings.append(SPEC.finding(Status.NOT_APPLICABLE, f.id, "Only one source of location evidence; nothing to compare."))
             continue
-        detail = "; ".join(describe(c) for c in answer.all)
-        if answer.contradiction:
-            findings.append(SPEC.finding(Status.FAIL, f.id, f"The location evidence contradicts itself: {detail}.", evidence=answer.evidence_ids))
-        else:
-            findings.append(SPEC.finding(Status.PASS, f.id, f"The location evidence agrees: {detail}.", evidence=[c.claim_id for c in answer.all]))
+        findings.append(_agreement(f.id, answer))
     return findings
+
+
+def _agreement(subject: str, answer: LocationAnswer) -> Finding:
+    """Whether decided evidence disagrees, and how much the disagreement weighs.
+
+    Declarations that contradict each other, or round-trip times against a declaration, fail;
+    weak evidence (an IP database) against a declaration only asks for a check on site, since an
+    address block is placed where it is registered, not where the building is.
+    """
+    detail = "; ".join(describe(c) for c in answer.all)
+    ids = [c.claim_id for c in answer.all]
+    if not answer.contradiction:
+        return SPEC.finding(Status.PASS, subject, f"The location evidence agrees: {detail}.", evidence=ids)
+    sides: dict[str, set[Verdict]] = {}
+    for c in answer.all:
+        if c.verdict is not Verdict.INDETERMINATE:
+            sides.setdefault(strength_of(answer, c), set()).add(c.verdict)
+    declared, strong = sides.get(DECLARED, set()), sides.get(STRONG, set())
+    if len(declared) == 2:
+        return SPEC.finding(Status.FAIL, subject, f"The declarations contradict each other: {detail}.", evidence=ids)
+    if strong and (len(strong) == 2 or (declared and declared != strong)):
+        return SPEC.finding(Status.FAIL, subject, f"Round-trip times contradict the declared location: {detail}.", evidence=ids)
+    if strong and declared == strong:
+        return SPEC.finding(
+            Status.PASS, subject,
+            f"Weak evidence disagrees, but round-trip times confirm the declared location: {detail}.", evidence=ids,
+        )
+    weak = [answer.keys[c.claim_id] for c in answer.all if strength_of(answer, c) == WEAK and c.verdict is not Verdict.INDETERMINATE]
+    return SPEC.finding(
+        Status.INDETERMINATE, subject,
+        f"Weak independent evidence ({basis_text(sorted(set(weak), key=order_of))}) disagrees with the rest: {detail}; "
+        f"{caveats(weak) or 'it cannot prove a location'}: check on site.",
+        evidence=ids, missing="an on-site check, or round-trip times from probes near the declared place",
+    )

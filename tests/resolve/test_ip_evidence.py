@@ -104,9 +104,15 @@ def test_audit_with_ips_gives_claims_and_flags_disagreement(db, tmp_path):
     find = lambda fid, rule: next(x for x in result.facility_findings[fid] if x.rule == rule)  # noqa: E731
     assert find("agrees", "facility_in_region").status is Status.PASS
     assert find("agrees", "location_evidence_consistent").status is Status.PASS
-    assert find("clash", "location_evidence_consistent").status is Status.FAIL
+    # an IP database against declared coordinates is a doubt to check on site, not a failure
+    assert find("clash", "location_evidence_consistent").status is Status.INDETERMINATE
     assert "杭州市" in find("clash", "location_evidence_consistent").message
-    assert find("ip-only", "facility_in_region").status is Status.FAIL
+    assert find("clash", "facility_in_region").status is Status.INDETERMINATE
+    assert find("clash", "facility_in_region").basis == ("declared_coordinates", "ip2region")
+    assert find("agrees", "facility_in_region").basis == ("declared_coordinates",)
+    # an address alone places nothing: never pass, never fail
+    assert find("ip-only", "facility_in_region").status is Status.INDETERMINATE
+    assert find("ip-only", "facility_in_region").basis == ("ip2region",)
     assert find("private", "facility_in_region").status is Status.INDETERMINATE
     claim = next(c for c in result.claims["clash"] if c.source.value == "ip2region")
     assert claim.adcode == "330100" and claim.data_version == db.version and claim.original["ip"] == hangzhou_ip
