@@ -39,6 +39,7 @@ def render_geojson(result: AuditResult) -> str:
                     "tenure": f.tenure,
                     "name": f.name,
                     "verdict": result.facility_verdict(f).value,
+                    "basis": list(result.facility_basis(f)),
                     "uncertainty_m": None if point is None else round(point.uncertainty_m, 2),
                     "containment": None if cont is None else cont.verdict.value,
                     "distance_to_boundary_m": None if cont is None or cont.distance_m is None else round(cont.distance_m, 1),

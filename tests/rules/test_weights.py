@@ -245,6 +245,8 @@ def test_basis_reaches_every_output(tmp_path, beijing_ip):
     assert csv_rows[0].startswith("id,row,kind,tenure,name,verdict,basis,")
     assert csv_rows[1].split(",")[6] == "ip2region" and csv_rows[2].split(",")[6] == "declared_coordinates+address"
     assert "<td>declared coordinates + declared address</td>" in render(result, "html", generated_at=stamp)
+    features = json.loads(render(result, "geojson", generated_at=stamp))["features"]
+    assert [f["properties"]["basis"] for f in features if f["properties"].get("layer") == "facility"] == [["ip2region"], ["declared_coordinates", "address"]]
 
 
 # -- the README's table ------------------------------------------------------------------------
