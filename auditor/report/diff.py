@@ -4,19 +4,24 @@ Findings are keyed by (subject, rule); where one subject has several findings of
 operator's per-domain CDN findings) the key gets a discriminator: the message's text before its first
 ": " when that tells them apart, else their order ("#1", "#2", ...). Facilities are keyed by id.
 
-Categories, for findings (statuses) and facilities (verdicts) alike:
+Categories, for findings (statuses) and facilities (verdicts) alike. Any loss of proof is a
+regression (a CI gate must not be fooled by a node that stops being provable, only by one that fails):
 
-* ``new``        absent before, present now (and not failing: that is a regression)
-* ``fixed``      was fail/indeterminate (facility: or error), now pass/not_applicable
-* ``regressed``  now fail, and was pass/not_applicable, indeterminate (facility: or error), or absent
-* ``unwaived``   was waived, now fail/indeterminate/error again (the waiver expired or no longer matches): a
+* ``regressed``  lost its proof: now ``error`` (the row can no longer be read: from anything, even from
+                 absent), now ``fail`` (from anything else), or pass/not_applicable → indeterminate
+* ``unwaived``   was waived, now fail/indeterminate again (the waiver expired or was removed): a
                  regression, said as such
-* ``waived``     was fail/indeterminate/error (or absent), now waived: not fixed, only covered by a waiver
-* ``changed``    any other change of status (e.g. pass → indeterminate)
-* ``unchanged``  same status
+* ``waived``     now waived, and was not: not fixed, only covered by a waiver (an owned, dated decision)
+* ``fixed``      was fail/indeterminate/error/waived, now pass/not_applicable: proved again
+* ``improved``   was fail or error, now indeterminate: no longer failing, not proved either
+* ``new``        absent before, present now and neither failing nor unreadable (those are regressions)
 * ``removed``    present before, absent now
+* ``changed``    any other change of status (pass ↔ not_applicable, or a status this version does not know)
+* ``unchanged``  same status
 
-:func:`has_regression` is true when any finding or facility regressed or was unwaived (the CLI exits 1).
+Every regression carries ``why``: what was lost, in words. :attr:`ReportDiff.has_regression` (also
+:func:`has_regression`) is true when any finding or facility regressed or was unwaived; the CLI
+exits 1 then. :attr:`ReportDiff.regressions` lists them, facilities first.
 
 Two reports are compared only when they audit the same thing: the same region (and region
 options) and the same operator. Otherwise :func:`diff_reports` refuses (``force=True`` compares
@@ -39,6 +44,7 @@ from auditor.errors import InputError
 __all__ = [
     "CATEGORIES",
     "DIFF_SCHEMA",
+    "REGRESSIONS",
     "Change",
     "ReportDiff",
     "diff_json",
@@ -52,7 +58,9 @@ __all__ = [
 
 REPORT_SCHEMA = "pilot-zone-auditor/report/1"
 DIFF_SCHEMA = "pilot-zone-auditor/diff/1"
-CATEGORIES = ("regressed", "unwaived", "waived", "fixed", "new", "removed", "changed", "unchanged")
+CATEGORIES = ("regressed", "unwaived", "waived", "fixed", "improved", "new", "removed", "changed", "unchanged")
+#: The categories that are a regression (a loss of proof); ``has_regression`` is any of them.
+REGRESSIONS = ("regressed", "unwaived")
 _BAD = {"fail", "indeterminate", "error"}
 _GOOD = {"pass", "not_applicable"}
 
@@ -68,12 +76,15 @@ class Change:
     new: str | None
     category: str
     message: str = ""
+    why: str = ""  # for a regression: what was lost, in words
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"key": self.key, "subject": self.subject}
         if self.rule is not None:
             d["rule"] = self.rule
         d.update(old=self.old, new=self.new)
+        if self.why:
+            d["why"] = self.why
         if self.message:
             d["message"] = self.message
         return d
@@ -91,7 +102,13 @@ class ReportDiff:
 
     @property
     def has_regression(self) -> bool:
-        return any(self.findings.get(c) or self.facilities.get(c) for c in ("regressed", "unwaived"))
+        """Whether anything lost its proof (regressed or unwaived): the CI gate fails."""
+        return any(self.findings.get(c) or self.facilities.get(c) for c in REGRESSIONS)
+
+    @property
+    def regressions(self) -> list[Change]:
+        """Every regressed or unwaived facility, then every such finding, each in key order."""
+        return [c for changes in (self.facilities, self.findings) for cat in REGRESSIONS for c in changes.get(cat, [])]
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -140,24 +157,29 @@ def _check(doc: Any, source: str) -> None:
         raise InputError(f"not a {REPORT_SCHEMA} report (schema {got!r})", source=source, hint="pass report.json written by 'auditor audit'")
 
 
-def _category(old: str | None, new: str | None) -> str:
-    if old is None and new is None:  # pragma: no cover - never built
-        return "unchanged"
+def _category(old: str | None, new: str | None) -> tuple[str, str]:
+    """(category, why) for a status or verdict ``old`` → ``new`` (None: absent); ``why`` only for regressions."""
     if new is None:
-        return "removed"
-    if old == "waived" and new in _BAD:
-        return "unwaived"
-    if new == "waived" and old != "waived":
-        return "waived"
-    if new == "fail" and old != "fail":
-        return "regressed"
-    if old is None:
-        return "new"
+        return ("removed", "") if old is not None else ("unchanged", "")
     if old == new:
-        return "unchanged"
-    if old in _BAD and new in _GOOD:
-        return "fixed"
-    return "changed"
+        return "unchanged", ""
+    if new == "error":
+        return "regressed", "the row can no longer be read"
+    if old == "waived" and new in _BAD:
+        return "unwaived", "the waiver expired or was removed"
+    if new == "waived":
+        return "waived", ""
+    if new == "fail":
+        return "regressed", "now fails"
+    if old is None:
+        return "new", ""
+    if old in _GOOD and new == "indeterminate":
+        return "regressed", "lost its proof"
+    if old in _BAD | {"waived"} and new in _GOOD:
+        return "fixed", ""
+    if old in ("fail", "error") and new == "indeterminate":
+        return "improved", ""
+    return "changed", ""
 
 
 def finding_keys(items: list[Mapping[str, Any]]) -> list[str]:
@@ -263,14 +285,14 @@ def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any], *, force: bool 
     for key in sorted(set(fo) | set(fn)):
         a, b = fo.get(key), fn.get(key)
         subject, rule = (b or a)[0], (b or a)[1]  # type: ignore[index]
-        cat = _category(a and a[2], b and b[2])
-        findings[cat].append(Change(key, subject, rule, a and a[2], b and b[2], cat, (b or a)[3]))  # type: ignore[index]
+        cat, why = _category(a and a[2], b and b[2])
+        findings[cat].append(Change(key, subject, rule, a and a[2], b and b[2], cat, (b or a)[3], why))  # type: ignore[index]
     vo, vn = _facilities(old), _facilities(new)
     facilities: dict[str, list[Change]] = {c: [] for c in CATEGORIES}
     for fid in sorted(set(vo) | set(vn)):
         a2, b2 = vo.get(fid), vn.get(fid)
-        cat = _category(a2, b2)
-        facilities[cat].append(Change(fid, fid, None, a2, b2, cat))
+        cat, why = _category(a2, b2)
+        facilities[cat].append(Change(fid, fid, None, a2, b2, cat, why=why))
     return ReportDiff(
         old_verdict=(old.get("summary") or {}).get("verdict"),
         new_verdict=(new.get("summary") or {}).get("verdict"),
@@ -290,7 +312,7 @@ def diff_json(diff: ReportDiff) -> str:
 
 
 def _arrow(c: Change) -> str:
-    return f"{c.old or '(absent)'} → {c.new or '(absent)'}"
+    return f"{c.old or '(absent)'} → {c.new or '(absent)'}" + (f" ({c.why})" if c.why else "")
 
 
 def _headline(diff: ReportDiff) -> str:
@@ -335,13 +357,16 @@ def diff_markdown(diff: ReportDiff, *, show_unchanged: bool = False) -> str:
             items = changes.get(cat, [])
             if not items or (cat == "unchanged" and not show_unchanged):
                 continue
-            lines += ["", f"## {label} {cat} ({len(items)})", "", head, "|" + "---|" * head.count(" | ") + "---|"]
+            why = cat in REGRESSIONS
+            table_head = head + (" why |" if why else "")
+            lines += ["", f"## {label} {cat} ({len(items)})", "", table_head, "|" + "---|" * table_head.count(" | ") + "---|"]
             for c in items:
                 if c.rule is None:
                     cells = [c.key]
                 else:
                     suffix = c.key[len(f"{c.subject} {c.rule}"):].strip()
                     cells = [c.subject, c.rule + (f" {suffix}" if suffix else "")]
-                lines.append("| " + " | ".join(_md(x) for x in cells + [c.old or "—", c.new or "—"]) + " |")
+                cells += [c.old or "—", c.new or "—"] + ([c.why] if why else [])
+                lines.append("| " + " | ".join(_md(x) for x in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -40,7 +40,7 @@ def test_each_category():
         ("C", "indeterminate", [_f("C", "r1", "indeterminate")]),  # indeterminate -> fail: regressed
         ("D", "pass", [_f("D", "r1", "pass")]),                # unchanged
         ("E", "fail", [_f("E", "r1", "fail")]),                # removed
-        ("G", "pass", [_f("G", "r1", "pass")]),                # pass -> indeterminate: changed
+        ("G", "pass", [_f("G", "r1", "pass")]),                # pass -> indeterminate: lost its proof, regressed
         ("H", "waived", [_f("H", "r1", "waived")]),            # waived -> fail: unwaived (a regression)
         ("W", "fail", [_f("W", "r1", "fail")]),                # fail -> waived: waived, never fixed
     ], operator=[_f("(operator)", "r0", "fail")])
@@ -57,19 +57,22 @@ def test_each_category():
     ], operator=[_f("(operator)", "r0", "fail")])
     d = diff_reports(old, new)
     assert _keys(d.findings["fixed"]) == ["A r1"]
-    assert _keys(d.findings["regressed"]) == ["B r1", "C r1", "N r1"]
+    assert _keys(d.findings["regressed"]) == ["B r1", "C r1", "G r1", "N r1"]
     assert _keys(d.findings["unwaived"]) == ["H r1"] and _keys(d.findings["waived"]) == ["W r1"]
     assert _keys(d.findings["new"]) == ["F r1"]
     assert _keys(d.findings["removed"]) == ["E r1"]
-    assert _keys(d.findings["changed"]) == ["G r1"]
+    assert _keys(d.findings["changed"]) == []
     assert _keys(d.findings["unchanged"]) == ["(operator) r0", "D r1"]
     assert _keys(d.facilities["fixed"]) == ["A"]
-    assert _keys(d.facilities["regressed"]) == ["B", "C", "N"]
+    assert _keys(d.facilities["regressed"]) == ["B", "C", "G", "N"]
     assert _keys(d.facilities["unwaived"]) == ["H"] and _keys(d.facilities["waived"]) == ["W"]
     assert "W" not in _keys(d.facilities["fixed"])
     assert _keys(d.facilities["new"]) == ["F"]
     assert _keys(d.facilities["removed"]) == ["E"]
-    assert _keys(d.facilities["changed"]) == ["G"]
+    assert _keys(d.facilities["changed"]) == []
+    assert [(c.key, c.why) for c in d.facilities["regressed"]] == [
+        ("B", "now fails"), ("C", "now fails"), ("G", "lost its proof"), ("N", "now fails")]
+    assert [c.key for c in d.regressions] == ["B", "C", "G", "N", "H", "B r1", "C r1", "G r1", "N r1", "H r1"]
     assert has_regression(d) and d.has_regression
 
 
@@ -198,3 +201,84 @@ def test_cli_diff_takes_report_folders_and_refuses_another_region(tmp_path):
     assert refused.exit_code == 2 and "the region differs: shanghai → beijing" in refused.output
     forced = CliRunner().invoke(main, ["diff", str(EXAMPLE_REPORT.parent), str(other), "--force"])
     assert forced.exit_code in (0, 1) and "note: compared anyway (--force): the region differs" in forced.output
+
+
+# -- a loss of proof is a regression (issue 25) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "category", "why"),
+    [
+        ("pass", "error", "regressed", "the row can no longer be read"),
+        ("pass", "indeterminate", "regressed", "lost its proof"),
+        ("pass", "fail", "regressed", "now fails"),
+        ("indeterminate", "error", "regressed", "the row can no longer be read"),
+        ("fail", "error", "regressed", "the row can no longer be read"),
+        ("waived", "error", "regressed", "the row can no longer be read"),
+        (None, "error", "regressed", "the row can no longer be read"),
+        ("error", "fail", "regressed", "now fails"),
+        ("waived", "fail", "unwaived", "the waiver expired or was removed"),
+        ("waived", "indeterminate", "unwaived", "the waiver expired or was removed"),
+        ("fail", "pass", "fixed", ""),
+        ("error", "pass", "fixed", ""),
+        ("waived", "pass", "fixed", ""),
+        ("fail", "indeterminate", "improved", ""),
+        ("error", "indeterminate", "improved", ""),
+        ("pass", "waived", "waived", ""),
+        (None, "indeterminate", "new", ""),
+        ("indeterminate", None, "removed", ""),
+    ],
+)
+def test_facility_verdict_changes(old, new, category, why):
+    before = _report([("A", old, [])] if old else [])
+    after = _report([("A", new, [])] if new else [])
+    d = diff_reports(before, after)
+    (change,) = [c for cat in d.facilities.values() for c in cat]
+    assert (change.category, change.why) == (category, why)
+    assert d.has_regression is (category in ("regressed", "unwaived"))
+    assert d.regressions == ([change] if d.has_regression else [])
+    doc = json.loads(diff_json(d))
+    assert doc["has_regression"] is d.has_regression and doc["counts"]["facilities"][category] == 1
+    if why:
+        assert doc["facilities"][category] == [{"key": "A", "subject": "A", "old": old, "new": new, "why": why}]
+        assert f"A: {old or '(absent)'} → {new} ({why})" in diff_text(d)
+        assert f"| A | {old or '—'} | {new} | {why} |" in diff_markdown(d)
+
+
+def _audit_report(path):
+    from auditor.engine import audit
+    from auditor.report.json_report import build_report
+
+    return build_report(audit(str(path), region="shanghai", as_of="2026-11-01"), generated_at="")
+
+
+def test_a_latitude_typo_and_lost_coordinates_are_regressions_end_to_end(tmp_path):
+    """Two real audits of one list: a latitude typo (pass → error) and coordinates deleted (pass →
+    indeterminate) each fail the gate, in the diff and in `auditor diff`'s exit status."""
+    from click.testing import CliRunner
+    from conftest import write_csv
+
+    from auditor.cli import main
+
+    header = ["id", "kind", "name", "lon", "lat", "crs"]
+    rows = [["A", "IDC", "Zhangjiang A", 121.5907, 31.2040, "wgs84"], ["B", "IDC", "Zhangjiang B", 121.6000, 31.1950, "wgs84"],
+            ["C", "IDC", "Jinqiao", 121.6040, 31.2660, "wgs84"]]
+    old = _audit_report(write_csv(tmp_path / "old.csv", header, rows))
+    typo = _audit_report(write_csv(tmp_path / "typo.csv", header, [[*rows[0][:4], "31.2O40", "wgs84"], rows[1], rows[2]]))
+    lost = _audit_report(write_csv(tmp_path / "lost.csv", header, [rows[0], ["B", "IDC", "Zhangjiang B", "", "", ""], rows[2]]))
+    assert {f["id"]: f["verdict"] for f in old["facilities"]} == {"A": "pass", "B": "pass", "C": "pass"}
+    for new, fid, verdict, why in ((typo, "A", "error", "the row can no longer be read"), (lost, "B", "indeterminate", "lost its proof")):
+        d = diff_reports(old, new)
+        assert [(c.key, c.old, c.new, c.why) for c in d.facilities["regressed"]] == [(fid, "pass", verdict, why)]
+        assert d.has_regression and not d.facilities["changed"]
+        assert _keys(d.facilities["unchanged"]) == sorted({"A", "B", "C"} - {fid})
+        # the CLI's gate: exit 1 (pass → indeterminate was only "changed", exit 0, before issue 25)
+        for name, doc in (("old", old), ("new", new)):
+            (tmp_path / name).mkdir(exist_ok=True)
+            (tmp_path / name / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+        res = CliRunner().invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new")])
+        assert res.exit_code == 1, res.output
+        assert f"{fid}: pass → {verdict} ({why})" in res.output and "regression: yes" in res.output
+    # and back: the fix is an improvement, not a regression
+    back = diff_reports(lost, old)
+    assert _keys(back.facilities["fixed"]) == ["B"] and not back.has_regression
