@@ -9,6 +9,15 @@ A waivers file is YAML::
         reason: Node is being moved to Lingang; contract signed.
         expires: 2026-12-31               # YYYY-MM-DD; the waiver holds up to and including this day
         reference: CHG-1234
+      - rule: [facility_in_region, cdn_nodes_in_region]   # several rules for one facility pattern
+        facility: SH-CDN-18
+        ...
+      - rule: "*"                         # every rule, for one facility pattern
+        facility: SH-IDC-14
+        ...
+
+``rules`` may be written for ``rule``. ``"*"`` stands alone (not in a list); every other name must
+be a rule id, once.
 
 :func:`load_waivers` reads and checks it (an :class:`~auditor.errors.InputError` naming the file
 and the waiver's 1-based number for anything wrong). :func:`apply_waivers` is pure: a FAIL or
@@ -31,6 +40,7 @@ from auditor.errors import InputError
 from auditor.model import Finding, Status
 
 __all__ = [
+    "ALL_RULES",
     "OPERATOR_SUBJECT",
     "Waiver",
     "WaiverMatch",
@@ -43,15 +53,22 @@ __all__ = [
 
 OPERATOR_SUBJECT = "(operator)"
 _FIELDS = ("rule", "facility", "owner", "reason", "expires", "reference")
+_KEYS = (*_FIELDS, "rules")  # "rules" is another spelling of "rule"
+#: The rule name that covers every rule.
+ALL_RULES = "*"
 _WAIVABLE = (Status.FAIL, Status.INDETERMINATE)
 
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
-    """One checked entry of a waivers file; ``number`` is its 1-based position in the file."""
+    """One checked entry of a waivers file; ``number`` is its 1-based position in the file.
+
+    ``rules`` are the rule ids it covers, or ``("*",)`` for every rule; one rule id may be given as a
+    plain string (``Waiver(1, "facility_in_region", ...)``).
+    """
 
     number: int
-    rule: str
+    rules: tuple[str, ...]
     facility: str
     owner: str
     reason: str
@@ -59,9 +76,21 @@ class Waiver:
     reference: str
     source: str = ""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.rules, str):
+            object.__setattr__(self, "rules", (self.rules,))
+
+    @property
+    def rule(self) -> str:
+        """The rules as written: one id, ``*``, or ids joined by ", "."""
+        return ", ".join(self.rules)
+
+    def covers_rule(self, rule: str) -> bool:
+        return self.rules == (ALL_RULES,) or rule in self.rules
+
     def matches(self, finding: Finding) -> bool:
-        """Same rule, and the subject matches: "(operator)" only the operator, a pattern only facilities."""
-        if finding.rule != self.rule:
+        """A rule it covers, and the subject matches: "(operator)" only the operator, a pattern only facilities."""
+        if not self.covers_rule(finding.rule):
             return False
         if self.facility == OPERATOR_SUBJECT or finding.subject == OPERATOR_SUBJECT:
             return self.facility == finding.subject
@@ -72,7 +101,11 @@ class Waiver:
         return as_of > self.expires
 
     def describe(self) -> str:
-        return f"waiver {self.number} for rule {self.rule} on {self.facility}"
+        if self.rules == (ALL_RULES,):
+            what = "every rule"
+        else:
+            what = f"rule{'s' if len(self.rules) > 1 else ''} {self.rule}"
+        return f"waiver {self.number} for {what} on {self.facility}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +120,7 @@ class WaiverMatch:
         w = self.waiver
         return {
             "original_status": self.original_status.value,
+            "rules": list(w.rules),
             "owner": w.owner,
             "reason": w.reason,
             "expires": w.expires.isoformat(),
@@ -127,7 +161,7 @@ def parse_waivers(doc: Any, *, source: str = "<waivers>") -> list[Waiver]:
     """Check an already-parsed waivers document (``{"waivers": [...]}``)."""
     from auditor.rules import RULE_IDS
 
-    example = "waivers: [{rule, facility, owner, reason, expires, reference}]"
+    example = "waivers: [{rule, facility, owner, reason, expires, reference}] (rule: an id, a list of ids, or \"*\")"
     if doc is None:
         raise InputError("the waivers file is empty", source=source, hint=f"write {example}")
     if not isinstance(doc, Mapping):
@@ -150,22 +184,44 @@ def parse_waivers(doc: Any, *, source: str = "<waivers>") -> list[Waiver]:
 
         if not isinstance(entry, Mapping):
             raise bad(f"must be a mapping with the keys {', '.join(_FIELDS)}")
-        unknown = sorted(str(k) for k in entry if k not in _FIELDS)
+        unknown = sorted(str(k) for k in entry if k not in _KEYS)
         if unknown:
             raise bad(f"unknown key(s): {', '.join(unknown)}", f"the keys are {', '.join(_FIELDS)}")
+        if "rule" in entry and "rules" in entry:
+            raise bad("give 'rule' or 'rules', not both", "one key, with an id, a list of ids, or \"*\"")
+        entry = {("rule" if k == "rules" else k): v for k, v in entry.items()}
         missing = [k for k in _FIELDS if k not in entry or entry[k] is None]
         if missing:
             raise bad(f"missing {', '.join(repr(k) for k in missing)}")
         values: dict[str, str] = {}
-        for key in ("rule", "facility", "owner", "reason", "reference"):
+        for key in ("facility", "owner", "reason", "reference"):
             v = entry[key]
             if not isinstance(v, str) or not v.strip():
                 raise bad(f"{key!r} must be a non-empty text (got {v!r})")
             values[key] = v.strip()
-        if values["rule"] not in RULE_IDS:
-            raise bad(f"unknown rule {values['rule']!r}", f"one of: {', '.join(RULE_IDS)}")
-        out.append(Waiver(number=i, expires=_date(entry["expires"], bad), source=source, **values))
+        rules = _rules(entry["rule"], RULE_IDS, bad)
+        out.append(Waiver(number=i, rules=rules, expires=_date(entry["expires"], bad), source=source, **values))
     return out
+
+
+def _rules(value: Any, known: Sequence[str], bad: Any) -> tuple[str, ...]:
+    """The rule ids a waiver names: one id, a list of ids (each once), or "*" alone."""
+    names = value if isinstance(value, list) else [value]
+    if not names:
+        raise bad("'rule' is an empty list", 'name at least one rule id, or "*" for every rule')
+    out: list[str] = []
+    for v in names:
+        if not isinstance(v, str) or not v.strip():
+            raise bad(f"'rule' must be a rule id, a list of rule ids, or \"*\" (got {v!r})")
+        name = v.strip()
+        if name == ALL_RULES and len(names) > 1:
+            raise bad('"*" (every rule) stands alone, not in a list', 'write rule: "*"')
+        if name != ALL_RULES and name not in known:
+            raise bad(f"unknown rule {name!r}", f"one of: {', '.join(known)}, or \"*\" for every rule")
+        if name in out:
+            raise bad(f"rule {name!r} is named twice")
+        out.append(name)
+    return tuple(out)
 
 
 def _date(value: Any, bad: Any) -> dt.date:

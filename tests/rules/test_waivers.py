@@ -30,6 +30,7 @@ def _finding(rule: str, subject: str, status: Status) -> Finding:
 def _waiver(number: int = 1, **kw) -> Waiver:
     d = {**ENTRY, **kw}
     d["expires"] = dt.date.fromisoformat(d["expires"]) if isinstance(d["expires"], str) else d["expires"]
+    d["rules"] = d.pop("rule")
     return Waiver(number=number, **d)
 
 
@@ -57,6 +58,13 @@ def test_load_valid_file(tmp_path):
         ({**ENTRY, "expires": "2026-02-30"}, "'expires' must be a date YYYY-MM-DD"),
         ({**ENTRY, "expires": dt.datetime(2026, 12, 31, 10, 0)}, "not a date and time"),
         ({**ENTRY, "colour": "red"}, "unknown key(s): colour"),
+        ({**ENTRY, "rule": []}, "'rule' is an empty list"),
+        ({**ENTRY, "rule": ["facility_in_region", "*"]}, '"*" (every rule) stands alone'),
+        ({**ENTRY, "rule": ["facility_in_region", "no_such_rule"]}, "unknown rule 'no_such_rule'"),
+        ({**ENTRY, "rule": ["facility_in_region", "facility_in_region"]}, "rule 'facility_in_region' is named twice"),
+        ({**ENTRY, "rule": ["facility_in_region", 7]}, "'rule' must be a rule id, a list of rule ids, or \"*\" (got 7)"),
+        ({**ENTRY, "rule": {"id": "facility_in_region"}}, "'rule' must be a rule id"),
+        ({**ENTRY, "rules": ["cdn_nodes_in_region"]}, "give 'rule' or 'rules', not both"),
         ("just text", "must be a mapping"),
     ],
 )
@@ -202,3 +210,78 @@ def test_a_waived_only_facility_is_waived_in_every_output(tmp_path):
     assert "## Waived findings" in md and "| `facility_in_region` | puxi | fail | Wang Li | moving to Lingang by March | 2027-03-31 | SH-CA-2026-17 |" in md
     html = (out / "report.html").read_text(encoding="utf-8")
     assert '<div class="card v-waived"><div class="count">1</div><div>waived</div></div>' in html
+
+
+# -- several rules, or every rule, for one facility pattern (issue 25) --------------------------
+
+EXAMPLE_WAIVERS = REPO / "examples" / "shanghai-operator" / "waivers.yaml"
+
+
+def test_a_waiver_may_name_several_rules_or_every_rule(tmp_path):
+    text = (
+        "waivers:\n"
+        "  - {rule: [facility_in_region, cdn_nodes_in_region], facility: SH-CDN-12, owner: a, reason: r, expires: 2026-12-31, reference: C1}\n"
+        "  - {rule: '*', facility: 'SH-IDC-1?', owner: b, reason: r, expires: 2026-12-31, reference: C2}\n"
+        "  - {rules: [location_evidence_consistent], facility: SH-CDN-02, owner: c, reason: r, expires: 2026-12-31, reference: C3}\n"
+        "  - {rules: isp_footprint_in_region, facility: (operator), owner: d, reason: r, expires: 2026-12-31, reference: C4}\n"
+    )
+    several, every, spelled, operator = load_waivers(_write(tmp_path, text))
+    assert several.rules == ("facility_in_region", "cdn_nodes_in_region") and several.rule == "facility_in_region, cdn_nodes_in_region"
+    assert every.rules == ("*",) and spelled.rules == ("location_evidence_consistent",) and operator.rules == ("isp_footprint_in_region",)
+    assert several.matches(_finding("facility_in_region", "SH-CDN-12", Status.FAIL))
+    assert several.matches(_finding("cdn_nodes_in_region", "SH-CDN-12", Status.FAIL))
+    assert not several.matches(_finding("location_evidence_consistent", "SH-CDN-12", Status.FAIL))
+    assert not several.matches(_finding("facility_in_region", "SH-CDN-13", Status.FAIL))
+    from auditor.rules import RULE_IDS
+
+    assert all(every.matches(_finding(rule, "SH-IDC-14", Status.FAIL)) for rule in RULE_IDS)
+    assert not every.matches(_finding("facility_in_region", "SH-IDC-1", Status.FAIL))   # the pattern still holds
+    assert not every.matches(_finding("isp_footprint_in_region", "(operator)", Status.FAIL))  # a facility pattern never covers the operator
+    assert operator.matches(_finding("isp_footprint_in_region", "(operator)", Status.FAIL))
+    assert several.describe() == "waiver 1 for rules facility_in_region, cdn_nodes_in_region on SH-CDN-12"
+    assert every.describe() == "waiver 2 for every rule on SH-IDC-1?"
+    assert spelled.describe() == "waiver 3 for rule location_evidence_consistent on SH-CDN-02"
+
+
+def test_every_rule_waiver_is_still_a_single_dated_decision():
+    fac = {"SH-IDC-14": [_finding("facility_in_region", "SH-IDC-14", Status.FAIL),
+                         _finding("location_evidence_consistent", "SH-IDC-14", Status.INDETERMINATE),
+                         _finding("cdn_nodes_in_region", "SH-IDC-14", Status.PASS)]}
+    every = _waiver(4, rule=("*",), facility="SH-IDC-14", expires="2026-11-01")
+    out = apply_waivers([], fac, [every], AS_OF)  # holds on its expiry day
+    assert [f.status for f in out.facility_findings["SH-IDC-14"]] == [Status.WAIVED, Status.WAIVED, Status.PASS]
+    assert {m.original_status for m in out.waived.values()} == {Status.FAIL, Status.INDETERMINATE}
+    assert {tuple(m.as_dict()["rules"]) for m in out.waived.values()} == {("*",)}
+    later = apply_waivers([], fac, [every], AS_OF + dt.timedelta(days=1))  # and not the day after, for any rule
+    assert [f.status for f in later.facility_findings["SH-IDC-14"]] == [Status.FAIL, Status.INDETERMINATE, Status.PASS]
+    assert later.notes == ["waiver 4 for every rule on SH-IDC-14 expired on 2026-11-01"]
+    several = _waiver(5, rule=("facility_in_region", "cdn_nodes_in_region"), facility="SH-IDC-14")
+    partial = apply_waivers([], fac, [several], AS_OF)
+    assert [f.status for f in partial.facility_findings["SH-IDC-14"]] == [Status.WAIVED, Status.INDETERMINATE, Status.PASS]
+
+
+def test_the_example_waivers_file(example_result):
+    """examples/shanghai-operator/waivers.yaml: one entry of each form, each turning one failing facility `waived`."""
+    ws = load_waivers(EXAMPLE_WAIVERS)
+    assert [w.rules for w in ws] == [("facility_in_region",), ("facility_in_region", "cdn_nodes_in_region"), ("*",)]
+    before = {f.id: example_result.facility_verdict(f).value for f in example_result.facilities}
+    new, waived = apply_waivers_to_result(example_result, ws)
+    after = {f.id: new.facility_verdict(f).value for f in new.facilities}
+    changed = {fid: (before[fid], after[fid]) for fid in before if before[fid] != after[fid]}
+    assert changed == {"HZ-IDC-01": ("fail", "waived"), "SH-CDN-12": ("fail", "waived"), "SH-IDC-16": ("fail", "waived")}
+    assert {(m.waiver.number, f.subject, f.rule) for f, m in waived.items()} == {
+        (1, "HZ-IDC-01", "facility_in_region"), (2, "SH-CDN-12", "facility_in_region"),
+        (2, "SH-CDN-12", "cdn_nodes_in_region"), (3, "SH-IDC-16", "facility_in_region")}
+    assert new.warnings == example_result.warnings  # every waiver matched something, none expired
+
+
+def test_the_readme_waivers_example_is_a_valid_file():
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Waivers"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block, "README's Waivers subsection shows a YAML example"
+    ws = parse_waivers(yaml.safe_load(block.group(1)), source="README.md")
+    assert {w.rules for w in ws} >= {("*",)} and any(len(w.rules) > 1 for w in ws)
+    assert "--waivers" in section[: section.index("\n## ") if "\n## " in section else None]
