@@ -38,8 +38,12 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return chosen or ("json",)
 
 
-def render(result: AuditResult, fmt: str, *, generated_at: str | None = None) -> str:
-    """Render ``result`` as ``fmt`` (json, md, csv, geojson, html). Same result → same text, but for ``generated_at``."""
+def render(result: AuditResult, fmt: str, *, generated_at: str | None = None, sarif_root: str | Path | None = None) -> str:
+    """Render ``result`` as ``fmt`` (json, md, csv, geojson, html, sarif). Same result → same text, but for ``generated_at``.
+
+    ``sarif_root``: the repository root report.sarif's paths are relative to (default: the folder of
+    the operator profile; see :func:`auditor.report.sarif_report.build_sarif`).
+    """
     stamp = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     if fmt == "json":
         from auditor.report.json_report import render_json
@@ -64,7 +68,7 @@ def render(result: AuditResult, fmt: str, *, generated_at: str | None = None) ->
     if fmt == "sarif":
         from auditor.report.sarif_report import render_sarif
 
-        return render_sarif(result)
+        return render_sarif(result, root=sarif_root)
     raise UsageError("--format", fmt, FORMATS)
 
 
@@ -102,6 +106,7 @@ def write_reports(
     generated_at: str | None = None,
     figures: bool = False,
     progress: Callable[..., None] | None = None,
+    sarif_root: str | Path | None = None,
 ) -> list[Path]:
     """Write each format into ``out_dir`` (created if needed) under fixed file names; returns the paths.
 
@@ -115,11 +120,12 @@ def write_reports(
     With ``figures=True`` the figures are written too (:func:`write_figures`) and, when Markdown is
     among the formats, report.md links them in a "Figures" section before its provenance. Without
     it, every file is exactly what :func:`render` gives. ``progress(step, done, total)`` is called
-    as each file is written (see :mod:`auditor.cli.progress`).
+    as each file is written (see :mod:`auditor.cli.progress`). ``sarif_root``: see :func:`render`.
     """
     if not isinstance(out_dir, ReportFolder):
         with ReportFolder(out_dir) as folder:
-            staged = write_reports(result, folder, formats, generated_at=generated_at, figures=figures, progress=progress)
+            staged = write_reports(result, folder, formats, generated_at=generated_at, figures=figures, progress=progress,
+                                   sarif_root=sarif_root)
             folder.commit()
             return [folder.final(p) for p in staged]
     folder = out_dir
@@ -146,7 +152,7 @@ def write_reports(
             if progress:
                 progress("write reports", i + 1 + (1 if figures else 0), total)
             continue
-        text = render(result, fmt, generated_at=stamp)
+        text = render(result, fmt, generated_at=stamp, sarif_root=sarif_root)
         if fmt == "md" and figure_names:
             section = _markdown_figures(figure_names)
             at = text.find("\n## Provenance\n")
