@@ -10,6 +10,9 @@ the adapter (``raise ... from exc``)::
     ├── InputError             an operator's file cannot be used at all (exit status 2)
     │   └── InventoryError     ... and names the source, row, column, value and a hint
     └── UsageError             a bad option value; lists the valid ones
+
+``InputError`` and ``UsageError`` are also ``ValueError`` s (a bad value was given), so code that
+catches the built-in catches them.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class RegistryError(AuditorError):
     """The region registry is inconsistent, or a region or option is unknown."""
 
 
-class InputError(AuditorError):
+class InputError(AuditorError, ValueError):
     """An input file cannot be used at all; the CLI exits with status 2."""
 
     def __init__(self, message: str, *, source: str | None = None, hint: str | None = None) -> None:
@@ -90,14 +93,14 @@ class InventoryError(InputError):
         self.source = source
 
 
-class UsageError(AuditorError):
+class UsageError(AuditorError, ValueError):
     """An option has a value outside its allowed set."""
 
-    def __init__(self, option: str, value: object, valid: Iterable[str]) -> None:
+    def __init__(self, option: str, value: object, valid: Iterable[str], *, message: str | None = None) -> None:
         self.option = option
         self.value = value
         self.valid = tuple(valid)
-        super().__init__(f"{option}: {value!r} is not one of: {', '.join(self.valid)}")
+        super().__init__(message or f"{option}: {value!r} is not one of: {', '.join(self.valid)}")
 
 
 def os_reason(exc: OSError) -> str:

@@ -26,7 +26,7 @@ from auditor.regions import DataSource, Region
 if TYPE_CHECKING:
     from geopandas import GeoDataFrame
 
-__all__ = ["AuditResult", "NO_ROWS_WARNING", "Tallies", "facilities_frame", "findings_frame"]
+__all__ = ["AuditResult", "FACILITY_VERDICTS", "FINDING_STATUSES", "NO_ROWS_WARNING", "Tallies", "facilities_frame", "findings_frame"]
 
 
 # enum members looked up once (each ``Enum.X`` lookup runs a descriptor on Python 3.11; these run per row)
@@ -157,7 +157,7 @@ class AuditResult:
         return ()
 
     def facilities_frame(self) -> GeoDataFrame:
-        """Facilities as a GeoDataFrame (see :func:`facilities_frame`); ``.explore()`` draws them."""
+        """Facilities as a GeoDataFrame, one row per input row (see :func:`facilities_frame`)."""
         return facilities_frame(self)
 
     def findings_frame(self) -> GeoDataFrame:
@@ -201,34 +201,70 @@ def _point_of(result: AuditResult, f: Facility) -> tuple[LocationClaim | None, C
     return point, (result.containment.get(point.id) if point else None)
 
 
+#: Facility verdicts and finding statuses as ordered categories: from fine to needs attention.
+FACILITY_VERDICTS = ("pass", "waived", "indeterminate", "fail", "error")
+FINDING_STATUSES = ("pass", "not_applicable", "waived", "indeterminate", "fail")
+
+
+def _part_column(part_id: str) -> str:
+    return "in_" + part_id.replace("-", "_")
+
+
 def facilities_frame(result: AuditResult) -> GeoDataFrame:
-    """One row per input row: verdict, location and findings summary, as a GeoDataFrame (WGS-84)."""
+    """One row per input row, in input order, as a GeoDataFrame (WGS-84 points of the declared location).
+
+    Columns: ``id``, ``row``, ``region``, ``kind``, ``tenure``, ``name``, ``address``, the coordinates
+    as given (``lon``, ``lat``, ``crs``) and in WGS-84 (``lon_wgs84``, ``lat_wgs84``), ``verdict``
+    (ordered categorical: pass < waived < indeterminate < fail < error), ``basis`` (the evidence the
+    location was decided on), ``containment``, ``signed_distance_m`` (to the drawn line; positive
+    inside), ``distance_to_boundary_m`` (unsigned), ``uncertainty_m``, ``parts`` and one boolean
+    ``in_<part>`` column per region part, ``failed_rules``, ``indeterminate_rules``, ``errors``, then
+    the input's own columns as read (``input:<name>`` where a name is taken by the columns above).
+    ``.explore(tiles=None)`` draws it (needs folium: ``pip install 'pilot-zone-auditor[maps]'``).
+    """
     import geopandas as gpd
+    import pandas as pd
     import shapely
 
+    core = {p.id for p in result.region.parts if p.role.value == "core"}
+    part_ids = [p.id for p in result.region.parts]
     rows, geoms = [], []
     for f in result.facilities:
         point, cont = _point_of(result, f)
-        findings = result.facility_findings.get(f.id, [])
-        rows.append({
-            "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name, "address": f.address,
+        findings = result.facility_findings.get(f.id, []) if not f.errors else []
+        distance = None if cont is None else cont.distance_m
+        inside_line = cont is not None and bool(core.intersection(cont.parts))
+        record: dict[str, Any] = {
+            "id": f.id, "row": f.row, "region": result.region.id, "kind": f.kind, "tenure": f.tenure, "name": f.name,
+            "address": f.address, "lon": f.lon, "lat": f.lat, "crs": f.crs,
+            "lon_wgs84": None if point is None else point.lon, "lat_wgs84": None if point is None else point.lat,
             "verdict": result.facility_verdict(f).value,
             "basis": "+".join(result.facility_basis(f)),
             "containment": None if cont is None else cont.verdict.value,
-            "distance_to_boundary_m": None if cont is None else cont.distance_m,
+            "signed_distance_m": None if distance is None else (distance if inside_line else -distance),
+            "distance_to_boundary_m": distance,
             "uncertainty_m": None if point is None else point.uncertainty_m,
             "parts": "" if cont is None else "+".join(cont.parts),
+            **{_part_column(pid): cont is not None and pid in cont.parts for pid in part_ids},
             "failed_rules": ";".join(x.rule for x in findings if x.status is Status.FAIL),
             "indeterminate_rules": ";".join(x.rule for x in findings if x.status is Status.INDETERMINATE),
             "errors": "; ".join(f"{e.column or 'row'}: {e.message}" for e in f.errors),
-        })
+        }
+        for name, value in f.extra.items():
+            record[name if name not in record else f"input:{name}"] = value
+        rows.append(record)
         geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    if len(frame):
+        frame["verdict"] = pd.Categorical(frame["verdict"], categories=FACILITY_VERDICTS, ordered=True)
+    return frame
 
 
 def findings_frame(result: AuditResult) -> GeoDataFrame:
-    """One row per finding (operator findings have no geometry), as a GeoDataFrame (WGS-84)."""
+    """One row per finding (operator findings have no geometry), as a GeoDataFrame (WGS-84); ``status`` is an
+    ordered categorical (pass < not_applicable < waived < indeterminate < fail)."""
     import geopandas as gpd
+    import pandas as pd
     import shapely
 
     rows: list[dict[str, Any]] = []
@@ -238,7 +274,13 @@ def findings_frame(result: AuditResult) -> GeoDataFrame:
         geoms.append(None)
     for f in result.facilities:
         point, _ = _point_of(result, f)
-        for x in result.facility_findings.get(f.id, []):
+        for x in result.facility_findings.get(f.id, []) if not f.errors else []:
             rows.append({**x.as_dict(), "evidence": ";".join(x.evidence), "facility": f.id})
             geoms.append(None if point is None else shapely.Point(point.lon, point.lat))
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    for r in rows:
+        r["region"] = result.region.id
+        r["basis"] = "+".join(r.get("basis") or ())
+    frame = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    if len(frame):
+        frame["status"] = pd.Categorical(frame["status"], categories=FINDING_STATUSES, ordered=True)
+    return frame

@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-NAMES = ["regulator_audit.ipynb", "operator_cdn_selfcheck.ipynb", "isp_footprint.ipynb"]
+NAMES = ["regulator_audit.ipynb", "operator_cdn_selfcheck.ipynb", "isp_footprint.ipynb", "analyst_api.ipynb"]
 CELL_TIMEOUT_S = 120
 
 

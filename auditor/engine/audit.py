@@ -19,12 +19,12 @@ from auditor.engine.plan import (
     prepare,
     registration_facility,
 )
-from auditor.inventory.read import read_table
+from auditor.inventory.read import RawTable, read_table
 from auditor.inventory.validate import validate_rows
 from auditor.regions import Registry
 from auditor.result import NO_ROWS_WARNING, AuditResult
 
-__all__ = ["audit"]
+__all__ = ["audit", "audit_table"]
 
 
 def audit(
@@ -68,13 +68,20 @@ def audit(
         return _audit_in_memory(plan, progress)
 
 
-def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None) -> AuditResult:
+def audit_table(plan: AuditPlan, table: RawTable, progress: Callable[..., None] | None = None) -> AuditResult:
+    """Audit rows already read (e.g. from a DataFrame: see :func:`auditor.api.audit`) under ``plan``."""
+    with paused_gc():
+        return _audit_in_memory(plan, progress, table)
+
+
+def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None, table: RawTable | None = None) -> AuditResult:
     step = progress or (lambda *_a, **_k: None)
     operator, the_region, day = plan.operator, plan.region, plan.as_of
     inputs, warnings = list(plan.inputs), list(plan.warnings)
 
     step("read facility list")
-    table = read_table(plan.inventory_path)
+    if table is None:
+        table = read_table(plan.inventory_path)
     inputs.append(input_record(table, "facility_list"))
     facilities = validate_rows(table, default_crs=plan.default_crs)
     if crs_unstated(facilities, plan.default_crs):

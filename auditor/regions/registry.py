@@ -177,6 +177,9 @@ class Registry:
         self.excluded: dict[str, dict[str, Any]] = doc["services"]["excluded"]
         self._regions: dict[str, dict[str, Any]] = doc["regions"]
         self._relations: dict[tuple[str, str], dict[str, str]] | None = None
+        # regions by (id, chosen options): a region's geometry (buffers, prepared polygons) costs
+        # tens of milliseconds to build, and look-ups ask for the same region again and again
+        self._built: dict[tuple[str, tuple[tuple[str, bool], ...]], Region] = {}
 
     def relations(self, region_id: str, options_key: str) -> dict[str, str]:
         """adcode -> 'inside' | 'straddles' for one region and option set (unlisted: outside)."""
@@ -199,6 +202,12 @@ class Registry:
         """Human notes on units of special interest (from the registry's admin_notes)."""
         return {str(n["adcode"]): n["note"] for n in self._regions[region_id].get("admin_notes") or ()}
 
+    def part_options(self, region_id: str) -> dict[str, str | None]:
+        """Each part of the region and the option that turns it on (None: always on)."""
+        if region_id not in self._regions:
+            raise UsageError("region", region_id, self.region_ids)
+        return {str(p["id"]): p.get("option") for p in self._regions[region_id]["parts"]}
+
     @property
     def region_ids(self) -> list[str]:
         return list(self._regions)
@@ -214,6 +223,12 @@ class Registry:
             if name not in specs:
                 raise UsageError(f"option for region {region_id}", name, list(specs) or ["(none)"])
             chosen[name] = bool(value)
+        key = (region_id, tuple(sorted(chosen.items())))
+        if key not in self._built:
+            self._built[key] = self._build(region_id, spec, specs, chosen)
+        return self._built[key]
+
+    def _build(self, region_id: str, spec: dict[str, Any], specs: dict[str, Any], chosen: dict[str, bool]) -> Region:
         parts, files = [], []
         for p in spec["parts"]:
             if p.get("option") and not chosen.get(p["option"]):
