@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from auditor.engine.gather import Evidence, EvidenceSession, gather
 from auditor.engine.plan import AuditPlan, load_basic_telecom
 from auditor.geo.containment import VERDICT_CODES, Verdict
 from auditor.model import Containment, Facility, Finding, LocationClaim, Operator
-from auditor.regions import Region
+from auditor.regions import DataSource, Region
 from auditor.rules import all_rules
 from auditor.rules.base import OPERATOR, FacilityDigest, RuleContext
 
@@ -101,6 +102,36 @@ def _vantage_text(vantages: list[dict[str, Any]]) -> str:
     return ", ".join(f"{v['vantage']} ({v['lon']}, {v['lat']}) {v['rtt_ms']:g} ms ≤ {v['radius_km']:,.0f} km" for v in vantages[:6])
 
 
+#: IP databases older than this before the audit date are said to be old: address blocks are
+#: re-assigned and re-routed, and a year is the span over which the providers' own release notes
+#: report a noticeable share of changed answers.
+MAX_IP_DATA_AGE_DAYS = 365
+_IP_DATA = ("ip2region", "mmdb")
+
+
+def data_age_notes(sources: Sequence[DataSource], as_of: dt.date) -> list[str]:
+    """A warning for each IP database built more than a year before the audit date."""
+    import re
+
+    out = []
+    for s in sources:
+        found = re.search(r"(\d{4})-(\d{2})-(\d{2})", s.version or "") if s.name in _IP_DATA else None
+        if found is None:
+            continue
+        try:
+            built = dt.date(*(int(g) for g in found.groups()))
+        except ValueError:
+            continue
+        age = (as_of - built).days
+        if age > MAX_IP_DATA_AGE_DAYS:
+            out.append(
+                f"The IP database {s.name} ({s.path}) was built on {built.isoformat()}, {age / 365.25:.1f} years before "
+                f"the audit date {as_of.isoformat()}: address blocks move between owners and places, so its answers "
+                "may be out of date (give a newer build with --ip-db or --mmdb)."
+            )
+    return out
+
+
 def run_rules(ctx: RuleContext) -> tuple[list[Finding], dict[str, list[Finding]]]:
     operator_findings: list[Finding] = []
     per_facility: dict[str, list[Finding]] = {}
@@ -164,6 +195,7 @@ def judge(
     ev = gather(facilities, operator, registration, plan.registry, plan.region, plan.config,
                 declared_elsewhere=declared_elsewhere, session=session)
     step("gather evidence", len(facilities), len(facilities))
+    ev.notes.extend(n for n in data_age_notes(ev.data_sources, plan.as_of) if n not in ev.notes)
     claims: dict[str, tuple[LocationClaim, ...]] = {}
     for c in ev.claims:
         claims[c.subject] = claims.get(c.subject, ()) + (c,)
