@@ -17,9 +17,11 @@ from auditor.errors import InputError
 from auditor.inventory.profile import (
     PROFILE_SUFFIXES,
     load_profile,
+    profile_columns,
     profile_default_crs,
 )
 from auditor.inventory.read import RawTable
+from auditor.inventory.reading import InventorySource, Reading
 from auditor.model import Facility, Operator
 from auditor.paths import package_data_dir, sha256_file
 from auditor.regions import DataSource, Region, Registry, load_registry
@@ -37,9 +39,8 @@ def load_basic_telecom(path: Path | None = None) -> tuple[BasicTelecomTable, Dat
 def _basic_telecom(path: str) -> tuple[BasicTelecomTable, DataSource]:
     p = Path(path)
     doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    carriers = {cid: (c["name_en"], tuple(int(a) for a in c.get("asns") or ())) for cid, c in doc["carriers"].items()}
-    compiled = doc["compiled"] if isinstance(doc["compiled"], dt.date) else dt.date.fromisoformat(str(doc["compiled"]))
-    return BasicTelecomTable(compiled, carriers), DataSource("basic_telecom_asns", f"auditor/data/{p.name}", sha256_file(p), str(compiled))
+    table = BasicTelecomTable.from_document(doc)
+    return table, DataSource("basic_telecom_asns", f"auditor/data/{p.name}", sha256_file(p), str(table.compiled))
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,9 +80,16 @@ def profile_paths(settings: dict[str, Any] | None, profile: Path) -> dict[str, A
 
 
 def input_record(table: RawTable, role: str) -> dict[str, Any]:
+    """What report.json's ``inputs`` says about a facility list: the file, and how it was read
+    (sheet, header row, which header gave each column, the columns not used, notes)."""
     rec: dict[str, Any] = {"role": role, "path": table.source, "sha256": table.sha256, "format": table.format, "rows": len(table.rows)}
     if table.encoding:
         rec["encoding"] = table.encoding
+    if table.sheet:
+        rec["sheet"] = table.sheet
+    if table.format in ("csv", "xlsx"):
+        rec["header_row"] = table.header_row
+    rec.update(table.column_map().record())
     if table.notes:
         rec["notes"] = list(table.notes)
     return rec
@@ -106,7 +114,7 @@ class AuditPlan:
     operator: Operator
     region: Region
     as_of: dt.date
-    inventory_path: Path
+    inventory_path: Path | InventorySource  # the facility list, with how to read it when that was given
     default_crs: str | None
     config: AuditConfig
     inputs: tuple[dict[str, Any], ...]
@@ -123,9 +131,22 @@ def prepare(
     registry: Registry | None = None,
     config: AuditConfig | None = None,
     cli_config: dict[str, Any] | None = None,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    columns: dict[str, str] | None = None,
 ) -> AuditPlan:
-    """Read the profile (if any), pick the region and its options, and resolve the evidence configuration."""
+    """Read the profile (if any), pick the region and its options, and resolve the evidence configuration.
+
+    ``sheet``, ``header_row`` and ``columns`` ({canonical column: header}) say how to read the
+    facility list instead of the reader's guess; ``cli_config`` may carry them too (keys
+    ``sheet``, ``header_row``, ``columns``: the command line's ``--sheet``, ``--header-row``,
+    ``--columns``). ``columns`` given here win over the profile's ``columns:`` block, column by column.
+    """
     reg = registry or load_registry()
+    cli_config = dict(cli_config or {})
+    sheet = sheet if sheet is not None else cli_config.pop("sheet", None)
+    header_row = header_row if header_row is not None else cli_config.pop("header_row", None)
+    given_columns = dict(columns if columns is not None else cli_config.pop("columns", None) or {})
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     target_p = Path(target)
     inputs: list[dict[str, Any]] = []
@@ -140,6 +161,7 @@ def prepare(
             raise InputError("the profile names no facility list ('facilities')", source=str(target_p))
         inventory_path = Path(operator.facilities_path)
         default_crs = crs or profile_default_crs(doc)
+        from_profile = profile_columns(doc, str(target_p))
     else:
         if not region:
             raise InputError("a bare facility list needs --region", source=str(target_p), hint=f"one of: {', '.join(reg.region_ids)}")
@@ -147,6 +169,7 @@ def prepare(
         evidence_settings = None
         inventory_path = target_p
         default_crs = crs
+        from_profile = {}
     options = dict(operator.region_options)
     options.update(region_options or {})
     the_region = reg.region(region or operator.region, options)
@@ -156,4 +179,10 @@ def prepare(
             f"the profile's evidence settings {', '.join(cfg.ignored_from_profile)} were ignored: a profile cannot make "
             "this machine contact the servers it names; give them on the command line, or --allow-profile-network"
         )
-    return AuditPlan(reg, operator, the_region, day, inventory_path, default_crs, cfg, tuple(inputs), tuple(warnings))
+    origin = "--columns" if given_columns and not from_profile else "profile columns:" if from_profile and not given_columns else "--columns / profile columns:"
+    from auditor.resolve.address.suggest import GazetteerNames
+
+    reading = Reading(sheet=sheet, header_row=header_row, columns={**from_profile, **given_columns}, origin=origin,
+                      unit_names=GazetteerNames(reg))
+    source = InventorySource(inventory_path, reading)
+    return AuditPlan(reg, operator, the_region, day, source, default_crs, cfg, tuple(inputs), tuple(warnings))

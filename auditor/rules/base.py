@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # types only: the rules import no resolver
     from auditor.resolve.dns import SweepResult
     from auditor.resolve.ipgeo.footprint import Footprint
 
-__all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable", "FacilityDigest", "CDN_KINDS", "ISP_KINDS"]
+__all__ = ["RuleSpec", "RuleContext", "BasicTelecomTable", "Carrier", "Network", "FacilityDigest", "CDN_KINDS", "ISP_KINDS"]
 
 OPERATOR = "(operator)"
 CDN_KINDS = frozenset({"CDN", "CDN_NODE", "EDGE", "CDN_EDGE", "CACHE"})
@@ -76,17 +76,86 @@ class RuleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Network:
+    """What an upstream network is, for the access rule: whose, and how that was decided."""
+
+    kind: str       # "access" (a basic carrier's domestic access network) | "international" | "not_basic" | "unknown"
+    owner: str      # the carrier's or holder's name ("" when unknown)
+    how: str        # "listed" or "registered holder <name>"
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    """One basic telecommunications enterprise: its listed networks and the holder names it registers under."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    access_asns: frozenset[int]
+    international: Mapping[int, str]  # ASN -> name of the international arm
+    holder_patterns: tuple[str, ...]
+    international_patterns: tuple[str, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class BasicTelecomTable:
-    """ASNs of the basic telecommunications enterprises, with the table's date."""
+    """The basic telecommunications enterprises' networks, with the table's date (``auditor/data/basic_telecom_asns.yaml``)."""
 
     compiled: dt.date
-    carriers: Mapping[str, tuple[str, tuple[int, ...]]]  # id -> (English name, ASNs)
+    carriers: Mapping[str, tuple[str, tuple[int, ...]]]  # id -> (English name, domestic access ASNs)
+    details: tuple[Carrier, ...] = ()
+    others: Mapping[int, tuple[str, str, str]] = field(default_factory=dict)  # ASN -> (name, why, source): not basic telecom
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> BasicTelecomTable:
+        """The table from its YAML document (parsed elsewhere: the rules open no file)."""
+        compiled = doc["compiled"] if isinstance(doc["compiled"], dt.date) else dt.date.fromisoformat(str(doc["compiled"]))
+        details = []
+        for cid, c in doc["carriers"].items():
+            intl = c.get("international_asns") or {}
+            details.append(Carrier(
+                id=cid, name_en=c["name_en"], name_zh=c.get("name_zh", ""),
+                access_asns=frozenset(int(a) for a in c.get("access_asns") or ()),
+                international={int(a): str(v.get("name", "")) for a, v in intl.items()},
+                holder_patterns=tuple(str(x).upper() for x in c.get("holder_patterns") or ()),
+                international_patterns=tuple(str(x).upper() for x in c.get("international_holder_patterns") or ()),
+                source=str(c.get("source", "")),
+            ))
+        others = {int(a): (str(v["name"]), str(v["why"]), str(v.get("source", ""))) for a, v in (doc.get("not_basic_telecom") or {}).items()}
+        carriers = {c.id: (c.name_en, tuple(sorted(c.access_asns))) for c in details}
+        return cls(compiled, carriers, tuple(details), others)
 
     def carrier_of(self, asn: int) -> str | None:
+        """The carrier whose network (domestic or international) this ASN is, by the list."""
+        for c in self.details:
+            if asn in c.access_asns or asn in c.international:
+                return c.name_en
         for _, (name, asns) in self.carriers.items():
             if asn in asns:
                 return name
         return None
+
+    def classify(self, asn: int, holder: str = "") -> Network:
+        """The network behind ``asn``: by the reviewed list first, else by its registered holder's name."""
+        for c in self.details:
+            if asn in c.access_asns:
+                return Network("access", c.name_en, "listed", c.source)
+            if asn in c.international:
+                return Network("international", c.international[asn] or f"{c.name_en} (international)", "listed", c.source)
+        if asn in self.others:
+            name, why, source = self.others[asn]
+            return Network("not_basic", name, f"listed: {why}", source)
+        name = holder.upper()
+        if name:
+            for c in self.details:
+                if any(p in name for p in c.international_patterns):
+                    return Network("international", f"{c.name_en} (international)", f"registered holder {holder!r}")
+            for c in self.details:
+                if any(p in name for p in c.holder_patterns):
+                    return Network("access", c.name_en, f"registered holder {holder!r}")
+        return Network("unknown", holder, f"registered holder {holder!r}" if holder else "not listed, holder unknown")
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,40 @@
-"""Internet access goes through basic telecom enterprises: every upstream ASN is one of theirs."""
+"""ISP users reach the Internet through basic telecom enterprises' access networks (Annex II.2)."""
 
 from __future__ import annotations
 
 from auditor.model import Finding, Severity, Status
-from auditor.rules.base import OPERATOR, RuleContext, RuleSpec
+from auditor.rules.base import OPERATOR, Network, RuleContext, RuleSpec
 
 SPEC = RuleSpec(
     id="isp_upstream_basic_telecom",
     clauses=("Annex II.2",),
-    title="ISP upstreams are basic telecom enterprises",
+    title="ISP access through basic telecom enterprises' access networks",
     severity=Severity.HIGH,
     scope="operator",
-    rationale="A pilot ISP must give users Internet access through the access equipment of basic telecommunications enterprises.",
-    remediation="Buy transit only from China Telecom, China Unicom, China Mobile or China Broadnet.",
+    rationale=(
+        "A pilot ISP must provide Internet access to its users through the Internet access equipment of basic "
+        "telecommunications enterprises (China Telecom, China Unicom, China Mobile, China Broadnet): every network "
+        "it connects its users through must be one of their domestic access networks."
+    ),
+    remediation=(
+        "Connect users only through the domestic access networks of China Telecom, China Unicom, China Mobile or "
+        "China Broadnet; not through a carrier's international arm, a cloud provider or another network."
+    ),
 )
+
+
+def _holder_of(ctx: RuleContext, asn: int) -> str:
+    """The registered holder of ``asn`` from any ASN evidence that named it (RDAP, an AS-names table)."""
+    for answers in ctx.asn.values():
+        for a in answers:
+            if a.asn == asn and a.status == "ok" and a.holder:
+                return str(a.holder)
+    return ""
+
+
+def _said(asn: int, n: Network) -> str:
+    how = "" if n.how == "listed" else f"; {n.how}"
+    return f"AS{asn} ({n.owner or 'holder unknown'}{how})"
 
 
 def evaluate(ctx: RuleContext) -> list[Finding]:
@@ -22,22 +43,30 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
         return [SPEC.finding(Status.NOT_APPLICABLE, OPERATOR, "The operator declares no ISP service.")]
     origin_notes = _origins(ctx)
     if not op.upstream_asns:
-        return [SPEC.finding(Status.INDETERMINATE, OPERATOR, "The ISP declares no upstream ASNs.", missing="isp.upstream_asns in the profile, or BGP/RDAP evidence")]
+        return [SPEC.finding(Status.INDETERMINATE, OPERATOR, "The ISP declares no upstream networks (ASNs).", missing="isp.upstream_asns in the profile")]
     table = ctx.basic_telecom
-    known: list[str] = []
-    unknown: list[str] = []
+    kinds: dict[str, list[str]] = {}
     for asn in op.upstream_asns:
-        carrier = table.carrier_of(asn)
-        (known if carrier else unknown).append(f"AS{asn}" + (f" ({carrier})" if carrier else ""))
-    if unknown:
-        return [
-            SPEC.finding(
-                Status.INDETERMINATE, OPERATOR,
-                f"Not in the basic-telecom ASN table compiled {table.compiled}: {', '.join(unknown)}; registry (RDAP) evidence of the holder would settle it.{origin_notes}",
-                missing="RDAP/whois evidence of the ASN holder",
-            )
-        ]
-    return [SPEC.finding(Status.PASS, OPERATOR, f"Every upstream is a basic telecom enterprise's ASN: {', '.join(known)}.{origin_notes}")]
+        n = table.classify(asn, _holder_of(ctx, asn))
+        kinds.setdefault(n.kind, []).append(_said(asn, n))
+    if kinds.get("international") or kinds.get("not_basic"):
+        parts = []
+        if kinds.get("international"):
+            parts.append("a carrier's international arm, not a domestic access network: " + ", ".join(kinds["international"]))
+        if kinds.get("not_basic"):
+            parts.append("not a basic telecommunications enterprise's network: " + ", ".join(kinds["not_basic"]))
+        return [SPEC.finding(Status.FAIL, OPERATOR, f"The ISP names upstream networks that are {'; and '.join(parts)}.{origin_notes}")]
+    if kinds.get("unknown"):
+        return [SPEC.finding(
+            Status.INDETERMINATE, OPERATOR,
+            f"Not in the basic-telecom network table compiled {table.compiled} and not recognised by holder name: "
+            f"{', '.join(kinds['unknown'])}.{origin_notes}",
+            missing="the ASN's registered holder (RDAP/whois, or an ASN table with AS names)",
+        )]
+    return [SPEC.finding(
+        Status.PASS, OPERATOR,
+        f"Every upstream is a basic telecommunications enterprise's domestic access network: {', '.join(kinds['access'])}.{origin_notes}",
+    )]
 
 
 def _origins(ctx: RuleContext) -> str:

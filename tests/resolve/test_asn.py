@@ -361,7 +361,7 @@ def test_table_and_cymru_disagree_for_a_chinese_address_and_both_are_kept(
     restored = [AsnAnswer.from_dict(json.loads(json.dumps(a.to_dict()))) for a in evidence]
     assert restored == evidence
     carriers = yaml.safe_load((REPO / "auditor" / "data" / "basic_telecom_asns.yaml").read_text())
-    telecom = set(carriers["carriers"]["china_telecom"]["asns"])
+    telecom = set(carriers["carriers"]["china_telecom"]["access_asns"])
     assert {table.asn, dns_.asn} <= telecom
 
 

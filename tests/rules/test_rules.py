@@ -251,15 +251,37 @@ def test_isp_footprint(make_operator):
 
 
 @pytest.mark.parametrize(
-    "asns, status",
-    [([4134, 4837, "AS9808"], Status.PASS), ([4134, 13335], Status.INDETERMINATE), ([], Status.INDETERMINATE)],
+    "asns, status, named",
+    [
+        ([4134, 4837, "AS9808"], Status.PASS, ""),
+        ([9394], Status.PASS, "China Mobile"),                         # China TieTong, merged into China Mobile
+        ([4134, 13335], Status.INDETERMINATE, "AS13335"),              # neither listed nor named by holder
+        ([], Status.INDETERMINATE, ""),
+        ([4134, 23764], Status.FAIL, "international arm"),             # China Telecom Global
+        ([58453], Status.FAIL, "China Mobile International"),
+        ([4837, 37963], Status.FAIL, "not a basic telecommunications enterprise's network: AS37963"),  # a cloud
+    ],
 )
-def test_isp_upstream_basic_telecom(make_operator, asns, status):
+def test_isp_upstream_basic_telecom(make_operator, asns, status, named):
     result = run(make_operator, {"services": ["ISP"], "isp": {"upstream_asns": asns}})
     (f,) = op_findings(result, "isp_upstream_basic_telecom")
-    assert f.status is status
-    if status is Status.INDETERMINATE and asns:
-        assert "AS13335" in f.message
+    assert f.status is status, f.message
+    assert named in f.message
+
+
+def test_networks_are_classified_by_list_then_by_registered_holder():
+    from auditor.engine.plan import load_basic_telecom
+
+    table = load_basic_telecom()[0]
+    assert table.classify(9394).kind == "access" and table.classify(9394).owner == "China Mobile"
+    assert table.classify(10099).kind == "international" and table.classify(55990).kind == "not_basic"
+    assert table.classify(4538).kind == "not_basic"  # CERNET: research network, not a basic carrier's
+    # not listed: the registered holder decides, international patterns before domestic ones
+    assert table.classify(64500, "CHINANET-SH-AP China Telecom (Group)").kind == "access"
+    assert table.classify(64500, "CHINA TELECOM GLOBAL LIMITED").kind == "international"
+    assert table.classify(64500, "China Broadcasting Network Corporation Ltd.").owner == "China Broadnet"
+    assert table.classify(64500, "Example Hosting Ltd").kind == "unknown"
+    assert table.classify(64500).how == "not listed, holder unknown"
 
 
 def test_isp_upstream_not_applicable(make_operator):
