@@ -96,6 +96,37 @@ def scale_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def reading_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """How to read the facility list when the reader's guess should not decide; shared by audit and inspect."""
+    fn = click.option("--columns", "columns", multiple=True, metavar="COLUMN=HEADER,...",
+                      help="Say which header is which column, e.g. id=节点编号,kind=类型 (repeatable). Wins over the header "
+                           "aliases and the profile's columns: block; COLUMN= reads no header as COLUMN.")(fn)
+    fn = click.option("--header-row", "header_row", type=click.IntRange(min=1), metavar="N",
+                      help="The row that holds the column names, as the spreadsheet numbers rows (a CSV file's line). "
+                           "Default: the first row that names two known columns.")(fn)
+    fn = click.option("--sheet", "sheet", metavar="NAME|N",
+                      help="The workbook sheet to read: its name, or its position (1 is the first). Default: a sheet named "
+                           "facilities, else the first that holds a table (instructions sheets are passed over).")(fn)
+    return fn
+
+
+def _reading(sheet: str | None, header_row: int | None, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The reading options as the engine takes them (``cli_config`` keys sheet, header_row, columns)."""
+    from auditor.inventory.columns import parse_column_spec
+
+    out: dict[str, Any] = {}
+    if sheet is not None:
+        out["sheet"] = sheet
+    if header_row is not None:
+        out["header_row"] = header_row
+    given: dict[str, str] = {}
+    for spec in columns:
+        given.update(parse_column_spec(spec))
+    if given:
+        out["columns"] = given
+    return out
+
+
 _SCALE_KEYS = ("stream", "chunk_rows", "workers", "dask_address")
 STREAM_ABOVE_BYTES = 64 << 20
 
@@ -121,21 +152,32 @@ def main() -> None:
 @click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False), help="YAML file of waivers (rule, facility, owner, reason, expires, reference).")
 @click.option("--bundle", "bundle", is_flag=True, help="Also write OUT/evidence-bundle.zip: inputs, evidence, reports and sha256 manifest, for `auditor verify`.")
+@reading_options
 @evidence_options
 @scale_options
 @handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, waivers_path: str | None = None, bundle: bool = False, **evidence: Any) -> None:
+def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, waivers_path: str | None = None, bundle: bool = False,
+          sheet: str | None = None, header_row: int | None = None, columns: tuple[str, ...] = (), **evidence: Any) -> None:
     """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
 
     Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
+
+    The terminal says which columns of the facility list were not used; report.json's inputs
+    record which header gave each column (`auditor inspect` shows it before an audit).
 
     \b
     Example:
       auditor audit examples/shanghai-operator/operator.yaml --out reports/example
       auditor audit facilities.csv --region beijing --crs gcj02 --format json,csv
+      auditor audit 节点清单.xlsx --region shanghai --sheet 节点清单 --columns id=节点编号
     """
     from auditor.engine import audit as run_audit
     from auditor.report import ReportFolder, parse_formats, write_reports
+
+    reading = _reading(sheet, header_row, columns)
+    if bundle and reading:
+        raise InputError("--bundle cannot record --sheet, --header-row or --columns, so `auditor verify` could not re-run the audit: "
+                         "give the columns in the operator profile's columns: block instead, or leave out --bundle")
 
     waivers = None
     if waivers_path:
@@ -144,10 +186,12 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
         waivers = load_waivers(waivers_path)  # a bad waiver file stops here, before any work
     scale = {k: evidence.pop(k, None) for k in _SCALE_KEYS}
     cli_config = {k: v for k, v in evidence.items() if v not in (None, False, ())}
+    protect_config = dict(cli_config)  # files named on the command line: no report may overwrite them
+    cli_config.update(reading)
     if bundle and _should_stream(target, scale):
         raise InputError("--bundle needs a whole audit: it cannot be combined with a streamed one (--stream, --chunk-rows, --workers, --dask, or a facility list over 64 MB)")
     if _should_stream(target, scale):
-        _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, waivers_path, cli_config, scale)
+        _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, waivers_path, cli_config, scale, protect_config)
         return
     fmts = parse_formats(formats)
     generated_at = generated_at or _now()  # one timestamp for every report and the bundle
@@ -162,7 +206,7 @@ def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str 
             from auditor.waivers import apply_waivers_to_result
 
             result, _ = apply_waivers_to_result(result, waivers)
-        with ReportFolder(out_dir, protect=_given_files(target, waivers_path, cli_config)) as folder:
+        with ReportFolder(out_dir, protect=_given_files(target, waivers_path, protect_config)) as folder:
             staged = write_reports(result, folder, fmts, generated_at=generated_at, figures=figures, progress=progress)
             if bundle:  # beside the reports; see auditor.bundle for what it holds
                 from auditor.bundle import BUNDLE_FILENAME, write_bundle
@@ -221,7 +265,7 @@ def _dask_client(scale: dict[str, Any]) -> Any:
     return Client(cluster)
 
 
-def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, waivers_path: str | None, cli_config: dict[str, Any], scale: dict[str, Any]) -> None:
+def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, waivers_path: str | None, cli_config: dict[str, Any], scale: dict[str, Any], protect_config: dict[str, Any] | None = None) -> None:
     """``audit`` for large inputs: chunks judged here or on Dask, tables written as they come."""
     from auditor.cli.progress import ProgressBars
     from auditor.engine.stream import DEFAULT_CHUNK_ROWS, TABLE_FORMATS, audit_streamed
@@ -236,7 +280,7 @@ def _audit_streamed(target: str, region: str | None, options: dict[str, bool], a
             raise UsageError("--format", fmt, TABLE_FORMATS)
     client = _dask_client(scale)
     try:
-        with ProgressBars() as progress, ReportFolder(out_dir, protect=_given_files(target, waivers_path, cli_config)) as folder:
+        with ProgressBars() as progress, ReportFolder(out_dir, protect=_given_files(target, waivers_path, protect_config if protect_config is not None else cli_config)) as folder:
             out = audit_streamed(
                 target, folder, formats=tuple(dict.fromkeys(chosen + ["csv", "parquet"])), region=region,
                 region_options=options, as_of=as_of, crs=crs, cli_config=cli_config, waivers=waivers or (),
@@ -266,9 +310,23 @@ def _print_outcome(result: Any, paths: list[Any], *, streamed: bool = False) -> 
             click.echo(f"  operator {x.status.value}: [{x.rule}] {x.message}")
     for w in result.warnings:
         click.echo(f"  warning: {w}")
+    _print_reading(result.inputs)
     if streamed:
         click.echo(f"  streamed: the summary reports detail {len(result.facilities):,} facilities that did not pass; the tables hold every row")
     click.echo("reports: " + ", ".join(str(p) for p in paths))
+
+
+def _print_reading(inputs: Any) -> None:
+    """Say on the terminal what of the facility list was not read: its unused columns, and sheets that hold tables too."""
+    for rec in inputs:
+        if rec.get("role") != "facility_list":
+            continue
+        unused = rec.get("unused_columns") or []
+        if unused:
+            click.echo(f"  unused columns (not read; kept in the facility tables): {', '.join(unused)}")
+        for note in rec.get("notes") or []:
+            if "also holds a table" in note:
+                click.echo(f"  note: {note}")
 
 
 @main.command()
@@ -298,24 +356,56 @@ def regions(as_of: str | None) -> None:
             click.echo("  services: " + ", ".join(st.services))
 
 
+def _point(args: tuple[str, ...]) -> tuple[float, float, str | None]:
+    """LON LAT as two arguments, or one pasted pair ("116.3975,39.9087", "39.9087, 116.3975", "E116°23'51\" N39°54'31\"").
+
+    Two plain arguments keep their order (LON first); a pasted pair (one argument, or arguments
+    with a comma between them) is read as a 经纬度 cell is: labels or hemisphere letters, else
+    China's extent decide which number is the longitude.
+    """
+    from auditor.inventory.values import parse_degrees, parse_lonlat
+
+    parts = [a for a in args if a.strip()]
+    text = " ".join(parts)
+    pasted = len(parts) == 1 or any("," in a or "，" in a for a in parts)
+    try:
+        if pasted:
+            lon, lat, _, notes = parse_lonlat(text)
+            note = next((n for n in notes if "latitude, longitude" in n), None)
+            return lon, lat, note
+        if len(parts) != 2:
+            raise ValueError("give LON LAT (two numbers) or one pasted pair such as 116.3975,39.9087")
+        a, b = parse_degrees(parts[0]), parse_degrees(parts[1])
+    except ValueError as exc:
+        raise InputError(f"cannot read {text!r} as a point: {exc}", hint="e.g. auditor where 121.93 30.905, or auditor where 121.93,30.905") from None
+    if a.axis == "lat" and b.axis == "lon":
+        return b.value, a.value, f"{text!r} read as latitude, longitude (its hemisphere letters say so)"
+    return a.value, b.value, None
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("lon", type=float)
-@click.argument("lat", type=float)
-@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True, help="Coordinate system of LON LAT.")
+@click.argument("point", nargs=-1, required=True, metavar="LON LAT | LON,LAT")
+@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True, help="Coordinate system of the point.")
 @region_option
 @option_option
 @click.option("--uncertainty", "uncertainty_m", type=float, default=0.0, show_default=True, help="Uncertainty radius of the point, metres.")
 @handles_errors
-def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[str, ...], uncertainty_m: float) -> None:
-    """Say which region LON LAT is in, the part, the verdict and the distance to the boundary.
+def where(point: tuple[str, ...], crs: str, region: str | None, options: tuple[str, ...], uncertainty_m: float) -> None:
+    """Say which region a point is in, the part, the verdict and the distance to the boundary.
+
+    The point is LON LAT (two arguments), or one pasted pair: "116.3975,39.9087" (also with a
+    full-width comma, lat first, or in degrees-minutes-seconds; China's extent tells which number
+    is the longitude).
 
     \b
     Example:
       auditor where 121.93 30.905 --region shanghai
       auditor where 121.4365 31.188 --crs gcj02
+      auditor where 116.3975,39.9087
     """
     from auditor.engine.where import where as locate_point
 
+    lon, lat, note = _point(point)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = " (swapped? LON comes first)" if -90 <= lon <= 90 and not -90 <= lat <= 90 else ""
         raise InputError(f"coordinates out of range: lon {lon}, lat {lat}{hint}")
@@ -325,10 +415,109 @@ def where(lon: float, lat: float, crs: str, region: str | None, options: tuple[s
         raise InputError(f"--uncertainty must be from 0 to {MAX_UNCERTAINTY_M:,.0f} metres")
     answers = locate_point(lon, lat, crs=crs, region=region, uncertainty_m=uncertainty_m, options=_options(options))
     a0 = answers[0]
+    if note:
+        click.echo(f"note: {note}")
     click.echo(f"point: {lon} {lat} ({crs}) = {a0.lon_wgs84:.6f} {a0.lat_wgs84:.6f} (wgs84), uncertainty {uncertainty_m:g} m")
     for a in answers:
         parts = ", ".join(a.parts) or "-"
         click.echo(f"{a.region}: {a.verdict.value}; part: {parts}; {a.distance_m:,.0f} m from the boundary")
+
+
+@main.command("inspect")
+@click.argument("file", type=click.Path(dir_okay=False))
+@reading_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@handles_errors
+def inspect_command(file: str, sheet: str | None, header_row: int | None, columns: tuple[str, ...], fmt: str) -> None:
+    """Show how FILE is read before auditing it: the sheet and header row, what each column is read
+    as (or that it is not used), sample values, and how many rows each column can be used on.
+
+    FILE is a facility list, or an operator profile (then its facility list, read with its
+    columns: block). Kinds, tenure and coordinate-system words show as written → as read;
+    administrative-unit names the gazetteer does not hold are listed with "did you mean".
+
+    Exit status: 0 the list can be audited, 2 it cannot (the reason follows what was read).
+
+    \b
+    Example:
+      auditor inspect 节点清单.xlsx
+      auditor inspect nodes.csv --header-row 3 --columns id=节点编号,kind=类型
+    """
+    import json
+    from pathlib import Path
+
+    from auditor.errors import InventoryError
+    from auditor.inventory.inspect import inspect_table
+    from auditor.inventory.profile import PROFILE_SUFFIXES, load_profile, profile_columns
+    from auditor.inventory.read import read_table
+    from auditor.inventory.reading import Reading
+    from auditor.inventory.validate import validate_rows
+    from auditor.regions import load_registry
+    from auditor.resolve.address.suggest import GazetteerNames
+
+    opts = _reading(sheet, header_row, columns)
+    given: dict[str, str] = dict(opts.get("columns", {}))
+    origin = "--columns"
+    path = Path(file)
+    if path.suffix.lower() in PROFILE_SUFFIXES:
+        operator, doc = load_profile(path)
+        if not operator.facilities_path:
+            raise InputError("the profile names no facility list ('facilities')", source=str(path))
+        from_profile = profile_columns(doc, str(path))
+        if from_profile:
+            origin = "profile columns:" if not given else "--columns / profile columns:"
+        given = {**from_profile, **given}
+        path = Path(operator.facilities_path)
+    reading = Reading(sheet=opts.get("sheet"), header_row=opts.get("header_row"), columns=given, origin=origin,
+                      unit_names=GazetteerNames(load_registry()))
+    table = read_table(path, reading)
+    try:
+        facilities, problem = validate_rows(table), None
+    except InventoryError as exc:
+        facilities, problem = None, str(exc)
+    seen = inspect_table(table, facilities, problem)
+    if fmt == "json":
+        click.echo(json.dumps(seen.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_inspection(seen)
+    sys.exit(EXIT_USAGE if problem else EXIT_OK)
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _print_inspection(seen: Any) -> None:
+    where = ", ".join(x for x in (f"sheet {seen.sheet!r}" if seen.sheet else "", f"header on row {seen.header_row}" if seen.header_row else "") if x)
+    click.echo(f"{seen.source} ({seen.format}{', ' + where if where else ''}): {seen.rows} rows"
+               + ("" if seen.problem else f", {seen.rows_without_errors} without errors"))
+    for note in seen.notes:
+        click.echo(f"  note: {note}")
+    rows = [("col", "header", "read as", "filled", "usable", "values")]
+    for c in seen.columns:
+        rows.append((c.letter, c.header or "(blank)", c.read_as or "(unused)", str(c.filled), "-" if c.usable is None else str(c.usable),
+                     ", ".join(c.samples) + (f"  [{c.note}]" if c.note else "")))
+    widths = [max(_width(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        click.echo("  " + "  ".join(_pad(r[i], widths[i]) for i in range(5)) + "  " + r[5])
+    if seen.unused:
+        click.echo(f"unused columns (kept in the facility tables): {', '.join(seen.unused)}")
+    for row, text in seen.errors[:20]:
+        click.echo(f"  row {row}: error: {text}")
+    if len(seen.errors) > 20:
+        click.echo(f"  … {len(seen.errors) - 20} more row errors")
+    for row, text in seen.warnings[:20]:
+        click.echo(f"  row {row}: warning: {text}")
+    if len(seen.warnings) > 20:
+        click.echo(f"  … {len(seen.warnings) - 20} more warnings")
+    if seen.problem:
+        click.echo(f"cannot audit: {seen.problem}")
 
 
 @main.command()

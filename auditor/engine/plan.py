@@ -25,6 +25,7 @@ from auditor.inventory.reading import InventorySource, Reading
 from auditor.model import Facility, Operator
 from auditor.paths import package_data_dir, sha256_file
 from auditor.regions import DataSource, Region, Registry, load_registry
+from auditor.resolve.address.suggest import GazetteerNames
 from auditor.rules.base import OPERATOR, BasicTelecomTable
 
 __all__ = ["AuditPlan", "UNSTATED_CRS_WARNING", "clauses_version", "crs_unstated", "input_record", "load_basic_telecom",
@@ -180,8 +181,6 @@ def prepare(
             "this machine contact the servers it names; give them on the command line, or --allow-profile-network"
         )
     origin = "--columns" if given_columns and not from_profile else "profile columns:" if from_profile and not given_columns else "--columns / profile columns:"
-    from auditor.resolve.address.suggest import GazetteerNames
-
     reading = Reading(sheet=sheet, header_row=header_row, columns={**from_profile, **given_columns}, origin=origin,
                       unit_names=GazetteerNames(reg))
     source = InventorySource(inventory_path, reading)

@@ -17,6 +17,9 @@ Example (YAML)::
     cdn: {accelerated_domains: [www.example.cn]}
     facilities: facilities.csv     # relative to this file
     facilities_crs: wgs84          # for rows whose crs cell is empty
+    columns:                       # which header is which column, when the aliases would guess wrong
+      id: 节点编号
+      kind: 类型
 """
 
 from __future__ import annotations
@@ -32,12 +35,12 @@ from auditor.geo.crs import parse_crs
 from auditor.inventory.read import decode_text
 from auditor.model import Operator
 
-__all__ = ["load_profile", "parse_profile", "PROFILE_SUFFIXES"]
+__all__ = ["load_profile", "parse_profile", "profile_columns", "profile_default_crs", "PROFILE_SUFFIXES"]
 
 PROFILE_SUFFIXES = (".yaml", ".yml", ".toml")
 _KNOWN = {
     "name", "region", "region_options", "registration", "services", "foreign_equity_pct",
-    "isp", "cdn", "facilities", "facilities_crs", "notes", "evidence",
+    "isp", "cdn", "facilities", "facilities_crs", "columns", "notes", "evidence",
 }
 _KNOWN_NESTED = {
     "registration": {"address", "lon", "lat", "crs", "adcode"},
@@ -174,6 +177,7 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
     if facilities:
         base = Path(source).parent
         facilities = str(base / facilities) if not Path(facilities).is_absolute() else facilities
+    profile_columns(doc, source)
     fcrs = doc.get("facilities_crs")
     if fcrs is not None:
         try:
@@ -201,6 +205,24 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
         facilities_path=facilities,
         source=source,
     )
+
+
+def profile_columns(doc: dict[str, Any], source: str = "") -> dict[str, str]:
+    """The profile's ``columns:`` block ({canonical column: header}), checked; {} when there is none."""
+    from auditor.inventory.columns import CANONICAL, parse_column_spec
+
+    value = doc.get("columns") if isinstance(doc, dict) else None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"key 'columns' must be a mapping of column: header (e.g. id: 节点编号), not {type(value).__name__}", source=source)
+    for k, v in value.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int))):
+            raise InputError(f"key 'columns.{k}' must be a header's text, not {type(v).__name__}", source=source)
+    try:
+        return parse_column_spec({str(k): "" if v is None else str(v) for k, v in value.items()}, origin="profile columns:")
+    except UsageError as exc:
+        raise InputError(f"key 'columns': {exc.value!r} is not a column", source=source, hint=f"columns are: {', '.join(CANONICAL)}") from None
 
 
 def profile_default_crs(doc: dict[str, Any]) -> str | None:

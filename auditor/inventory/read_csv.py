@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.inventory.columns import ColumnMap, resolve_columns
+from auditor.inventory.find import Header, pick_header, rows_needed
+from auditor.inventory.reading import Reading
 from auditor.inventory.table import READ_BLOCK, RawTable
 
-__all__ = ["CsvBlock", "CsvBlocks", "CsvChunks", "Records", "decode_text", "read_csv", "sniff_encoding"]
+__all__ = ["CsvBlock", "CsvBlocks", "CsvChunks", "Records", "column_map_for", "decode_text", "read_csv", "sniff_encoding"]
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -116,20 +119,24 @@ def _check_quotes_closed(p: Path, encoding: str, delimiter: str) -> None:
 
 
 class Records:
-    """The file's rules for CSV records: blank records are skipped and counted, the first other
-    record is the header (unless it is known), and rows are padded or cut to the header's width
+    """The file's rules for CSV records: blank records are skipped and counted, the header is found
+    among the first records (:func:`~auditor.inventory.find.pick_header`: titles and notes above it
+    are skipped and reported) unless it is known, and rows are padded or cut to the header's width
     (a cut that drops text is a row problem)."""
 
-    def __init__(self, source: str, headers: list[str] | None = None) -> None:
+    def __init__(self, source: str, headers: list[str] | None = None, reading: Reading | None = None) -> None:
         self.source = source
         self.headers = headers
+        self.reading = reading or Reading()
         self.header_row = 1
+        self.header: Header | None = None
         self.blank = 0
         self.problems: dict[int, str] = {}
 
     def rows(self, reader: Any, first_line: int) -> Iterator[tuple[int, list[str]]]:
         """(row number, values) of the records ``reader`` gives, its first line being ``first_line``."""
         start = first_line
+        pending: list[tuple[int, list[str]]] = []  # records read while the header is not settled
         try:
             for record in reader:
                 row_no = start
@@ -138,18 +145,40 @@ class Records:
                     self.blank += 1
                     continue
                 if self.headers is None:
-                    self.headers, self.header_row = record, row_no
+                    pending.append((row_no, record))
+                    if self._ready(pending):
+                        yield from self._settle(pending, complete=False)
+                        pending = []
                     continue
-                width = len(self.headers)
-                if len(record) > width:
-                    if any(c.strip() for c in record[width:]):
-                        self.problems[row_no] = f"row has {len(record)} fields but the header has {width}"
-                    record = record[:width]
-                elif len(record) < width:
-                    record = record + [""] * (width - len(record))
-                yield row_no, record
+                yield self._fit(row_no, record)
         except csv.Error as exc:
             raise InputError(f"malformed CSV near line {first_line - 1 + reader.line_num}: {exc}", source=self.source) from exc
+        if self.headers is None and (pending or self.reading.header_row is not None):
+            yield from self._settle(pending, complete=True)
+
+    def _ready(self, pending: list[tuple[int, list[str]]]) -> bool:
+        given = self.reading.header_row
+        return pending[-1][0] > given if given is not None else len(pending) >= rows_needed(None)
+
+    def _settle(self, pending: list[tuple[int, list[str]]], *, complete: bool) -> Iterator[tuple[int, list[str]]]:
+        header = pick_header(pending, header_row=self.reading.header_row, given=self.reading.given_headers,
+                             complete=complete, source=self.source)
+        if header is None:
+            return
+        self.header, self.headers, self.header_row = header, header.cells, header.row
+        for row_no, record in pending[header.consumed:]:
+            yield self._fit(row_no, record)
+
+    def _fit(self, row_no: int, record: list[str]) -> tuple[int, list[str]]:
+        assert self.headers is not None
+        width = len(self.headers)
+        if len(record) > width:
+            if any(c.strip() for c in record[width:]):
+                self.problems[row_no] = f"row has {len(record)} fields but the header has {width}"
+            record = record[:width]
+        elif len(record) < width:
+            record = record + [""] * (width - len(record))
+        return row_no, record
 
     def notes(self) -> list[str]:
         out = []
@@ -157,6 +186,8 @@ class Records:
             out.append(f"{self.blank} blank line(s) ignored")
         if self.header_row != 1:
             out.append(f"header found on line {self.header_row}")
+        if self.header is not None:
+            out += self.header.notes()
         return out
 
     def take_problems(self) -> dict[int, str]:
@@ -169,41 +200,57 @@ class CsvChunks:
 
     Whole-file checks (encoding, NUL bytes, an unclosed quote) run before the first chunk, in
     bounded memory; row numbers are the file's physical line numbers, as in :func:`read_table`.
-    After iteration, :attr:`notes` holds the notes for the whole file (blank lines, header line).
+    After iteration, :attr:`notes` holds the notes for the whole file (blank lines, header line,
+    rows above the header).
     """
 
-    def __init__(self, path: Path | str, chunk_rows: int = 50_000, facts: _TextFacts | None = None) -> None:
+    def __init__(self, path: Path | str, chunk_rows: int = 50_000, facts: _TextFacts | None = None, reading: Reading | None = None) -> None:
         self.path = Path(path)
         self.chunk_rows = max(1, int(chunk_rows))
+        self.reading = reading or Reading()
         self.facts = facts or sniff_encoding(self.path)
         self.encoding = self.facts.encoding
         self.delimiter = _delimiter(self.path, self.encoding)
         _check_quotes_closed(self.path, self.encoding, self.delimiter)
         self.headers: list[str] | None = None
+        self.header_row = 1
+        self.columns: ColumnMap | None = None
         self.notes: list[str] = []
         self.rows_read = 0
 
     def __iter__(self) -> Iterator[RawTable]:
-        records = Records(str(self.path))
+        records = Records(str(self.path), reading=self.reading)
         with _open_text(self.path, self.encoding) as fh:
             rows: list[tuple[int, list[str]]] = []
             for row in records.rows(csv.reader(fh, delimiter=self.delimiter), 1):
                 rows.append(row)
                 if len(rows) >= self.chunk_rows:
-                    self.headers = records.headers
+                    self._settled(records)
                     yield self._chunk(rows, records.take_problems())
                     rows = []
         if records.headers is None:
             raise InputError("file is empty (no header row)", source=str(self.path))
-        self.headers = records.headers
+        self._settled(records)
         self.notes.extend(records.notes())
         if rows or not self.rows_read:
             yield self._chunk(rows, records.take_problems())
 
+    def _settled(self, records: Records) -> None:
+        if self.columns is None:
+            assert records.headers is not None
+            self.headers, self.header_row = records.headers, records.header_row
+            self.columns = column_map_for(str(self.path), self.headers, self.header_row, self.reading)
+
     def _chunk(self, rows: list[tuple[int, list[str]]], problems: dict[int, str]) -> RawTable:
         self.rows_read += len(rows)
         assert self.headers is not None
-        return RawTable(str(self.path), "csv", self.headers, rows, encoding=self.encoding, row_problems=problems)
+        return RawTable(str(self.path), "csv", self.headers, rows, encoding=self.encoding, row_problems=problems,
+                        header_row=self.header_row, columns=self.columns, reading=self.reading)
+
+
+def column_map_for(source: str, headers: list[str], header_row: int, reading: Reading) -> ColumnMap:
+    """How ``headers`` are read under ``reading`` (raises InventoryError for a mapping that names no header)."""
+    return resolve_columns(headers, reading.columns, source=source, header_row=header_row, origin=reading.origin)
 
 
 @dataclass(frozen=True)
@@ -220,28 +267,35 @@ class CsvBlock:
     headers: list[str]
     first_line: int   # the file's line number of the block's first line
     data: bytes
+    header_row: int = 1
+    columns: ColumnMap | None = None
+    reading: Reading = Reading()
 
     def table(self) -> tuple[RawTable, int]:
         """The block's rows (numbered by file line) and how many blank lines it held."""
         records = Records(self.source, self.headers)
         text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
         rows = list(records.rows(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), self.first_line))
-        table = RawTable(self.source, "csv", self.headers, rows, encoding=self.encoding, row_problems=records.take_problems())
+        table = RawTable(self.source, "csv", self.headers, rows, encoding=self.encoding, row_problems=records.take_problems(),
+                         header_row=self.header_row, columns=self.columns, reading=self.reading)
         return table, records.blank
 
 
 class CsvBlocks:
     """A quote-free CSV file as :class:`CsvBlock` s of ``chunk_rows`` lines; see :class:`CsvChunks` for the rest.
 
-    After iteration, :attr:`blank_before_header` and :attr:`header_row` give what the notes need
-    (the blocks count their own blank lines).
+    After iteration, :attr:`blank_before_header`, :attr:`header_row` and :attr:`header` give what the
+    notes need (the blocks count their own blank lines).
     """
 
-    def __init__(self, path: Path, chunk_rows: int, facts: _TextFacts) -> None:
+    def __init__(self, path: Path, chunk_rows: int, facts: _TextFacts, reading: Reading | None = None) -> None:
         self.path, self.chunk_rows, self.encoding = path, max(1, int(chunk_rows)), facts.encoding
+        self.reading = reading or Reading()
         self.delimiter = _delimiter(path, self.encoding)
         self.headers: list[str] | None = None
         self.header_row = 1
+        self.header: Header | None = None
+        self.columns: ColumnMap | None = None
         self.blank_before_header = 0
 
     def __iter__(self) -> Iterator[CsvBlock]:
@@ -249,27 +303,65 @@ class CsvBlocks:
 
         with self.path.open("rb") as fh:
             line_no = 0
-            for raw in fh:  # up to the header: the first line that is not blank
+            lines: list[tuple[int, bytes]] = []         # every line read while the header is not settled
+            leading: list[tuple[int, list[str]]] = []  # ... and the records among them that are not blank
+            records = Records(str(self.path), reading=self.reading)
+            complete = True
+            for raw in fh:  # up to the header: see Records for the rule
                 line_no += 1
-                text = raw.decode(self.encoding).removeprefix("\ufeff")
-                record = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter), [])
+                lines.append((line_no, raw))
+                text = raw.decode(self.encoding).removeprefix("\ufeff") if line_no == 1 else raw.decode(self.encoding)
+                try:
+                    record = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter), [])
+                except csv.Error as exc:
+                    raise InputError(f"malformed CSV near line {line_no}: {exc}", source=str(self.path)) from exc
                 if any(cell.strip() for cell in record):
-                    self.headers, self.header_row = record, line_no
-                    break
-                self.blank_before_header += 1
-            if self.headers is None:
+                    leading.append((line_no, record))
+                    if records._ready(leading):
+                        complete = False
+                        break
+            header = pick_header(leading, header_row=self.reading.header_row, given=self.reading.given_headers,
+                                 complete=complete, source=str(self.path))
+            if header is None:
                 raise InputError("file is empty (no header row)", source=str(self.path))
+            self.header, self.headers, self.header_row = header, header.cells, header.row
+            last_header_line = header.sub_row or header.row
+            self.blank_before_header = sum(1 for n, raw in lines if n < header.row and not _has_text(raw, self.encoding, self.delimiter))
+            self.columns = column_map_for(str(self.path), self.headers, self.header_row, self.reading)
+            after = [raw for n, raw in lines if n > last_header_line]
+            first = last_header_line + 1
             sent = False
-            while lines := list(itertools.islice(fh, self.chunk_rows)):
-                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, line_no + 1, b"".join(lines))
-                line_no += len(lines)
+            while True:
+                more = list(itertools.islice(fh, max(0, self.chunk_rows - len(after))))
+                block = after + more
+                after = []
+                if not block:
+                    break
+                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, first, b"".join(block),
+                               self.header_row, self.columns, self.reading)
+                first += len(block)
                 sent = True
             if not sent:
-                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, line_no + 1, b"")
+                yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, first, b"",
+                               self.header_row, self.columns, self.reading)
+
+    def notes(self, blank_lines_in_blocks: int) -> list[str]:
+        """The notes for the whole file once every block was read (the blocks count their own blank lines)."""
+        records = Records(str(self.path), self.headers)
+        records.blank, records.header_row, records.header = self.blank_before_header + blank_lines_in_blocks, self.header_row, self.header
+        return records.notes()
 
 
-def read_csv(p: Path) -> RawTable:
-    chunks = CsvChunks(p, chunk_rows=1 << 62)
+def _has_text(raw: bytes, encoding: str, delimiter: str) -> bool:
+    text = raw.decode(encoding).removeprefix("\ufeff")
+    try:
+        return any(cell.strip() for cell in next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), []))
+    except csv.Error:
+        return True  # only lines before the header are asked, and those were parsed already
+
+
+def read_csv(p: Path, reading: Reading | None = None) -> RawTable:
+    chunks = CsvChunks(p, chunk_rows=1 << 62, reading=reading)
     (table,) = list(chunks)  # a chunk this large holds every row
     table.notes = list(chunks.notes)
     return table

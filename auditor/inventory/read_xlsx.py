@@ -1,4 +1,5 @@
-"""XLSX workbooks: the facilities sheet (or the first), every row whatever the stale <dimension> says,
+"""XLSX workbooks: the sheet that holds the table (instructions sheets passed over), its header found below
+title rows, every row whatever the stale <dimension> says, cells merged down a column read on each row,
 formulas without a saved value named by their cell, decompression bombs refused before parsing."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.inventory.find import Header, pick_header, rows_needed
+from auditor.inventory.reading import Reading
 from auditor.inventory.table import READ_BLOCK, CellProblem, RawTable, cell_text, short_text
 
 __all__ = ["read_xlsx"]
@@ -38,7 +41,131 @@ def _check_zip_bomb(p: Path) -> None:
         )
 
 
-def read_xlsx(p: Path) -> RawTable:
+#: sheet names that say "instructions" or "example": read only when no other sheet holds a table
+_NOT_DATA_WORDS = ("说明", "填表", "填报要求", "注意事项", "示例", "样例", "范例", "字典", "下拉", "readme", "instruction", "example", "sample")
+
+
+def _looks_like_instructions(title: str) -> bool:
+    t = title.strip().lower()
+    return any(w in t for w in _NOT_DATA_WORDS)
+
+
+def _leading_rows(ws: Any, header_row: int | None) -> tuple[list[tuple[int, list[str]]], bool]:
+    """The first rows of ``ws`` that are not blank (as many as :func:`pick_header` may need), and whether the sheet ended."""
+    ws.reset_dimensions()  # a stale <dimension> (some writers leave one) must not hide the rows past it
+    need = rows_needed(header_row)
+    out: list[tuple[int, list[str]]] = []
+    for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = [cell_text(v) for v in values]
+        if any(c.strip() for c in cells):
+            out.append((row_no, cells))
+            if (header_row is not None and row_no > header_row) or (header_row is None and len(out) >= need):
+                return out, False
+    return out, True
+
+
+def _named_sheet(wb: Any, want: str | int, p: Path) -> Any:
+    names = list(wb.sheetnames)
+    if isinstance(want, str):
+        if want in names:
+            return wb[want]
+        folded = {n.strip().casefold(): n for n in names}
+        if want.strip().casefold() in folded:
+            return wb[folded[want.strip().casefold()]]
+        if not want.strip().isdigit():
+            raise InputError(f"--sheet {want!r}: no such sheet; the workbook has {', '.join(repr(n) for n in names)}", source=str(p),
+                             hint="give a sheet's name, or its position (1 is the first)")
+        want = int(want.strip())
+    if not 1 <= want <= len(wb.worksheets):
+        raise InputError(f"--sheet {want}: the workbook has {len(wb.worksheets)} sheet(s): {', '.join(repr(n) for n in names)}",
+                         source=str(p), hint="give a sheet's name, or its position (1 is the first)")
+    return wb.worksheets[want - 1]
+
+
+def _choose_sheet(wb: Any, reading: Reading, p: Path) -> tuple[Any, Header, bool, list[str]]:
+    """The sheet to read, its header, whether its leading rows were the whole sheet, and notes on the others."""
+    given = reading.given_headers
+    if reading.sheet is not None:
+        ws = _named_sheet(wb, reading.sheet, p)
+        leading, complete = _leading_rows(ws, reading.header_row)
+        header = pick_header(leading, header_row=reading.header_row, given=given, complete=complete, source=f"{p}, sheet {ws.title!r}")
+        if header is None:
+            raise InputError(f"sheet {ws.title!r} is empty (no header row)", source=str(p))
+        return ws, header, complete, []
+    if "facilities" in wb.sheetnames:
+        ws = wb["facilities"]
+        leading, complete = _leading_rows(ws, reading.header_row)
+        header = pick_header(leading, header_row=reading.header_row, given=given, complete=complete, source=str(p))
+        if header is None:
+            raise InputError("worksheet is empty (no header row)", source=str(p))
+        return ws, header, complete, []
+    scanned: list[tuple[Any, Header | None, bool, str]] = []  # sheet, header, complete, why it is second choice
+    for ws in wb.worksheets:
+        leading, complete = _leading_rows(ws, reading.header_row)
+        header = pick_header(leading, header_row=None, given=given, complete=complete, source=str(p)) if leading else None
+        why = "hidden" if getattr(ws, "sheet_state", "visible") != "visible" else "its name says instructions or an example" if _looks_like_instructions(ws.title) else ""
+        scanned.append((ws, header, complete, why))
+    tables = [s for s in scanned if s[1] is not None and s[1].found]
+    chosen = next((s for s in tables if not s[3]), None) or (tables[0] if tables else None)
+    if chosen is None:  # no sheet names enough columns: the first sheet with rows, its first row as the header (errors list it)
+        chosen = next((s for s in scanned if s[1] is not None and not s[3]), None) or next((s for s in scanned if s[1] is not None), None)
+        if chosen is None:
+            raise InputError("worksheet is empty (no header row)", source=str(p))
+    ws, header, complete, _ = chosen
+    assert header is not None
+    if reading.header_row is not None:  # the header row was given: find it in the chosen sheet
+        leading, complete = _leading_rows(ws, reading.header_row)
+        header = pick_header(leading, header_row=reading.header_row, given=given, complete=complete, source=f"{p}, sheet {ws.title!r}")
+        assert header is not None
+    notes = []
+    at = next(i for i, s in enumerate(scanned) if s[0] is ws)
+    for i, (other, h, _, why) in enumerate(scanned):
+        if other is ws:
+            continue
+        if h is not None and h.found and not why:
+            notes.append(f"sheet {other.title!r} also holds a table (header on row {h.row}) and was not read: audit it with --sheet {other.title!r}")
+        elif i < at:
+            reason = why or ("empty" if h is None else "no row names two known columns")
+            notes.append(f"sheet {other.title!r} skipped: {reason}")
+    return ws, header, complete, notes
+
+
+_MERGE_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _vertical_merges(wb: Any, ws: Any, below: int) -> list[tuple[int, int, int]]:
+    """Merged ranges one column wide that span rows below row ``below``: (column index, first row, last row).
+
+    openpyxl's read-only mode does not give merged cells, so the sheet's XML is scanned for them
+    (in blocks, like :func:`_has_formulas`); a workbook whose parts cannot be found this way gives none.
+    """
+    from openpyxl.utils import column_index_from_string
+
+    archive, part = getattr(wb, "_archive", None), getattr(ws, "_worksheet_path", None)
+    if archive is None or not part:
+        return []
+    out = []
+    with archive.open(part) as fh:
+        tail = b""
+        while block := fh.read(READ_BLOCK):
+            data = tail + block
+            cut = data.rfind(b"<")
+            scan, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+            for m in _MERGE_REF.finditer(scan):
+                c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
+                if c1 == c2 and r2 > r1 and r1 > below:
+                    out.append((column_index_from_string(c1) - 1, r1, r2))
+        for m in _MERGE_REF.finditer(tail):
+            c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
+            if c1 == c2 and r2 > r1 and r1 > below:
+                out.append((column_index_from_string(c1) - 1, r1, r2))
+    return sorted(out, key=lambda m: (m[1], m[0]))
+
+
+def read_xlsx(p: Path, reading: Reading | None = None) -> RawTable:
+    """Read a workbook: the sheet given, else one named ``facilities``, else the first that holds a table
+    (instructions, examples and hidden sheets are passed over and reported); its header found as
+    :mod:`auditor.inventory.find` says; cells merged down a column read as their top cell on each row."""
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a declared dependency
@@ -46,13 +173,23 @@ def read_xlsx(p: Path) -> RawTable:
     from openpyxl.cell.read_only import EmptyCell
     from openpyxl.utils import get_column_letter
 
+    reading = reading or Reading()
     _check_zip_bomb(p)
     wb = _open_workbook(openpyxl, p, data_only=True)
     try:
-        ws = wb["facilities"] if "facilities" in wb.sheetnames else wb.worksheets[0]
-        ws.reset_dimensions()  # a stale <dimension> (some writers leave one) must not hide the rows past it
+        ws, header, _, sheet_notes = _choose_sheet(wb, reading, p)
         title = ws.title
-        headers: list[str] | None = None
+        headers = list(header.cells)
+        while headers and not headers[-1].strip():
+            headers.pop()
+        last_header_row = header.sub_row or header.row
+        merges = _vertical_merges(wb, ws, last_header_row)
+        merge_at: dict[int, list[tuple[int, int, int]]] = {}
+        for col, r1, r2 in merges:
+            if col < len(headers):
+                merge_at.setdefault(r1, []).append((col, r1, r2))
+        open_merges: list[tuple[int, int, str]] = []   # (column, last row, top cell's text)
+        merged_used: list[str] = []
         rows: list[tuple[int, list[str]]] = []
         blank_rows: list[int] = []   # rows after the header that read empty (skipped unless they hold formulas)
         problems: dict[int, str] = {}
@@ -60,18 +197,26 @@ def read_xlsx(p: Path) -> RawTable:
         # (data_only gives the saved value, None when there is none); a "str" cell is a formula
         # whose saved value is the empty string, and reads correctly as empty
         empty_cells: list[tuple[int, int]] = []
-        for row_no, row in enumerate(ws.iter_rows(), start=1):
+        ws.reset_dimensions()
+        for row_no, row in enumerate(ws.iter_rows(min_row=last_header_row + 1), start=last_header_row + 1):
             values = [c.value for c in row]
             cells = [cell_text(v) for v in values]
+            if open_merges:
+                open_merges = [m for m in open_merges if m[1] >= row_no]
+                for col, _, text in open_merges:
+                    while len(cells) <= col:
+                        cells.append("")
+                    if not cells[col].strip():
+                        cells[col] = text
+            for col, r1, r2 in merge_at.get(row_no, ()):
+                top = cells[col] if col < len(cells) else ""
+                if top.strip():
+                    open_merges.append((col, r2, top))
+                    merged_used.append(f"{get_column_letter(col + 1)}{r1}:{get_column_letter(col + 1)}{r2}")
             blank = not any(c.strip() for c in cells)
-            if headers is None:
-                if not blank:
-                    headers = cells
-                    while headers and not headers[-1].strip():
-                        headers.pop()
-                continue
             empty_cells += [(row_no, i) for i, c in enumerate(row[: len(headers)])
-                            if c.value is None and c.data_type != "str" and not isinstance(c, EmptyCell)]
+                            if c.value is None and c.data_type != "str" and not isinstance(c, EmptyCell)
+                            and not (i < len(cells) and cells[i].strip())]
             if blank:
                 blank_rows.append(row_no)
                 continue
@@ -81,7 +226,7 @@ def read_xlsx(p: Path) -> RawTable:
             rows.append((row_no, cells))
     finally:
         wb.close()
-    if headers is None:
+    if not headers:
         raise InputError("worksheet is empty (no header row)", source=str(p))
     cell_problems: dict[int, list[CellProblem]] = {}
     if empty_cells and _has_formulas(p):
@@ -93,8 +238,17 @@ def read_xlsx(p: Path) -> RawTable:
         # a row of nothing but unsaved formulas read as blank: it is a row all the same
         rows += [(r, [""] * len(headers)) for r in blank_rows if r in cell_problems]
         rows.sort(key=lambda row: row[0])
-    return RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", row_problems=problems, cell_problems=cell_problems,
-                    notes=[f"sheet {title!r}"])
+    notes = [f"sheet {title!r}", *sheet_notes]
+    if header.row != 1:
+        notes.append(f"header found on row {header.row}")
+    notes += header.notes()
+    if merged_used:
+        notes.append(f"{len(merged_used)} range(s) of cells merged down a column read as their top cell on each row: "
+                     + ", ".join(merged_used[:10]) + (" …" if len(merged_used) > 10 else ""))
+    table = RawTable(str(p), "xlsx", headers, rows, encoding="xlsx", row_problems=problems, cell_problems=cell_problems,
+                     notes=notes, header_row=header.row, sheet=title, reading=reading)
+    table.column_map()
+    return table
 
 
 def _open_workbook(openpyxl: Any, p: Path, *, data_only: bool) -> Any:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from auditor.inventory.reading import Reading
+
+if TYPE_CHECKING:
+    from auditor.inventory.columns import ColumnMap
 
 __all__ = ["FORMATS", "READ_BLOCK", "CellProblem", "RawTable", "cell_text", "short_text"]
 
@@ -49,6 +54,19 @@ class RawTable:
     cell_problems: dict[int, list[CellProblem]] = field(default_factory=dict)  # row number -> problems
     notes: list[str] = field(default_factory=list)
     rows_count: int = 0                  # rows in the whole file, when this describes a streamed file
+    header_row: int = 1                  # the row (CSV line, sheet row) that holds the header
+    sheet: str | None = None             # the workbook sheet read
+    columns: ColumnMap | None = None     # how the headers were read (None: not resolved yet)
+    reading: Reading = field(default_factory=Reading)
+
+    def column_map(self) -> ColumnMap:
+        """How the headers are read: the caller's mapping first, then the aliases by rank (resolved once)."""
+        if self.columns is None:
+            from auditor.inventory.columns import resolve_columns
+
+            self.columns = resolve_columns(self.headers, self.reading.columns, source=self.source,
+                                           header_row=self.header_row, origin=self.reading.origin)
+        return self.columns
 
 
 def cell_text(value: Any) -> str:

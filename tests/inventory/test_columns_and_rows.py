@@ -46,7 +46,7 @@ def test_case_and_space_variants(tmp_path: Path) -> None:
     ("header", "canonical"),
     [("ｌｏｎ", "lon"), ("Longitude", "lon"), (" LAT ", "lat"), ("经度", "lon"), ("纬度", "lat"),
      ("坐标系", "crs"), ("Site-ID", "id"), ("coord.sys", "crs"), ("精度（米）", "uncertainty_m"), ("IP段", "ip"),
-     ("行政区划代码", "adcode"), ("区/县", None), ("区县", "district")],
+     ("行政区划代码", "adcode"), ("区/县", "district"), ("区县", "district"), ("备注", None), ("机柜数", None)],
 )
 def test_normalise_header_maps_aliases(header: str, canonical: str | None) -> None:
     positions, seen = map_headers([header])
@@ -71,7 +71,7 @@ def test_two_headers_naming_one_column(tmp_path: Path) -> None:
     e = ei.value
     assert (e.source, e.row, e.column) == (str(p), 1, "经度")
     assert "'lon'" in str(e) and "['lon', '经度']" in str(e)
-    assert e.hint == "keep one of them"
+    assert e.hint == "keep one of them, or say which to read with --columns lon=lon"
 
 
 def test_two_id_headers(tmp_path: Path) -> None:
@@ -152,13 +152,44 @@ def test_missing_ids_are_not_duplicates_of_each_other(tmp_path: Path) -> None:
     assert [[e.message for e in f.errors] for f in facs] == [["missing facility id"]] * 2
 
 
-@pytest.mark.parametrize("bad", ["121.5O", "121,5", "121°30'", "E121.5", "abc", "1.2.3"])
+@pytest.mark.parametrize("bad", ["121.5O", "121,5,1", "121°70'", "121.5°E°", "abc", "1.2.3", "1,215.5"])
 def test_lon_not_a_number(tmp_path: Path, bad: str) -> None:
     fac = one(tmp_path, LONLAT, ["A", bad, "31.2"])
     (err,) = fac.errors
-    assert (err.column, err.message, err.value) == ("lon", "not a decimal number of degrees", bad)
-    assert "121.5012" in err.hint
+    assert (err.column, err.message, err.value) == ("lon", "not a number of degrees", bad)
+    assert "121.5012" in err.hint and "121°30'04.3\"" in err.hint
     assert (fac.lon, fac.lat, fac.coordinate_decimals) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "values", "decimals"),
+    [("121°30'", "31°12'", (121.5, 31.2), 1),                    # minutes: 1/60 deg, no finer than 0.1
+     ("121°30'36\"", "31°12'00\"", (121.51, 31.2), 3),          # whole seconds: 1/3600 deg, no finer than 0.001
+     ("121°30'36.0\"", "31°12'0.0\"", (121.51, 31.2), 4),
+     ("121度30分36秒", "31度12分", (121.51, 31.2), 1),
+     ("E121.5", "N31.2", (121.5, 31.2), 1), ("121.5E", "31.2N", (121.5, 31.2), 1),
+     ("东经121.5", "北纬31.2", (121.5, 31.2), 1), ("W0.1276", "N51.5", (-0.1276, 51.5), 1),
+     ("１２１，５", "３１，２", (121.5, 31.2), 1)],                   # full-width digits and a decimal comma
+)
+def test_coordinates_as_people_write_them(tmp_path: Path, lon: str, lat: str, values: tuple, decimals: int) -> None:
+    fac = one(tmp_path, LONLAT, ["A", lon, lat])
+    assert fac.errors == ()
+    assert (round(fac.lon, 9), round(fac.lat, 9)) == values
+    assert fac.coordinate_decimals == decimals
+
+
+def test_decimal_comma_is_said(tmp_path: Path) -> None:
+    fac = one(tmp_path, LONLAT, ["A", "121,93", "30,905"])
+    assert (fac.lon, fac.lat, fac.errors) == (121.93, 30.905, ())
+    assert fac.warnings == ("lon: '121,93' read with a decimal comma as 121.93", "lat: '30,905' read with a decimal comma as 30.905")
+
+
+def test_hemisphere_letter_in_the_wrong_column(tmp_path: Path) -> None:
+    fac = one(tmp_path, LONLAT, ["A", "N31.2", "E121.5"])
+    assert [(e.column, e.message) for e in fac.errors] == [
+        ("lon", "the lon column holds a latitude (its hemisphere letter says so)"),
+        ("lat", "the lat column holds a longitude (its hemisphere letter says so)")]
+    assert not fac.has_coordinates
 
 
 def test_lat_not_a_number(tmp_path: Path) -> None:
@@ -259,6 +290,8 @@ def test_parse_coordinate_directly() -> None:
     assert parse_coordinate("121") == (121.0, 0)
     assert parse_coordinate(".5") == (0.5, 1)
     assert parse_coordinate("-33.8688") == (-33.8688, 4)
+    assert parse_coordinate("121°30'") == (121.5, 1)
+    assert parse_coordinate("S33.8688") == (-33.8688, 4)
     with pytest.raises(ValueError):
         parse_coordinate("121.5O")
 
@@ -267,7 +300,7 @@ def test_parse_coordinate_directly() -> None:
 def test_underscore_in_coordinate_is_not_a_number(tmp_path: Path, bad: str) -> None:
     fac = one(tmp_path, LONLAT, ["A", bad, "31.2"] if bad.startswith("12") else ["A", "121.5", bad])
     assert fac.has_coordinates is False
-    assert [e.message for e in fac.errors] == ["not a decimal number of degrees"]
+    assert [e.message for e in fac.errors] == ["not a number of degrees"]
 
 
 @pytest.mark.parametrize(
@@ -287,7 +320,7 @@ def test_unknown_crs_lists_valid_values(tmp_path: Path, bad: str) -> None:
     assert err.column == "crs"
     assert err.message == f"unknown coordinate system {bad!r}"
     assert err.value == bad
-    assert err.hint == "use one of: wgs84, gcj02, bd09"
+    assert err.hint == "use one of: wgs84, gcj02, bd09 (or 高德/腾讯/国测局 = gcj02, 百度 = bd09, GPS/CGCS2000 = wgs84)"
     assert (fac.crs, fac.crs_stated) == (None, False)  # the default does not paper over a bad cell
     assert (fac.lon, fac.lat) == (121.5, 31.2)
 

@@ -99,7 +99,10 @@ def test_xlsx_first_sheet_otherwise_and_header_not_on_row_1(tmp_path: Path) -> N
         "Other": [["id", "lon", "lat"], ["NO", 1, 1]],
     })
     t = read_table(p)
-    assert t.notes == ["sheet '站点'"]
+    assert t.notes == ["sheet '站点'",
+                       "sheet 'Other' also holds a table (header on row 1) and was not read: audit it with --sheet 'Other'",
+                       "header found on row 3"]
+    assert (t.sheet, t.header_row) == ("站点", 3)
     assert t.rows == [(4, ["S1", "121.5", "31.2"])]
 
 
