@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from auditor._version import __version__
 from auditor.model import (
@@ -40,6 +40,14 @@ class Tallies:
     """Counts over the facilities, addable: a streamed audit sums its chunks' tallies.
 
     ``rules`` keeps first-seen order (rule → status → count), as report.json lists them.
+
+    ``unplaced`` counts the evidence that placed nothing, by kind (:attr:`UNPLACED_KINDS`): a
+    facility's hostname that gave no address (``hostnames_unresolved``), an IPv6 address no
+    source placed (``ipv6_without_evidence``), another address no source placed (``ips_unplaced``;
+    private, not covered by the IP database, ...). Each is counted once per facility.
+    ``unplaced_items`` lists the first :attr:`UNPLACED_LISTED` of each kind in row order as
+    ``(row, facility id, hostname or address, why)``; ``why`` is "" where the claims do not say
+    (a name DNS answered without an address, or one nobody asked: the report's DNS answers tell).
     """
 
     facility_count: int = 0
@@ -47,6 +55,11 @@ class Tallies:
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
     parts: dict[str, int] = field(default_factory=dict)
     bases: dict[str, int] = field(default_factory=dict)  # facilities by the evidence their location rests on
+    unplaced: dict[str, int] = field(default_factory=dict)
+    unplaced_items: dict[str, list[tuple[int, str, str, str]]] = field(default_factory=dict)
+
+    UNPLACED_KINDS: ClassVar[tuple[str, ...]] = ("hostnames_unresolved", "ipv6_without_evidence", "ips_unplaced")
+    UNPLACED_LISTED: ClassVar[int] = 1000
 
     def add(self, other: Tallies) -> Tallies:
         self.facility_count += other.facility_count
@@ -60,6 +73,11 @@ class Tallies:
             self.parts[key] = self.parts.get(key, 0) + n
         for key, n in other.bases.items():
             self.bases[key] = self.bases.get(key, 0) + n
+        for key, n in other.unplaced.items():
+            self.unplaced[key] = self.unplaced.get(key, 0) + n
+        for key, items in other.unplaced_items.items():
+            mine_items = self.unplaced_items.setdefault(key, [])
+            mine_items.extend(items[: max(0, self.UNPLACED_LISTED - len(mine_items))])
         return self
 
     @classmethod
@@ -87,7 +105,49 @@ class Tallies:
                 if cont is not None and c.kind == "point":
                     key = " + ".join(cont.parts) or "(none)"
                     t.parts[key] = t.parts.get(key, 0) + 1
+            if not f.errors and (f.hostname or f.ip):
+                for kind, value, why in cls.unplaced_of(f, result.claims_of(f)):
+                    t.unplaced[kind] = t.unplaced.get(kind, 0) + 1
+                    items = t.unplaced_items.setdefault(kind, [])
+                    if len(items) < cls.UNPLACED_LISTED:
+                        items.append((f.row, f.id, value, why))
         return t
+
+    @staticmethod
+    def unplaced_of(f: Facility, claims: Sequence[LocationClaim]) -> list[tuple[str, str, str]]:
+        """(kind, hostname or address, why) for each of the facility's hostnames that gave no address
+        and each of its addresses (declared, or a hostname's) that no claim places.
+
+        Read from the claims alone (a streamed audit's chunks keep no DNS answers): a hostname that
+        resolved has claims ``ID#dns:HOST:ADDRESS``, one whose servers failed an ``unresolved``
+        claim ``ID#dns:HOST`` saying why, one that does not exist, has no address, was not recorded
+        or was never asked (no DNS source) none at all.
+        """
+        import ipaddress
+
+        out: list[tuple[str, str, str]] = []
+        for host in f.hostname:
+            own = f"{f.id}#dns:{host}"
+            if any(c.id.startswith(own + ":") for c in claims):
+                continue
+            failed = next((c for c in claims if c.id == own), None)
+            out.append(("hostnames_unresolved", host, failed.notes[0] if failed is not None and failed.notes else ""))
+        by_address: dict[str, list[LocationClaim]] = {ip: [] for ip in f.ip if "/" not in ip}
+        for c in claims:
+            address = c.original.get("ip") or c.original.get("target")
+            if isinstance(address, str) and (address in by_address or c.id.startswith(f"{f.id}#dns:")):
+                by_address.setdefault(address, []).append(c)
+        for address, about in by_address.items():
+            if any(c.kind != "unresolved" for c in about):
+                continue
+            try:
+                ip = ipaddress.ip_address(address.strip())
+                v6 = isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None
+            except ValueError:
+                v6 = False
+            why = next((c.notes[0] for c in about if c.notes), "no evidence source placed it")
+            out.append(("ipv6_without_evidence" if v6 else "ips_unplaced", address, why))
+        return out
 
 
 #: An audit of an empty facility list: its verdict is indeterminate, never pass (see AuditResult.verdict).

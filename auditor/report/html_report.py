@@ -27,6 +27,7 @@ from auditor.report.html_assets import CSS as _CSS
 from auditor.report.html_assets import SCRIPT as _JS
 from auditor.report.json_report import VERDICT_ORDER, build_report
 from auditor.report.plots import FIGURES, figures, inline_svg
+from auditor.report.unplaced import UNPLACED_TITLES, why_shown
 from auditor.result import AuditResult
 from auditor.rules._weights import basis_text
 
@@ -489,6 +490,31 @@ def _discovered(r: Mapping[str, Any]) -> str:
     return f'<section id="discovered"><h2>Discovered nodes not in the inventory</h2><p class="hint">Found through DNS, not declared in the facility list.</p><div class="scroll"><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></section>'
 
 
+def _unplaced(r: Mapping[str, Any]) -> str:
+    """Hostnames that gave no address and addresses no source placed (see :mod:`auditor.report.unplaced`)."""
+    counts = r["summary"]["unplaced"]
+    head = '<section id="unplaced"><h2>Unresolved hostnames and unplaced addresses</h2>'
+    if not any(c["count"] for c in counts.values()):
+        return head + '<p class="hint">Every hostname resolved and some source placed every address.</p></section>'
+    count_rows = "".join(
+        f'<tr><td>{_e(UNPLACED_TITLES[k])}</td><td class="num">{c["count"]:,}</td><td class="num">{c["listed"]:,}</td></tr>'
+        for k, c in counts.items()
+    )
+    rows = "".join(
+        f'<tr data-facility="{_e(x["facility"])}" data-kind="{_e(x["kind"])}"><td class="num">{_e(x["row"])}</td>'
+        f'<td class="id"><code>{_e(x["facility"])}</code></td><td>{_e(UNPLACED_TITLES[x["kind"]])}</td>'
+        f'<td><code>{_e(x["value"])}</code></td><td class="note">{_e(why_shown(x, r))}</td></tr>'
+        for x in r["unplaced"]
+    )
+    return (
+        head + '<p class="hint">They decide nothing: each facility is judged on its other evidence.</p>'
+        '<table class="counts"><thead><tr><th>what</th><th>count</th><th>listed</th></tr></thead>'
+        f"<tbody>{count_rows}</tbody></table>"
+        '<table id="unplaced-table"><thead><tr><th>row</th><th>facility</th><th>what</th><th>hostname or address</th><th>why</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></section>"
+    )
+
+
 def _provenance(r: Mapping[str, Any]) -> str:
     t = r["tool"]
     inputs = "".join(
@@ -570,7 +596,7 @@ def render_html(result: AuditResult, *, generated_at: str, with_figures: bool = 
         '<nav class="no-print"><a href="#summary">Summary</a><a href="#map-section">Map</a><a href="#operator">Operator</a>'
         '<a href="#facilities">Facilities</a><a href="#findings">Findings</a>'
         + ('<a href="#footprint">ISP</a>' if r.get("footprint") else "")
-        + '<a href="#provenance">Provenance</a></nav></header>',
+        + '<a href="#unplaced">Unplaced</a><a href="#provenance">Provenance</a></nav></header>',
         _summary(r, n_markers),
         f'<section id="map-section"><h2>Map</h2><div class="map-wrap">{map_svg}</div>'
         f'<div class="legend">{legend}<span><svg width="14" height="14" viewBox="-7 -7 14 14" aria-hidden="true"><polygon class="registration" points="0,-6 1.8,-1.8 6,-1.5 2.7,1.3 3.6,5.5 0,3 -3.6,5.5 -2.7,1.3 -6,-1.5 -1.8,-1.8"/></svg> registration</span>'
@@ -583,6 +609,7 @@ def render_html(result: AuditResult, *, generated_at: str, with_figures: bool = 
         _findings(r, claims, conts),
         _footprint(r, _figure_block("footprint", figs["footprint"], _CAPTIONS["footprint"]) if "footprint" in figs else ""),
         _discovered(r),
+        _unplaced(r),
         _provenance(r),
     ]
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")

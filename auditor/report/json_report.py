@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from auditor.model import FacilityVerdict, Status
-from auditor.result import AuditResult
+from auditor.report.unplaced import unplaced_listing, unplaced_summary
+from auditor.result import AuditResult, Tallies
 
 __all__ = ["SCHEMA", "VERDICT_ORDER", "build_report", "render_json"]
 
@@ -16,8 +17,7 @@ VERDICT_ORDER = {"fail": 0, "error": 1, "indeterminate": 2, "waived": 3, "pass":
 SCHEMA = "pilot-zone-auditor/report/1"
 
 
-def _summary(result: AuditResult) -> dict[str, Any]:
-    t = result.tallies()
+def _summary(result: AuditResult, t: Tallies) -> dict[str, Any]:
     out = {
         "verdict": result.verdict,
         "facilities": {v.value: t.verdicts.get(v.value, 0) for v in FacilityVerdict},
@@ -26,6 +26,7 @@ def _summary(result: AuditResult) -> dict[str, Any]:
         "rules": {rule: dict(sorted(counts.items())) for rule, counts in t.rules.items()},
         "declared_points_by_part": dict(sorted(t.parts.items())),
         "location_basis": dict(sorted(t.bases.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "unplaced": unplaced_summary(t),
         "exit_code": result.exit_code,
     }
     if result.totals is not None:
@@ -99,6 +100,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
     op = result.operator
     region = result.region
     status = region.status_on(result.as_of)
+    tallies = result.tallies()
     return {
         "schema": SCHEMA,
         "tool": {"name": "pilot-zone-auditor", "version": result.tool_version, "rules_version": result.rules_version, "mode": "offline"},
@@ -129,7 +131,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
         "evidence_sources": list(result.evidence_sources),
         "data_sources": [{"name": s.name, "path": s.path, "version": s.version, "sha256": s.sha256} for s in result.data_sources],
         "inputs": result.inputs,
-        "summary": _summary(result),
+        "summary": _summary(result, tallies),
         "warnings": list(result.warnings),
         "operator_findings": [x.as_dict() for x in result.operator_findings],
         "operator_claims": [c.as_dict() for c in result.claims.get("(operator)", ())],
@@ -144,6 +146,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
             },
         } if (result.dns or result.sweeps) else None,
         "discovered": list(result.discovered),
+        "unplaced": unplaced_listing(result, tallies),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.report.json_report import VERDICT_ORDER, build_report
 from auditor.report.safe import md_cell
+from auditor.report.unplaced import UNPLACED_TITLES, why_shown
 from auditor.result import AuditResult
 from auditor.rules._weights import basis_text
 
@@ -71,6 +72,7 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
             w = x["waiver"]
             lines.append(f"| `{x['rule']}` | {md_cell(subject)} | {w['original_status']} | {md_cell(w['owner'])} | {md_cell(w['reason'])} "
                          f"| {w['expires']} | {md_cell(w.get('reference') or '')} |")
+    lines += _unplaced(r)
     fp = r.get("footprint")
     if fp:
         lines += ["", "## ISP address space (footprint)", "", "| family | inside | outside | indeterminate | not placed | share outside |", "|---|---|---|---|---|---|"]
@@ -94,3 +96,18 @@ def render_markdown(result: AuditResult, *, generated_at: str) -> str:
         lines.append(f"| {md_cell(d['path'])} | {md_cell(d['version'])} | `{d['sha256'][:16]}…` |")
     lines.append("")
     return "\n".join(lines)
+
+
+def _unplaced(r: dict) -> list[str]:
+    """The section that lists the evidence that placed nothing (see :mod:`auditor.report.unplaced`)."""
+    counts = r["summary"]["unplaced"]
+    lines = ["", "## Unresolved hostnames and unplaced addresses", ""]
+    if not any(c["count"] for c in counts.values()):
+        return lines + ["Every hostname resolved and some source placed every address."]
+    lines += ["They decide nothing: each facility is judged on its other evidence.", "",
+              "| what | count | listed |", "|---|---|---|"]
+    lines += [f"| {UNPLACED_TITLES[k]} | {c['count']} | {c['listed']} |" for k, c in counts.items()]
+    lines += ["", "| row | facility | what | hostname or address | why |", "|---|---|---|---|---|"]
+    lines += [f"| {x['row']} | {md_cell(x['facility'])} | {UNPLACED_TITLES[x['kind']]} | {md_cell(x['value'])} | {md_cell(why_shown(x, r))} |"
+              for x in r["unplaced"]]
+    return lines
