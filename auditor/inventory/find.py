@@ -6,8 +6,9 @@ known columns (or the headers of the caller's mapping); the rows above it are sk
 reported. When no row among the first :data:`SCAN_ROWS` qualifies, the first row that is not
 blank is the header, as before, so that the error about missing columns lists what it holds.
 A header whose cells span two rows (位置 over 经度 | 纬度, 节点编号 merged down over both) is
-read as one: the second row counts as part of the header when each of its filled cells sits
-under a cell that names no column (or under 经纬度), and at least two of them name columns.
+read as one: the second row counts as part of the header when the first names columns itself,
+each of the second's filled cells sits under a cell that names no column (or under 经纬度), and
+at least two of them name columns.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def rows_needed(header_row: int | None) -> int:
 
 
 def _is_sub_header(top: Sequence[str], sub: Sequence[str], given: frozenset[str]) -> bool:
+    if known_columns(top, given) < MIN_KNOWN:
+        return False  # the row above is no header itself (a title, or a wrong --header-row)
     filled = [i for i, c in enumerate(sub) if c.strip()]
     naming = 0
     for i in filled:

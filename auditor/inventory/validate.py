@@ -123,6 +123,7 @@ def validate_rows(
     if default_crs is not None:
         default_crs = parse_crs(default_crs).value
     names_check = unit_names if unit_names is not None else table.reading.unit_names
+    header_crs = _header_crs(table, cmap)
     read = dict(cmap.read)
     extra_names = {i: _extra_name(cmap, i) for i in range(len(cmap.headers)) if i not in read}
     tenure_header = cmap.header("tenure") or ""
@@ -139,7 +140,7 @@ def validate_rows(
                 extra[extra_names.get(i) or f"column_{i + 1}"] = v
         problems = table.cell_problems.get(row_no)
         reader_errors = [_reader_error(p, cmap) for p in problems] if problems else []
-        fac = _validate_row(table, row_no, cells, extra, default_crs, reader_errors, tenure_header, names_check)
+        fac = _validate_row(table, row_no, cells, extra, header_crs or default_crs, reader_errors, tenure_header, names_check)
         if not any(e.column == "id" for e in fac.errors):
             if fac.id in first_row_of:
                 fac = _with_error(fac, RowError("id", f"duplicate id (first used on row {first_row_of[fac.id]})", fac.id, "give every facility its own id"))
@@ -147,6 +148,27 @@ def validate_rows(
                 first_row_of[fac.id] = row_no
         facilities.append(fac)
     return facilities
+
+
+_BRACKETED = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]")
+
+
+def _header_crs(table: RawTable, cmap: ColumnMap) -> str | None:
+    """The coordinate system a coordinate header states in brackets (经度（GCJ-02）, 经纬度(百度坐标)): it
+    applies to rows whose crs cell is empty, before the profile's or --crs default."""
+    found: dict[str, str] = {}
+    for canon in ("lon", "lat", "lonlat"):
+        header = cmap.header(canon)
+        for inside in _BRACKETED.findall(header or ""):
+            code = crs_word(inside)
+            if code:
+                found[header or canon] = code
+    if len(set(found.values())) > 1:
+        raise InventoryError(
+            f"the coordinate headers state different coordinate systems: {', '.join(f'{h!r} ({c})' for h, c in found.items())}",
+            source=table.source, row=table.header_row, column="crs", hint="state one system for the longitude and the latitude",
+        )
+    return next(iter(found.values()), None)
 
 
 def _extra_name(cmap: ColumnMap, i: int) -> str:
