@@ -325,7 +325,7 @@ def _print_reading(inputs: Any) -> None:
         if unused:
             click.echo(f"  unused columns (not read; kept in the facility tables): {', '.join(unused)}")
         for note in rec.get("notes") or []:
-            if "also holds a table" in note:
+            if "also holds a table" in note or "a row counter" in note:
                 click.echo(f"  note: {note}")
 
 

@@ -90,9 +90,11 @@ def input_record(table: RawTable, role: str) -> dict[str, Any]:
         rec["sheet"] = table.sheet
     if table.format in ("csv", "xlsx"):
         rec["header_row"] = table.header_row
-    rec.update(table.column_map().record())
-    if table.notes:
-        rec["notes"] = list(table.notes)
+    cmap = table.column_map()
+    rec.update(cmap.record())
+    notes = list(table.notes) + cmap.notes()
+    if notes:
+        rec["notes"] = notes
     return rec
 
 

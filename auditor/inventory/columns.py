@@ -88,6 +88,8 @@ LATER_ALIASES: dict[str, dict[str, int]] = {
 }
 #: said when a header is passed over for a better one
 _WHY_LATER = {"序号": "a row counter"}
+#: headers of a row counter (normalised)
+_ROW_COUNTERS = frozenset({"序号"})
 
 
 def _has_cjk(text: str) -> bool:
@@ -254,6 +256,14 @@ class ColumnMap:
 
     def unused_names(self) -> list[str]:
         return [self.extra_name(i) for i in self.unused]
+
+    def notes(self) -> list[str]:
+        """What a reader of the audit should know about the reading: an id taken from a row counter."""
+        i = self.index("id")
+        if i is not None and i not in self.passed_over and normalise_header(self.headers[i]) in _ROW_COUNTERS and "id" not in self.given:
+            return [f"id read from {_plain(self.headers[i])!r}, a row counter: no other column names the facilities, so their ids "
+                    "change when rows are added or removed (name the id column with --columns id=HEADER)"]
+        return []
 
     def record(self) -> dict[str, Any]:
         """What the audit records about the reading (report.json ``inputs``): canonical -> header, unused headers."""

@@ -101,6 +101,6 @@ def inspect_table(table: RawTable, facilities: Sequence[Facility] | None, proble
         source=table.source, format=table.format, sheet=table.sheet,
         header_row=table.header_row if table.format in ("csv", "xlsx") else None,
         rows=len(table.rows), rows_without_errors=sum(1 for f in facilities or () if not f.errors),
-        columns=tuple(cols), notes=tuple(table.notes), problem=problem, warnings=warnings, errors=errors,
+        columns=tuple(cols), notes=tuple(table.notes) + tuple(cmap.notes()), problem=problem, warnings=warnings, errors=errors,
         unused=tuple(cmap.unused_names()),
     )

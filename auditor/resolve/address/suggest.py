@@ -58,8 +58,9 @@ def _latin(text: str) -> str:
 
 def suggest_units(registry: Registry, name: str, *, level: str = "", within: AdminUnit | None = None,
                   limit: int = 3) -> list[AdminUnit]:
-    """Units whose name is one slip from ``name``: one character added, dropped or changed, or the same
-    toneless pinyin (Chinese); one edit, two in names longer than six letters (pinyin or English).
+    """Units whose name is one slip from ``name``: the same toneless pinyin, one character added or
+    dropped, or (inside ``within``) one character changed (Chinese); one edit, two in names longer
+    than six letters (pinyin or English).
 
     Only units inside ``within`` (by adcode) are considered; those of ``level``
     (``province`` / ``city`` / ``district``) rank first, then homophones, then the fewest edits.
@@ -89,7 +90,9 @@ def suggest_units(registry: Registry, name: str, *, level: str = "", within: Adm
                     continue
                 edits = _distance(text, form)
                 same_sound = len(form) == len(text) and _pinyin(form) == typed_pinyin
-                if edits <= 1 or same_sound:
+                # one character changed is a slip only among a province's or city's few units, or when it
+                # sounds the same; nationwide it finds a stranger (火星区 -> 七星区)
+                if same_sound or (edits <= 1 and (within is not None or len(form) != len(text))):
                     score = (0 if same_sound else 1, edits)
                     best = score if best is None or score < best else best
         else:
