@@ -4,6 +4,8 @@
 #   knot, knot-dnsutils   real authoritative DNS for the DNS and ASN integration tests
 #   knot-module-geoip     EDNS Client Subnet answers that depend on the client's subnet
 #   chromium              the headless browser that opens the HTML report
+#   postgresql            a real PostgreSQL server (initdb + pg_ctl into a temporary folder, on a
+#                         loopback port) for the audit-history tests; its own service is not used
 # Each is installed only when missing, so a warm machine never calls apt. Where they cannot be
 # installed (not Debian/Ubuntu, not root and no password-less sudo, or AUDITOR_NO_SYSTEM_INSTALL
 # set), this says so and exits 0: the tests that need them skip, naming the package. Under CI=true
@@ -20,6 +22,12 @@ have_geoip() {  # Knot's geoip module, wherever the distribution puts it
 }
 have_geoip || need+=(knot-module-geoip)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+have_postgres() {  # Debian keeps the server's programs in /usr/lib/postgresql/<major>/bin, off PATH
+  local f
+  for f in /usr/lib/postgresql/*/bin/initdb; do [ -x "$f" ] && [ -x "${f%/initdb}/pg_ctl" ] && return 0; done
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
+}
+have_postgres || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 ci=false

@@ -1,0 +1,1 @@
+"""Supervision (issue 20)."""
