@@ -25,6 +25,7 @@ from auditor.geo.containment import PartRole, RegionGeometry, RegionPart, Verdic
 from auditor.paths import boundaries_dir, sha256_file
 
 __all__ = [
+    "AdminAssumption",
     "AdminUnit",
     "DataSource",
     "Region",
@@ -70,6 +71,23 @@ class AdminUnit:
         while code.endswith("00") and len(code) > 2:
             code = code[:-2]
         return code
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAssumption:
+    """A reviewed reading of a unit whose only land outside a region is islands apart from it.
+
+    From ``admin_assumptions`` in ``boundaries/regions.yaml``. It applies only where
+    ``admin-relations.csv`` gives the unit relation ``islands`` (every part of it outside the
+    region's core is an island that does not touch the core; the build checks this), and it
+    says what a place named by the unit alone (no islet named) counts as, and why.
+    """
+
+    adcode: str
+    islands: str                # what lies outside the region: where, how large
+    assumption: str             # the assumption, in the words a finding gives
+    island_names: tuple[str, ...]  # names of those islands: text that names one is not covered
+    source: str
 
 
 def adcode_prefix(adcode: str) -> str:
@@ -118,12 +136,49 @@ class Region:
     def _relation_memo(self) -> dict[str, tuple[Verdict, str]]:
         return {}
 
-    def admin_relation(self, adcode: str) -> tuple[Verdict, str]:
-        """How an administrative unit relates to this region; see :meth:`_admin_relation` (answers are remembered)."""
+    def admin_relation(self, adcode: str, *, text: str = "") -> tuple[Verdict, str]:
+        """How an administrative unit relates to this region; see :meth:`_admin_relation` (answers are remembered).
+
+        ``text`` is the place as written (an address), when there is one. A unit that is inside
+        only by a reviewed assumption (:class:`AdminAssumption`: "a place named by this unit and
+        no islet is on the island") is not assumed inside when ``text`` names one of its islands.
+        """
+        if text:
+            verdict, reason = self.admin_relation(adcode)
+            code = str(adcode).strip()
+            assumed = self.registry.admin_assumptions(self.id).get(code)
+            by_islands = self.registry.relations(self.id, self.options_key).get(code) == "islands"
+            if assumed is not None and by_islands and verdict is Verdict.INSIDE:
+                named = next((n for n in assumed.island_names if n.lower() in text.lower()), None)
+                if named is not None:
+                    unit = self.registry.units.get(assumed.adcode)
+                    return Verdict.INDETERMINATE, (
+                        f"the place names {named}, one of the islands of {unit.name_zh if unit else assumed.adcode} "
+                        f"outside {self.id} ({assumed.islands})"
+                    )
+            return verdict, reason
         memo = self._relation_memo
         if adcode not in memo:
             memo[adcode] = self._admin_relation(adcode)
         return memo[adcode]
+
+    def _listed_relation(self, code: str, relation: str) -> tuple[Verdict, str]:
+        """The verdict for a unit listed in admin-relations.csv with ``relation``."""
+        note = self.registry.admin_notes(self.id).get(code, "")
+        unit = self.registry.units.get(code)
+        name = (unit.name_zh if unit else "") or code
+        tail = f" ({note})" if note else ""
+        if relation == "inside":
+            return Verdict.INSIDE, f"{name} lies wholly inside {self.id}{tail}"
+        if relation == "islands":
+            assumed = self.registry.admin_assumptions(self.id).get(code)
+            if assumed is not None:
+                return Verdict.INSIDE, (
+                    f"{name} is taken to be inside {self.id}: outside it lie only {assumed.islands}; "
+                    f"assumption: {assumed.assumption}"
+                )
+            return Verdict.INDETERMINATE, f"{name} lies partly inside {self.id}: the rest is islands apart from it{tail}"
+        return Verdict.INDETERMINATE, f"{name} lies partly inside {self.id}{tail}"
 
     def _admin_relation(self, adcode: str) -> tuple[Verdict, str]:
         """How an administrative unit relates to this region (with its options applied).
@@ -142,9 +197,7 @@ class Region:
         name = (unit.name_zh if unit else "") or code
         tail = f" ({note})" if note else ""
         if code in table:
-            if table[code] == "inside":
-                return Verdict.INSIDE, f"{name} lies wholly inside {self.id}{tail}"
-            return Verdict.INDETERMINATE, f"{name} lies partly inside {self.id}{tail}"
+            return self._listed_relation(code, table[code])
         if unit is not None:
             return Verdict.OUTSIDE, f"{name} does not overlap {self.id}{tail}"
         target = adcode_prefix(code)
@@ -154,8 +207,9 @@ class Region:
                 return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) contains {other}, which is (partly) in {self.id}"
         for other, rel in listed:
             if target.startswith(adcode_prefix(other)):
-                if rel == "inside":
-                    return Verdict.INSIDE, f"{code} (not in the gazetteer) lies in {other}, wholly inside {self.id}"
+                verdict, why = self._listed_relation(other, rel)
+                if verdict is Verdict.INSIDE:
+                    return Verdict.INSIDE, f"{code} (not in the gazetteer) lies in {other}: {why}"
                 return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) lies in {other}, which straddles {self.id}"
         return Verdict.OUTSIDE, f"{code} (not in the gazetteer) is not within any unit that overlaps {self.id}"
 
@@ -182,7 +236,7 @@ class Registry:
         self._built: dict[tuple[str, tuple[tuple[str, bool], ...]], Region] = {}
 
     def relations(self, region_id: str, options_key: str) -> dict[str, str]:
-        """adcode -> 'inside' | 'straddles' for one region and option set (unlisted: outside)."""
+        """adcode -> 'inside' | 'islands' | 'straddles' for one region and option set (unlisted: outside)."""
         if self._relations is None:
             table: dict[tuple[str, str], dict[str, str]] = {}
             path = self.root / "admin-relations.csv"
@@ -201,6 +255,19 @@ class Registry:
     def admin_notes(self, region_id: str) -> dict[str, str]:
         """Human notes on units of special interest (from the registry's admin_notes)."""
         return {str(n["adcode"]): n["note"] for n in self._regions[region_id].get("admin_notes") or ()}
+
+    def admin_assumptions(self, region_id: str) -> dict[str, AdminAssumption]:
+        """Reviewed assumptions about units that straddle the region only by islands (from the registry)."""
+        return {
+            str(a["adcode"]): AdminAssumption(
+                adcode=str(a["adcode"]),
+                islands=str(a["islands"]),
+                assumption=str(a["assumption"]),
+                island_names=tuple(str(n) for n in a.get("island_names") or ()),
+                source=str(a["source"]),
+            )
+            for a in self._regions[region_id].get("admin_assumptions") or ()
+        }
 
     def part_options(self, region_id: str) -> dict[str, str | None]:
         """Each part of the region and the option that turns it on (None: always on)."""
@@ -383,3 +450,19 @@ def _check_registry(doc: Any, path: Path) -> None:
         for p in spec["parts"]:
             if p.get("option") and p["option"] not in (spec.get("options") or {}):
                 raise DataError(f"region {rid!r}: part {p['id']!r} names unknown option {p['option']!r}", path=str(path))
+        seen: set[str] = set()
+        for a in spec.get("admin_assumptions") or ():
+            code = str(a.get("adcode", "")) if isinstance(a, dict) else ""
+            where = f"region {rid!r}: admin assumption {code or a!r}"
+            if len(code) != 6 or not code.isdigit():
+                raise DataError(f"{where}: 'adcode' must be six digits", path=str(path))
+            if code in seen:
+                raise DataError(f"{where}: listed twice", path=str(path))
+            seen.add(code)
+            for key in ("islands", "assumption", "source"):
+                if not str(a.get(key) or "").strip():
+                    raise DataError(f"{where}: lacks {key!r}", path=str(path))
+            if a["source"] not in sources:
+                raise DataError(f"{where}: source {a['source']!r} is not in 'sources'", path=str(path))
+            if not isinstance(a.get("island_names") or [], list):
+                raise DataError(f"{where}: 'island_names' must be a list", path=str(path))

@@ -75,7 +75,7 @@ CASES = [
     ("shanghai", "310100", {}, "straddles", "Shanghai's city-level row"),
     ("shanghai", "310115", {}, "inside", "Pudong"),
     ("shanghai", "310120", {}, "straddles", "Fengxian straddles the Jinhui cut"),
-    ("shanghai", "310112", {}, "straddles", "Minhang: Pujiang south of the Dazhi"),
+    ("shanghai", "310112", {}, "outside", "Minhang: Lingang is clipped to Pudong and Fengxian (issue 19)"),
     ("shanghai", "330922", {}, "straddles", "Shengsi holds Xiaoyangshan"),
     ("shanghai", "330900", {}, "straddles", "Zhoushan holds Shengsi"),
     ("shanghai", "330000", {}, "straddles", "Zhejiang holds Shengsi"),
@@ -83,12 +83,16 @@ CASES = [
     ("shanghai", "310101", {}, "outside", "Huangpu (Puxi) shares the river line with Pudong"),
     ("hainan", "460300", {}, "outside", "Sansha, default"),
     ("hainan", "460300", {"include_sansha": True}, "inside", "Sansha with include_sansha"),
-    ("hainan", "460000", {}, "straddles", "province-only answer for Hainan"),
-    ("hainan", "460000", {"include_sansha": True}, "straddles", "province still holds the islets"),
+    ("hainan", "460000", {}, "islands", "province-only answer for Hainan: Sansha and the islets"),
+    ("hainan", "460000", {"include_sansha": True}, "islands", "province still holds the islets"),
+    ("hainan", "460000", {"include_islets": True}, "islands", "province still holds Sansha"),
     ("hainan", "460000", {"include_sansha": True, "include_islets": True}, "inside", "the whole province"),
     ("hainan", "460100", {}, "inside", "Haikou"),
-    ("hainan", "469005", {}, "straddles", "Wenchang holds the Qizhou islands"),
+    ("hainan", "469005", {}, "islands", "Wenchang holds the Qizhou islands, apart from Hainan Island"),
     ("hainan", "469005", {"include_islets": True}, "inside", "Wenchang with include_islets"),
+    ("hainan", "469028", {}, "islands", "Lingshui holds one islet, apart from Hainan Island"),
+    ("hainan", "460400", {}, "islands", "Danzhou holds one island (海花岛), apart from Hainan Island"),
+    ("hainan", "469027", {}, "inside", "Ledong is wholly on Hainan Island"),
     ("hainan", "440800", {}, "outside", "Zhanjiang across the strait"),
     ("shenzhen", "440300", {}, "inside", "Shenzhen"),
     ("shenzhen", "440000", {}, "straddles", "Guangdong"),
@@ -97,6 +101,7 @@ CASES = [
     ("shenzhen", "441521", {}, "outside", "Haifeng, default"),
     ("shenzhen", "441521", {"include_shenshan": True}, "straddles", "Haifeng is an envelope with include_shenshan"),
     ("shenzhen", "441500", {"include_shenshan": True}, "straddles", "Shanwei holds Haifeng"),
+    ("shenzhen", "441500", {}, "outside", "Shanwei, default"),
 ]
 
 
@@ -122,7 +127,7 @@ def test_relation_rows_are_well_formed():
     assert 0 < len(rows) <= 500, "the relation table should stay compact"
     seen = set()
     for r in rows:
-        assert r["relation"] in ("inside", "straddles"), r
+        assert r["relation"] in ("inside", "islands", "straddles"), r
         assert r["adcode"] in units(), r
         key = (r["region"], r["options"], r["adcode"])
         assert key not in seen, key

@@ -233,7 +233,7 @@ ADMIN = [
     ("shanghai", {}, "310101", "huangpu-puxi", Verdict.OUTSIDE),
     ("shanghai", {}, "310104", "xuhui-puxi", Verdict.OUTSIDE),
     ("shanghai", {}, "310120", "fengxian", Verdict.INDETERMINATE),
-    ("shanghai", {}, "310112", "minhang", Verdict.INDETERMINATE),
+    ("shanghai", {}, "310112", "minhang-lingang-clipped-to-pudong-fengxian", Verdict.OUTSIDE),
     ("shanghai", {}, "310000", "shanghai-municipality", Verdict.INDETERMINATE),
     ("shanghai", {}, "310100", "shanghai-districts-containing-pudong", Verdict.INDETERMINATE),
     ("shanghai", {}, "330922", "shengsi-xiaoyangshan", Verdict.INDETERMINATE),
@@ -250,7 +250,8 @@ ADMIN = [
     # Haikou's polygon lies wholly on the island; Wenchang's holds the Qizhou islets
     ("hainan", {}, "460100", "haikou", Verdict.INSIDE),
     ("hainan", {"include_islets": True}, "460100", "haikou-with-islets-option", Verdict.INSIDE),
-    ("hainan", {}, "469005", "wenchang-islets-off", Verdict.INDETERMINATE),
+    ("hainan", {}, "469005", "wenchang-islets-off-assumed-mainland", Verdict.INSIDE),
+    ("hainan", {}, "460400", "danzhou-ocean-flower-island-off", Verdict.INDETERMINATE),
     ("hainan", {"include_islets": True}, "469005", "wenchang-islets-on", Verdict.INSIDE),
     ("hainan", {}, "440800", "zhanjiang", Verdict.OUTSIDE),
     ("shenzhen", {}, "441900", "dongguan", Verdict.OUTSIDE),
