@@ -291,7 +291,7 @@ def _validate_row(
     if adcode and not re.fullmatch(r"\d{6}", adcode):
         errors.append(RowError("adcode", "an adcode has six digits", adcode, "e.g. 310115 for Pudong New Area"))
 
-    province, city, district = (_text(cells.get(c, "")) for c in ("province", "city", "district"))
+    province, city, district = _text(cells.get("province", "")), _text(cells.get("city", "")), _text(cells.get("district", ""))
     if unit_names is not None and (province or city or district) and not adcode:
         warnings += unit_names.check(province, city, district)
 

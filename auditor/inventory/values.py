@@ -15,6 +15,7 @@ aggregation point in another's; such a row keeps its word and says so.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -81,6 +82,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+@functools.lru_cache(maxsize=4096)  # a list repeats a handful of words over every row
 def kind_word(text: str) -> tuple[str, str, str | None]:
     """(kind code, tenure the word implies or "", warning or None) for a kind cell."""
     t = _fold(text)
@@ -105,6 +107,7 @@ def kind_word(text: str) -> tuple[str, str, str | None]:
         "but no kind-specific rule (CDN, ISP) applies to it")
 
 
+@functools.lru_cache(maxsize=4096)
 def tenure_word(text: str, header: str = "") -> tuple[str, str | None]:
     """(tenure, warning or None) for a tenure cell; under a yes/no header (是否自有) 是 is owned."""
     t = _fold(text)
@@ -122,6 +125,7 @@ def tenure_word(text: str, header: str = "") -> tuple[str, str | None]:
     return low, f"tenure {t!r} is not owned/rented/purchased; the facility is audited all the same"
 
 
+@functools.lru_cache(maxsize=4096)
 def crs_word(text: str) -> str | None:
     """The coordinate-system code a word names (高德 -> gcj02), or None (then :func:`auditor.geo.crs.parse_crs` decides)."""
     key = re.sub(r"[\s\-_]", "", _fold(text).lower())
@@ -175,6 +179,9 @@ def parse_degrees(text: str, *, decimal_comma: bool = True) -> Degrees:
     ``121°35.4'``, ``121度35分24秒``) and a hemisphere letter or word (``E121.5``, ``121.5E``,
     ``东经121.5``, ``S`` and ``W`` negative). Full-width digits and signs are read as ASCII.
     """
+    plain_ascii = text.strip()
+    if plain_ascii.isascii() and _NUMBER.match(plain_ascii):  # the common case, without the rest
+        return Degrees(float(plain_ascii), len(plain_ascii.split(".", 1)[1]) if "." in plain_ascii else 0)
     t = _clean(text)
     hemi = None
     m = _HEMI_PREFIX.match(t)
