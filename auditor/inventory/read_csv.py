@@ -328,13 +328,13 @@ class CsvBlocks:
             last_header_line = header.sub_row or header.row
             self.blank_before_header = sum(1 for n, raw in lines if n < header.row and not _has_text(raw, self.encoding, self.delimiter))
             self.columns = column_map_for(str(self.path), self.headers, self.header_row, self.reading)
-            after = [raw for n, raw in lines if n > last_header_line]
+            pending = [raw for n, raw in lines if n > last_header_line]  # lines read past the header while looking for it
             first = last_header_line + 1
             sent = False
             while True:
-                more = list(itertools.islice(fh, max(0, self.chunk_rows - len(after))))
-                block = after + more
-                after = []
+                if len(pending) < self.chunk_rows:
+                    pending += itertools.islice(fh, self.chunk_rows - len(pending))
+                block, pending = pending[: self.chunk_rows], pending[self.chunk_rows:]
                 if not block:
                     break
                 yield CsvBlock(str(self.path), self.encoding, self.delimiter, self.headers, first, b"".join(block),

@@ -382,3 +382,17 @@ def test_the_gazetteer_check_survives_pickling(registry) -> None:
 
     again = pickle.loads(pickle.dumps(GazetteerNames(registry)))
     assert "朝阳区 (110105)" in again.check("北京市", "", "朝杨区")[0]
+
+
+def test_lines_read_while_looking_for_the_header_are_cut_into_blocks_like_the_rest(tmp_path) -> None:
+    """A quote-free CSV is split at line ends; the lines read past the header while finding it (up to 31)
+    go into blocks of chunk_rows lines as every other line does."""
+    from auditor.inventory.read import TableChunks
+
+    data = "标题\n节点编号,经度,纬度\n" + "".join(f"N{i},121.5,31.2\n" for i in range(7))
+    chunks = TableChunks(write(tmp_path, "f.csv", data), chunk_rows=3)
+    blocks = list(chunks)
+    tables = [b.table()[0] for b in blocks]
+    assert [len(t.rows) for t in tables] == [3, 3, 1]
+    assert [r for t in tables for r, _ in t.rows] == list(range(3, 10))
+    assert chunks.finish().header_row == 2
