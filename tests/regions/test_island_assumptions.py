@@ -116,3 +116,36 @@ def test_a_malformed_assumption_is_a_clear_error(tmp_path):
     with pytest.raises(DataError) as e:
         load_registry(root)
     assert "'assumption'" in str(e.value)
+
+
+# --- the build's rule for 'islands' (scripts/build_admin_table.py), on a catalogue of tiny shapes -------
+def _build_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_admin_table", REPO / "scripts" / "build_admin_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_islands_rule_tells_islands_from_land_across_a_line():
+    from shapely.geometry import box
+
+    build = _build_script()
+    core = box(0, 0, 10_000, 10_000)  # metres, as the build measures
+    mainland = box(2_000, 2_000, 4_000, 4_000)
+    islet = box(15_000, 0, 15_300, 300)
+    # a county on the island holding an islet 5 km off: islands, and the islet is what lies outside
+    parts = build.detached_parts(shapely_union(mainland, islet), core)
+    assert parts is not None and [round(p.area) for p in parts] == [90_000]
+    # land across the line (Fengxian across the Jinhui cut) touches the core: not islands
+    assert build.detached_parts(box(8_000, 0, 12_000, 2_000), core) is None
+    # a unit wholly outside the core (Haifeng in Shenshan's envelope) is not 'islands' either
+    assert build.detached_parts(islet, core) is None
+
+
+def shapely_union(*geoms):
+    import shapely
+
+    return shapely.union_all(list(geoms))
