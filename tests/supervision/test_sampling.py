@@ -294,3 +294,16 @@ def test_weights_table_is_ordered_as_documented() -> None:
     w = DEFAULT_WEIGHTS
     assert w["fail"] > w["indeterminate"] > w["near_line"] > w["new"] > w["rest"]
     assert estimate.__doc__ and "Horvitz" in estimate.__doc__
+
+
+def test_readme_weights_table_is_the_codes() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Supervision"):readme.index("### Inputs")]
+    table = {}
+    for names, weight in re.findall(r"^\| ((?:`[a-z_]+`(?:, )?)+) \| ([0-9.]+) \|", section, flags=re.M):
+        for name in re.findall(r"`([a-z_]+)`", names):
+            table[name] = float(weight)
+    assert table == dict(DEFAULT_WEIGHTS)
+    assert f"within {2000:,} m" in section
