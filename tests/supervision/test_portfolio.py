@@ -163,3 +163,42 @@ def test_the_same_inputs_give_the_same_bytes(two_operators: Path, tmp_path: Path
 def test_nothing_to_audit_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no operator profile or report"):
         _build([tmp_path])
+
+
+def test_portfolio_in_headless_chromium(two_operators: Path, tmp_path: Path) -> None:
+    """Opened in Debian's Chromium: one marker per located facility, per operator; nothing fetched, nothing run."""
+    from system import require_package
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        require_package("chromium", f"{chromium} (headless Chromium)", "the portfolio page's browser test")
+    from playwright.sync_api import sync_playwright
+
+    write_operator(two_operators, "evil", dict(BEIJING, name="Evil <img src=x onerror=alert(1)><script>alert(2)</script>"), BEIJING_ROWS[:1])
+    write_portfolio(_build([two_operators]), tmp_path / "out", ("html",))
+    page_file = tmp_path / "out" / "portfolio.html"
+    requests: list[str] = []
+    dialogs: list[str] = []
+    errors: list[str] = []
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=args, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort())
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+            per_operator = page.eval_on_selector_all(
+                "svg.map g.marker", "gs => gs.reduce((n, g) => (n[g.dataset.operator] = (n[g.dataset.operator] || 0) + 1, n), {})")
+            assert per_operator == {SHANGHAI["name"]: 4, BEIJING["name"]: 3, "Evil <img src=x onerror=alert(1)><script>alert(2)</script>": 1}
+            assert page.locator("svg.map").count() == 2
+            assert page.evaluate("document.querySelectorAll('script, img').length") == 0
+            page.screenshot(path=str(tmp_path / "portfolio.png"), full_page=True)
+        finally:
+            browser.close()
+    assert requests == [page_file.as_uri()] and dialogs == [] and errors == [], (requests, dialogs, errors)
+    assert (tmp_path / "portfolio.png").stat().st_size > 10_000
