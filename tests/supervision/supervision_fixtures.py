@@ -61,7 +61,7 @@ def audit_report(profile: Path, as_of: dt.date = AS_OF) -> tuple[Any, dict[str, 
     return result, build_report(result, generated_at=GENERATED_AT)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A history database URL: a SQLite file, or an empty database on the loopback PostgreSQL server."""
     if request.param == "sqlite":

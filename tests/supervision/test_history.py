@@ -36,7 +36,6 @@ from auditor.supervision.history import (
     record_result,
 )
 
-pytestmark = pytest.mark.integration
 TABLES = ("auditor_runs", "auditor_run_inputs", "auditor_run_data", "auditor_facilities", "auditor_findings")
 T0 = dt.datetime(2026, 8, 1, 9, 0, tzinfo=dt.UTC)
 
