@@ -26,6 +26,7 @@ Example (SQLite file)::
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class HistoryError(AuditorError):
 # --------------------------------------------------------------------------- URLs
 
 
-def database_url(text: str | Path) -> Any:
+def database_url(text: str | os.PathLike[str]) -> Any:
     """A SQLAlchemy ``URL`` from ``--db``: a URL, or a bare path (a SQLite file).
 
     ``postgresql://`` is given the psycopg 3 driver (SQLAlchemy's default, psycopg2, is not a
@@ -195,7 +196,7 @@ class History:
         Create or upgrade the schema on opening (Alembic, ``upgrade head``).
     """
 
-    def __init__(self, url: str | Path, *, migrate: bool = True) -> None:
+    def __init__(self, url: str | os.PathLike[str], *, migrate: bool = True) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
         self.url = database_url(url)
@@ -422,7 +423,7 @@ class History:
 
 
 def record_result(
-    db_url: str | Path,
+    db_url: str | os.PathLike[str],
     result: Any,
     report_mapping: Mapping[str, Any] | None = None,
     *,

@@ -245,7 +245,7 @@ def categorise(r: FacilityRecord, near_line_m: float) -> tuple[str, str]:
     return "rest", "passes, neither near the line nor new"
 
 
-def _weights(weights: Mapping[str, float] | None, equal: bool) -> dict[str, float]:
+def _weights(weights: Mapping[str, float | str] | None, equal: bool) -> dict[str, float]:
     chosen = dict(DEFAULT_WEIGHTS)
     for key, value in (weights or {}).items():
         if key not in CATEGORIES:
@@ -281,7 +281,7 @@ def sample(
     seed: int | None = None,
     by: str | None = None,
     equal: bool = False,
-    weights: Mapping[str, float] | None = None,
+    weights: Mapping[str, float | str] | None = None,
     *,
     near_line_m: float = DEFAULT_NEAR_LINE_M,
 ) -> Sample:
