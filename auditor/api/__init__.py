@@ -44,6 +44,9 @@ def load_inventory(
     lon: str | None = None,
     lat: str | None = None,
     id: str | None = None,  # noqa: A002 - the column's name in the facility-list format
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    columns: dict[str, str] | str | None = None,
 ) -> tuple[RawTable, list[Facility]]:
     """Read a facility list (file or frame) and validate every row, without auditing it.
 
@@ -56,6 +59,9 @@ def load_inventory(
     lon, lat, id : str, optional
         A frame's columns holding longitude, latitude and facility id, when the reader would not
         recognise their names.
+    sheet, header_row, columns : optional
+        For a file: the workbook sheet (name or 1-based position), the 1-based header row, and an
+        explicit column mapping (``{"id": "节点编号"}`` or ``"id=节点编号,kind=类型"``).
 
     Returns
     -------
@@ -78,12 +84,12 @@ def load_inventory(
     import pandas as pd
 
     from auditor.api.audit import frame_table
-    from auditor.inventory import read_table, validate_rows
+    from auditor.inventory import load_inventory as load_file
+    from auditor.inventory import validate_rows
 
     if isinstance(data, pd.DataFrame):
         table = frame_table(data, lon=lon, lat=lat, id=id)
-    else:
-        if lon or lat or id:
-            raise UsageError("lon/lat/id", data, (), message="lon=, lat= and id= name a DataFrame's columns; a file's columns are named by its header")
-        table = read_table(data)
-    return table, validate_rows(table, default_crs=crs)
+        return table, validate_rows(table, default_crs=crs)
+    if lon or lat or id:
+        raise UsageError("lon/lat/id", data, (), message="lon=, lat= and id= name a DataFrame's columns; for a file use columns=")
+    return load_file(data, default_crs=crs, sheet=sheet, header_row=header_row, columns=columns)

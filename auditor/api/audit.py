@@ -130,6 +130,9 @@ def audit(
     registry: Registry | None = None,
     config: AuditConfig | None = None,
     progress: Callable[..., None] | None = None,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    columns: dict[str, str] | str | None = None,
 ) -> AuditResult | RegionalAudit:
     """Audit an operator profile, a facility list file, or a DataFrame/GeoDataFrame of facilities.
 
@@ -162,6 +165,10 @@ def audit(
         Evidence configuration (IP databases, DNS, latency files); default: offline, embedded data.
     progress : callable, optional
         Called as ``progress(step, done=None, total=None)`` while the audit runs.
+    sheet, header_row, columns : optional
+        For a file: the workbook sheet (name or 1-based position), the 1-based header row, and an
+        explicit column mapping (``{"id": "节点编号", "kind": "类型"}`` or ``"id=节点编号,kind=类型"``),
+        when the reader's guess should not decide. For a frame, rename its columns instead.
 
     Returns
     -------
@@ -194,9 +201,11 @@ def audit(
     day = as_date(as_of) or dt.date.today()
     if not isinstance(data, pd.DataFrame):
         if lon or lat or id:
-            raise UsageError("lon/lat/id", data, (), message="lon=, lat= and id= name a DataFrame's columns; a file's columns are named by its header")
+            raise UsageError("lon/lat/id", data, (), message="lon=, lat= and id= name a DataFrame's columns; for a file use columns=")
         return audit_target(data, region=region, region_options=region_options, as_of=day, crs=crs, registry=registry,
-                            config=config, progress=progress)
+                            config=config, progress=progress, sheet=sheet, header_row=header_row, columns=columns)
+    if sheet is not None or header_row is not None or columns:
+        raise UsageError("sheet/header_row/columns", data, (), message="sheet=, header_row= and columns= say how to read a file; rename a DataFrame's columns instead")
     reg = registry or load_registry()
     if region_options and not region:
         raise UsageError("region_options", region_options, (), message="region_options need region=...: options belong to one region")

@@ -67,9 +67,9 @@ def _options(values: tuple[str, ...]) -> dict[str, bool]:
     return out
 
 
-region_option = click.option("--region", help="Region id (beijing, shanghai, hainan, shenzhen).")
-option_option = click.option("--option", "options", multiple=True, metavar="NAME=BOOL", help="Region option, e.g. include_sansha=true (repeatable).")
-as_of_option = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
+region_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--region", help="Region id (beijing, shanghai, hainan, shenzhen).")
+option_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--option", "options", multiple=True, metavar="NAME=BOOL", help="Region option, e.g. include_sansha=true (repeatable).")
+as_of_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose evidence sources, shared by audit and locate."""
     fn = click.option("--allow-private-network", "allow_private_network", is_flag=True, help="Allow private-range addresses (10/8, 172.16/12, 192.168/16, fc00::/7) as DNS, sweep and RDAP targets. Loopback is always allowed; link-local and cloud metadata addresses never are.")(fn)
@@ -131,7 +131,7 @@ _SCALE_KEYS = ("stream", "chunk_rows", "workers", "dask_address")
 STREAM_ABOVE_BYTES = 64 << 20
 
 
-crs_option = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")
+crs_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -666,6 +666,11 @@ def verify(bundle: str) -> None:
     for line in outcome.summary_lines():
         click.echo(line)
     sys.exit(outcome.exit_code)
+
+
+from auditor.cli.supervision import register as _register_supervision  # noqa: E402 - its commands use the helpers above
+
+_register_supervision(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,9 @@ def audit(
     config: AuditConfig | None = None,
     cli_config: dict[str, Any] | None = None,
     progress: Callable[..., None] | None = None,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    columns: dict[str, str] | str | None = None,
 ) -> AuditResult:
     """Audit an operator profile (YAML/TOML) or a bare facility list.
 
@@ -53,6 +56,10 @@ def audit(
         The date the rules are judged on (default: today).
     crs
         The coordinate system of rows whose ``crs`` cell is empty (overrides the profile's ``facilities_crs``).
+    sheet, header_row, columns
+        How to read the list when the reader's guess should not decide: a workbook sheet (name or
+        1-based position), the 1-based header row, and ``{"id": "节点编号", ...}`` (or
+        ``"id=节点编号,kind=类型"``); the profile's ``columns:`` block is used where these are not given.
 
     Examples
     --------
@@ -62,8 +69,12 @@ def audit(
         result.verdict          # 'fail': Puxi and Hangzhou facilities
         result.exit_code        # 1
     """
+    if isinstance(columns, str):
+        from auditor.inventory.columns import parse_column_spec
+
+        columns = parse_column_spec(columns)
     plan = prepare(target, region=region, region_options=region_options, as_of=as_of, crs=crs,
-                   registry=registry, config=config, cli_config=cli_config)
+                   registry=registry, config=config, cli_config=cli_config, sheet=sheet, header_row=header_row, columns=columns)
     with paused_gc():
         return _audit_in_memory(plan, progress)
 

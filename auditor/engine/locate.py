@@ -93,7 +93,7 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
                     "status": answer.status, "asn": answer.asn, "prefix": answer.prefix, "holder": answer.holder, "reason": answer.reason,
                 })
         if rep.kind == "host":
-            rep.notes.append("hostnames need DNS evidence, which is not implemented yet")
+            rep.notes.append("a hostname: locate places addresses; resolve it first (e.g. dig), or list it in a facility's hostname column and audit with --dns-server or --dns-recording")
         out.append(rep)
     return out
 
@@ -110,6 +110,10 @@ def _classify(q: str) -> LocateReport:
         return LocateReport(text, "prefix")
     except ValueError:
         pass
-    if text and all(part and len(part) < 64 for part in text.rstrip(".").split(".")) and "." in text:
+    labels = text.rstrip(".").split(".")
+    if text and all(p.isdigit() for p in labels if p) or ":" in text:
+        # digits and dots (999.1.1.1) or colons: meant as an address, and not a valid one
+        return LocateReport(text, "invalid", notes=["not a valid IP address or prefix (each IPv4 part is 0-255; four parts)"])
+    if text and all(part and len(part) < 64 for part in labels) and "." in text:
         return LocateReport(text, "host")
     return LocateReport(text, "invalid", notes=["not an IP address, prefix or hostname"])

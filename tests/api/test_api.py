@@ -132,7 +132,7 @@ def test_frame_audit_refuses_what_it_cannot_do():
         auditor.audit(frame.assign(region="hainan"), region_options={"include_sansha": True})
     with pytest.raises(auditor.UsageError, match="column: 'nope'"):
         auditor.audit(frame, "shanghai", lon="nope")
-    with pytest.raises(auditor.UsageError, match="name a DataFrame's columns"):
+    with pytest.raises(auditor.UsageError, match="name a DataFrame's columns; for a file use columns="):
         auditor.audit("examples/shanghai-operator/operator.yaml", lon="x")
 
 
@@ -240,3 +240,23 @@ def test_as_of_accepts_dates_and_strings():
     a = auditor.audit(_frame([["A", "IDC", *DISHUI_LAKE, "wgs84"]]), "shanghai", as_of=dt.date(2026, 11, 1))
     b = auditor.audit(_frame([["A", "IDC", *DISHUI_LAKE, "wgs84"]]), "shanghai", as_of="2026-11-01")
     assert a.as_of == b.as_of == dt.date(2026, 11, 1)
+
+
+def test_file_reading_options_reach_the_reader(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("清单（截至2026年10月）,,,,\n站点,X,Y,坐标系,类型\nA,121.93,30.905,WGS84,IDC\n", encoding="utf-8")
+    result = auditor.audit(path, "shanghai", header_row=2, columns="id=站点,lon=X,lat=Y", as_of=AS_OF)
+    out = result.facilities_frame()
+    assert list(out["id"]) == ["A"] and list(out["verdict"].astype(str)) == ["pass"]
+    table, rows = auditor.load_inventory(path, header_row=2, columns={"id": "站点", "lon": "X", "lat": "Y"})
+    assert [f.id for f in rows] == ["A"] and rows[0].lon == pytest.approx(121.93)
+    with pytest.raises(auditor.UsageError, match="rename a DataFrame's columns"):
+        auditor.audit(_frame([["A", "IDC", 121.5, 31.2, "wgs84"]]), "shanghai", columns="id=id")
+
+
+def test_cli_locate_tells_a_bad_address_from_a_hostname():
+    from auditor.engine.locate import locate as locate_reports
+
+    bad, host, ok = locate_reports(["999.1.1.1", "cdn.example.com", "58.32.0.1"])
+    assert (bad.kind, host.kind, ok.kind) == ("invalid", "host", "ip")
+    assert "not a valid IP address" in bad.notes[0] and "not implemented" not in host.notes[0]
