@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see through the lazy names belo
         RegistryError,
         UsageError,
         audit,
+        diff,
         load_inventory,
         load_registry,
         locate,
@@ -43,7 +44,7 @@ __all__ = [
     "__version__",
     "AuditResult", "RegionalAudit",
     "AuditorError", "BoundaryError", "DataError", "InputError", "InventoryError", "RegistryError", "UsageError",
-    "audit", "audit_streamed", "load_inventory", "load_registry", "locate", "regions_frame", "render",
+    "audit", "audit_streamed", "diff", "load_inventory", "load_registry", "locate", "regions_frame", "render",
     "verify_bundle", "where", "write_bundle", "write_reports",
 ]
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))
 
 import auditor  # noqa: E402
 
-FUNCTIONS = ["audit", "where", "locate", "regions_frame", "load_inventory", "load_registry", "render", "write_reports",
+FUNCTIONS = ["audit", "where", "locate", "regions_frame", "diff", "load_inventory", "load_registry", "render", "write_reports",
              "audit_streamed", "write_bundle", "verify_bundle"]
 CLASSES = {"AuditResult": ["verdict", "exit_code", "facilities_frame", "findings_frame", "facility_verdict", "facility_basis"],
            "RegionalAudit": ["verdict", "exit_code", "facilities_frame", "findings_frame"]}

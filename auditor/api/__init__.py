@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.api.audit import RegionalAudit, audit
+from auditor.api.compare import diff
 from auditor.api.lookups import locate, where
 from auditor.api.regions import regions_frame
 from auditor.errors import (
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditResult", "AuditorError", "BoundaryError", "DataError", "InputError", "InventoryError", "RegionalAudit",
-    "RegistryError", "UsageError", "audit", "load_inventory", "load_registry", "locate", "regions_frame", "where",
+    "RegistryError", "UsageError", "audit", "diff", "load_inventory", "load_registry", "locate", "regions_frame", "where",
 ]
 
 

@@ -230,8 +230,12 @@ def _items(value: Any) -> list[Any]:
 
 def _region_key(report: Mapping[str, Any]) -> tuple[Any, Any]:
     region = _mapping(report.get("region"))
-    options = _items(region.get("options"))
-    return region.get("id"), sorted((str(o.get("name")), bool(o.get("value"))) for o in options if isinstance(o, Mapping))
+    options = region.get("options")
+    if isinstance(options, Mapping):  # report.json: {name: {"value": ..., "default": ..., ...}}
+        pairs = [(str(k), bool(_mapping(v).get("value"))) for k, v in options.items()]
+    else:  # a list of {"name", "value"}, as earlier reports wrote it
+        pairs = [(str(o.get("name")), bool(o.get("value"))) for o in _items(options) if isinstance(o, Mapping)]
+    return region.get("id"), sorted(pairs)
 
 
 def _operator_name(report: Mapping[str, Any]) -> Any:

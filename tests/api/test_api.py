@@ -44,7 +44,7 @@ def test_exceptions_are_exported_and_are_value_errors():
         auditor.where(121.5, 31.2, region="mars")
 
 
-PUBLIC_FUNCTIONS = ["audit", "where", "locate", "regions_frame", "load_inventory"]
+PUBLIC_FUNCTIONS = ["audit", "where", "locate", "regions_frame", "load_inventory", "diff"]
 
 
 @pytest.mark.parametrize("name", PUBLIC_FUNCTIONS)
@@ -260,3 +260,20 @@ def test_cli_locate_tells_a_bad_address_from_a_hostname():
     bad, host, ok = locate_reports(["999.1.1.1", "cdn.example.com", "58.32.0.1"])
     assert (bad.kind, host.kind, ok.kind) == ("invalid", "host", "ip")
     assert "not a valid IP address" in bad.notes[0] and "not implemented" not in host.notes[0]
+
+
+def test_diff_of_two_audits_is_a_frame_with_losses_of_proof_first():
+    rows = [["A", "IDC", *DISHUI_LAKE, "wgs84"], ["B", "IDC", *PUDONG_ZHANGJIANG, "wgs84"], ["C", "IDC", *XUJIAHUI, "wgs84"]]
+    before = auditor.audit(_frame(rows), "shanghai", as_of=AS_OF)
+    after_rows = [["A", "IDC", *DISHUI_LAKE, "wgs84"], ["B", "IDC", "abc", 31.2, "wgs84"], ["C", "IDC", *DISHUI_LAKE, "wgs84"]]
+    after = auditor.audit(_frame(after_rows), "shanghai", as_of=AS_OF)
+    frame = auditor.diff(before, after)
+    by = frame.set_index("subject")
+    assert by.loc["B", "change"] == "regressed" and bool(by.loc["B", "regression"]) and by.loc["B", "new"] == "error"
+    assert by.loc["C", "change"] == "fixed" and not by.loc["C", "regression"]
+    assert by.loc["A", "change"] == "unchanged"
+    assert list(frame["subject"])[0] == "B"  # losses of proof first
+    per_finding = auditor.diff(before, after, findings=True)
+    assert {"rule", "message"} <= set(per_finding.columns)
+    with pytest.raises(auditor.InputError):
+        auditor.diff(before, auditor.audit(_frame(rows), "beijing", as_of=AS_OF))

@@ -171,6 +171,13 @@ def test_reports_of_another_operator_or_other_region_options_are_refused():
     other_options["region"]["options"] = [{"name": "include_shenshan", "value": True}]
     with pytest.raises(InputError, match="the region's options differ"):
         diff_reports(old, other_options)
+    # as report.json writes them: {name: {"value", "default", "description"}}
+    sansha_off, sansha_on = copy.deepcopy(old), copy.deepcopy(old)
+    sansha_off["region"]["options"] = {"include_sansha": {"value": False, "default": False, "description": ""}}
+    sansha_on["region"]["options"] = {"include_sansha": {"value": True, "default": False, "description": ""}}
+    with pytest.raises(InputError, match="the region's options differ"):
+        diff_reports(sansha_off, sansha_on)
+    assert not diff_reports(sansha_on, copy.deepcopy(sansha_on)).has_regression
 
 
 def test_dates_versions_and_data_changes_are_stated_not_refused():
