@@ -11,6 +11,9 @@ the adapter (``raise ... from exc``)::
     │   └── InventoryError     ... and names the source, row, column, value and a hint
     └── UsageError             a bad option value; lists the valid ones
 
+(``auditor.supervision.history.HistoryError``, a history database that cannot be used, is an
+``AuditorError`` too.)
+
 ``InputError`` and ``UsageError`` are also ``ValueError`` s (a bad value was given), so code that
 catches the built-in catches them.
 """

@@ -79,7 +79,7 @@ pytest_plugins = ["servers.knot", "servers.blackhole", "servers.rdap", "servers.
 # -- markers: a quick inner loop with `pytest -m "not integration"`; `make test` runs everything --
 
 #: Fixtures that start a real server (Knot DNS, RDAP over HTTP, a hostile or silent DNS socket).
-SERVER_FIXTURES = frozenset({"knot_dns", "rdap", "rdap_server", "hostile_dns", "dns_blackhole"})
+SERVER_FIXTURES = frozenset({"knot_dns", "rdap", "rdap_server", "hostile_dns", "dns_blackhole", "postgres"})
 #: Modules whose tests drive whole audits against real servers or fault relays they start themselves.
 INTEGRATION_MODULES = frozenset({"test_audit_faults", "test_dns_audit", "test_asn_audit"})
 #: Modules that start a browser or a Jupyter kernel, or build and install a wheel.
