@@ -18,6 +18,7 @@ __all__ = [
     "Severity",
     "Facility",
     "Operator",
+    "PilotApproval",
     "RowError",
     "LocationClaim",
     "Containment",
@@ -117,8 +118,20 @@ class Facility:
 
 
 @dataclass(frozen=True, slots=True)
+class PilotApproval:
+    """An approval the operator holds for its pilot operation (the 2024 notice's clause III, 试点批复), as declared."""
+
+    number: str = ""
+    date: dt.date | None = None
+    authority: str = ""
+    region: str = ""
+    services: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Operator:
-    """An operator profile (DESIGN §5)."""
+    """An operator profile (DESIGN §5). ``programme`` is the registry's programme id ("" for the default)."""
 
     name: str
     region: str
@@ -137,6 +150,8 @@ class Operator:
     facilities_path: str = ""
     source: str = ""
     has_profile: bool = True
+    programme: str = ""
+    approvals: tuple[PilotApproval, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,17 +80,15 @@ def contain(region: Region, claims: Sequence[LocationClaim]) -> dict[str, Contai
     for c in claims:
         if c.kind == "region_part":
             # a named part of a pilot region (e.g. Lingang's Xiaoyangshan, recognised in an address):
-            # wholly inside the region that has that part, and in no other region
-            region_part_ids = {p.id for p in region.parts}
-            inside = c.label in region_part_ids
-            out[c.id] = Containment(
-                c.id, region.id, Verdict.INSIDE if inside else Verdict.OUTSIDE, None, (c.label,) if inside else (),
-                f"names {c.label}, a part of {'this' if inside else 'another'} pilot region",
-            )
+            # wholly inside the region that has that part; in another region as the unit the address
+            # proves, or the units the part lies in, are (regions of two programmes overlap)
+            verdict, note = region.part_relation(c.label, adcode=c.adcode, text=str(c.original.get("address", "")))
+            own = any(p.id == c.label for p in region.parts)
+            out[c.id] = Containment(c.id, region.id, verdict, None, (c.label,) if own else (), note)
         if c.kind == "country":
             out[c.id] = Containment(c.id, region.id, Verdict.OUTSIDE, None, (), f"{c.label}: outside mainland China")
         if c.kind == "admin_unit":
-            verdict, note = region.admin_relation(c.adcode)
+            verdict, note = region.admin_relation(c.adcode, text=str(c.original.get("address", "")))
             reason = f"{c.label or c.adcode}: {note}"
             if verdict is Verdict.INDETERMINATE:
                 reason += "; coordinates would settle it"

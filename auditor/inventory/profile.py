@@ -3,6 +3,7 @@
 Example (YAML)::
 
     name: Example Cloud (Shanghai) Co., Ltd.
+    programme: notice-2024-107     # the registry's programme (default: the registry's default_programme)
     region: shanghai
     region_options: {}
     registration:
@@ -13,6 +14,12 @@ Example (YAML)::
       adcode: "310115"
     services: [IDC, CDN]
     foreign_equity_pct: 100
+    approvals:                     # the replies approving the pilot operation (试点批复)
+      - number: 工信部……〔2025〕……号   # as the reply gives it
+        date: 2025-02-26
+        authority: 工业和信息化部
+        region: shanghai
+        services: [IDC, CDN]
     isp: {prefixes: [], service_area: [], upstream_asns: []}
     cdn: {accelerated_domains: [www.example.cn]}
     facilities: facilities.csv     # relative to this file
@@ -24,6 +31,7 @@ Example (YAML)::
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import tomllib
 from pathlib import Path
@@ -33,15 +41,16 @@ from auditor.documents import check_regular_file, load_yaml
 from auditor.errors import InputError, UsageError
 from auditor.geo.crs import parse_crs
 from auditor.inventory.read import decode_text
-from auditor.model import Operator
+from auditor.model import Operator, PilotApproval
 
 __all__ = ["load_profile", "parse_profile", "profile_columns", "profile_default_crs", "PROFILE_SUFFIXES"]
 
 PROFILE_SUFFIXES = (".yaml", ".yml", ".toml")
 _KNOWN = {
-    "name", "region", "region_options", "registration", "services", "foreign_equity_pct",
-    "isp", "cdn", "facilities", "facilities_crs", "columns", "notes", "evidence",
+    "name", "programme", "region", "region_options", "registration", "services", "foreign_equity_pct",
+    "approvals", "isp", "cdn", "facilities", "facilities_crs", "columns", "notes", "evidence",
 }
+_APPROVAL_KEYS = {"number", "date", "authority", "region", "services", "note"}
 _KNOWN_NESTED = {
     "registration": {"address", "lon", "lat", "crs", "adcode"},
     "isp": {"prefixes", "service_area", "upstream_asns"},
@@ -111,6 +120,47 @@ def _number(value: Any, key: str, source: str) -> float | None:
     return f
 
 
+def _approvals(value: Any, source: str) -> tuple[PilotApproval, ...]:
+    """The profile's ``approvals`` (a list of mappings, or one mapping), each checked."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise InputError(f"key 'approvals' must be a list of approvals (number, date, authority, region, services), not {type(value).__name__}", source=source)
+    out = []
+    for i, item in enumerate(items, 1):
+        where = f"approvals[{i}]"
+        if not isinstance(item, dict):
+            raise InputError(f"{where} must be a mapping with number, date, authority, region, services", source=source)
+        extra = sorted(str(k) for k in set(item) - _APPROVAL_KEYS)
+        if extra:
+            raise InputError(f"unknown key(s) {[f'{where}.{k}' for k in extra]}", source=source, hint=f"an approval takes: {sorted(_APPROVAL_KEYS)}")
+        for key in ("number", "authority", "region", "note"):
+            v = item.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int))):
+                raise InputError(f"key '{where}.{key}' must be text, not {type(v).__name__}", source=source)
+        raw_date = item.get("date")
+        day = None
+        if isinstance(raw_date, dt.datetime):
+            day = raw_date.date()
+        elif isinstance(raw_date, dt.date):
+            day = raw_date
+        elif raw_date not in (None, ""):
+            try:
+                day = dt.date.fromisoformat(str(raw_date).strip())
+            except ValueError:
+                raise InputError(f"key '{where}.date' must be a date YYYY-MM-DD, not {raw_date!r}", source=source) from None
+        out.append(PilotApproval(
+            number=str(item.get("number") or "").strip(),
+            date=day,
+            authority=str(item.get("authority") or "").strip(),
+            region=str(item.get("region") or "").strip(),
+            services=_str_list(item.get("services"), f"{where}.services", source),
+            note=str(item.get("note") or "").strip(),
+        ))
+    return tuple(out)
+
+
 def parse_profile(doc: Any, *, source: str) -> Operator:
     """Build an :class:`Operator` from a parsed profile mapping, checking every type."""
     if not isinstance(doc, dict):
@@ -139,6 +189,7 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
         elif key not in ("online", "timeout_s", "give_up_after") and not isinstance(value, str):
             raise InputError(f"key 'evidence.{key}' must be a string", source=source)
     name = _expect(doc, "name", str, source, "")
+    programme = _expect(doc, "programme", str, source, "").strip()
     region = _expect(doc, "region", str, source, "")
     if not region:
         raise InputError("the profile must name its registered region ('region')", source=source)
@@ -204,6 +255,8 @@ def parse_profile(doc: Any, *, source: str) -> Operator:
         cdn_domains=_str_list(cdn.get("accelerated_domains"), "cdn.accelerated_domains", source),
         facilities_path=facilities,
         source=source,
+        programme=programme,
+        approvals=_approvals(doc.get("approvals"), source),
     )
 
 

@@ -1,9 +1,10 @@
-"""The region registry: regions, their parts and options, opened services, dated status.
+"""The region registry: programmes, regions, their parts and options, services, dated status.
 
-Everything here is read from ``boundaries/regions.yaml``; code holds no region
-facts. :func:`load_registry` reads and checks it; :meth:`Registry.region` builds
-a :class:`Region` with its options applied, whose :attr:`Region.geometry` does
-the containment.
+Everything here is read from ``boundaries/regions.yaml``; code holds no region or
+programme facts. :func:`load_registry` reads and checks it; :meth:`Registry.region`
+builds a :class:`Region` with its options applied, whose :attr:`Region.geometry` does
+the containment; :meth:`Registry.programme` gives a :class:`Programme` (a document that
+opens service categories, with their foreign-equity caps, in its regions).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ __all__ = [
     "AdminAssumption",
     "AdminUnit",
     "DataSource",
+    "Programme",
+    "ProgrammeService",
     "Region",
     "Registry",
     "adcode_prefix",
@@ -55,6 +58,65 @@ class StatusEntry:
     services: tuple[str, ...]
     source: str
     note: str = ""
+    programme: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeService:
+    """A service category a programme opens: its foreign-equity cap (None: no cap) and scope."""
+
+    category: str
+    equity_cap_pct: float | None
+    scope_en: str
+    clause: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A document that opens service categories to foreign investment in named regions (``programmes`` in the registry)."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    document_zh: str
+    number: str
+    number_en: str
+    date: dt.date
+    issued_by_en: str
+    issued_by_zh: str
+    approved_by_en: str
+    approved_by_zh: str
+    source: str
+    services: dict[str, ProgrammeService]
+    excluded: tuple[str, ...]
+    approval: dict[str, Any]
+    unpublished: tuple[str, ...]
+    regions: tuple[str, ...]
+
+    @property
+    def citation(self) -> str:
+        """How findings cite it: '工信部通信函〔2024〕107号 (MIIT Letter [2024] No. 107, 2024-04-08)'."""
+        inner = ", ".join(x for x in (self.number_en, self.date.isoformat()) if x)
+        return f"{self.number} ({inner})"
+
+    @property
+    def approval_required(self) -> bool | None:
+        """True when each operator needs an approval, None when the published text does not say."""
+        value = self.approval.get("required")
+        return None if value is None else bool(value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name_en": self.name_en, "name_zh": self.name_zh, "document_zh": self.document_zh,
+            "number": self.number, "number_en": self.number_en, "date": self.date.isoformat(),
+            "issued_by": {"en": self.issued_by_en, "zh": self.issued_by_zh},
+            "approved_by": {"en": self.approved_by_en, "zh": self.approved_by_zh} if self.approved_by_en else None,
+            "source": self.source,
+            "services": {c: {"equity_cap_pct": s.equity_cap_pct, "scope_en": s.scope_en, "source": s.source} for c, s in self.services.items()},
+            "excluded": list(self.excluded), "approval_required": self.approval_required,
+            "unpublished": list(self.unpublished), "regions": list(self.regions),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +125,8 @@ class AdminUnit:
     name_zh: str
     name_en: str
     aliases: tuple[str, ...] = ()
+    parent: str = ""
+    level: str = ""
 
     @property
     def prefix(self) -> str:
@@ -96,7 +160,13 @@ def adcode_prefix(adcode: str) -> str:
 
 @dataclass(frozen=True)
 class Region:
-    """A region with its options applied."""
+    """A region with its options applied.
+
+    ``status`` is its history under its first programme (the one that named it first in the
+    registry); ``statuses`` holds its history under each programme it belongs to. ``units`` is
+    set for a region defined by administrative units (admin-unit claims are then judged by the
+    unit hierarchy, not by ``admin-relations.csv``).
+    """
 
     id: str
     name_en: str
@@ -108,21 +178,30 @@ class Region:
     option_specs: dict[str, dict[str, Any]]
     status: tuple[StatusEntry, ...]
     registry: Registry = field(repr=False, compare=False)
+    statuses: dict[str, tuple[StatusEntry, ...]] = field(default_factory=dict, compare=False)
+    units: tuple[str, ...] = ()
 
     @cached_property
     def geometry(self) -> RegionGeometry:
         return RegionGeometry(self.id, list(self.parts))
 
-    def status_on(self, day: dt.date) -> StatusEntry | None:
-        """The latest status entry on or before ``day`` (None before the first)."""
+    @property
+    def programmes(self) -> tuple[str, ...]:
+        """The programmes this region belongs to, in the order they first named it."""
+        return tuple(self.statuses)
+
+    def status_on(self, day: dt.date, programme: str | None = None) -> StatusEntry | None:
+        """The latest status entry on or before ``day`` (None before the first), under ``programme``
+        (default: the region's first programme; None too when the region is not in ``programme``)."""
+        entries = self.status if programme is None else self.statuses.get(programme, ())
         current = None
-        for entry in self.status:
+        for entry in entries:
             if entry.date <= day:
                 current = entry
         return current
 
-    def is_active_on(self, day: dt.date) -> bool:
-        entry = self.status_on(day)
+    def is_active_on(self, day: dt.date, programme: str | None = None) -> bool:
+        entry = self.status_on(day, programme)
         return entry is not None and entry.status in ("active", "scope_reduced")
 
     def data_sources(self) -> list[DataSource]:
@@ -147,7 +226,7 @@ class Region:
             verdict, reason = self.admin_relation(adcode)
             code = str(adcode).strip()
             assumed = self.registry.admin_assumptions(self.id).get(code)
-            by_islands = self.registry.relations(self.id, self.options_key).get(code) == "islands"
+            by_islands = assumed is not None and not self.units and self.registry.relations(self.id, self.options_key).get(code) == "islands"
             if assumed is not None and by_islands and verdict is Verdict.INSIDE:
                 named = next((n for n in assumed.island_names if n.lower() in text.lower()), None)
                 if named is not None:
@@ -180,6 +259,68 @@ class Region:
             return Verdict.INDETERMINATE, f"{name} lies partly inside {self.id}: the rest is islands apart from it{tail}"
         return Verdict.INDETERMINATE, f"{name} lies partly inside {self.id}{tail}"
 
+    def _unit_relation(self, code: str) -> tuple[Verdict, str]:
+        """How a unit relates to a region defined by administrative units (``units``), by the hierarchy.
+
+        Units partition the country level by level and come from the same source as the region's
+        polygon, so the hierarchy is exact: a unit that is, or lies under, one of the region's
+        units is inside; one that holds one of them (the province of a city) straddles; any other
+        is outside (a neighbour shares the line, it does not cross it).
+        """
+        units = self.registry.units
+        names = ", ".join(f"{u} {units[u].name_zh if u in units else ''}".strip() for u in self.units)
+        unit = units.get(code)
+        name = (unit.name_zh if unit else "") or code
+        note = self.registry.admin_notes(self.id).get(code, "")
+        tail = f" ({note})" if note else ""
+        if unit is None:
+            target = adcode_prefix(code)
+            for own in self.units:
+                if target.startswith(adcode_prefix(own)):
+                    return Verdict.INSIDE, f"{code} (not in the gazetteer) lies in {own}, which {self.id} is defined by"
+            if any(adcode_prefix(own).startswith(target) for own in self.units):
+                return Verdict.INDETERMINATE, f"{code} (not in the gazetteer) holds {names}, which {self.id} is defined by, and more"
+            return Verdict.OUTSIDE, f"{code} (not in the gazetteer) is not {names} or within it"
+        lineage = self.registry.lineage(code)
+        for own in self.units:
+            if own in lineage:
+                what = f"{'one of the units' if len(self.units) > 1 else 'the unit'} {self.id} is defined by"
+                if own == code:
+                    return Verdict.INSIDE, f"{name} is {what}{tail}"
+                return Verdict.INSIDE, f"{name} lies in {own} {units[own].name_zh if own in units else ''}, {what}{tail}"
+        held = [own for own in self.units if code in self.registry.lineage(own)]
+        if held:
+            return Verdict.INDETERMINATE, f"{name} holds {', '.join(held)}, which {self.id} is defined by, and more{tail}"
+        return Verdict.OUTSIDE, f"{name} is not {names} and does not lie in it{tail}"
+
+    def part_relation(self, part_id: str, adcode: str = "", text: str = "") -> tuple[Verdict, str]:
+        """How a named part of a pilot region (Lingang, Xiaoyangshan, Pudong, Hainan Island) relates to this region.
+
+        A part of this region lies wholly inside it. A part of another region is judged by the
+        unit the address proves (``adcode``, which the address parser only gives when it agrees
+        with the part), else by the units the part lies in (its ``within`` in the registry):
+        regions overlap now (the 2024 notice's Pudong lies in the 2025 plan's Shanghai).
+        """
+        if any(p.id == part_id for p in self.parts):
+            return Verdict.INSIDE, f"names {part_id}, a part of this pilot region"
+        owner = self.registry.part_owner(part_id)
+        within = self.registry.part_within(part_id)
+        if adcode:
+            verdict, why = self.admin_relation(adcode, text=text)
+            if verdict is not Verdict.INDETERMINATE or not within:
+                return verdict, f"names {part_id}, a part of {owner or 'another region'}; {why}"
+        if within:
+            rels = [self.admin_relation(code) for code in within]
+            verdicts = {v for v, _ in rels}
+            verdict = verdicts.pop() if len(verdicts) == 1 else Verdict.INDETERMINATE
+            codes = "+".join(within)
+            if verdict is Verdict.INSIDE:
+                return verdict, f"names {part_id}, a part of {owner}, which lies in {codes}, inside {self.id}"
+            if verdict is Verdict.OUTSIDE:
+                return verdict, f"names {part_id}, a part of {owner}, which lies in {codes}, outside {self.id}"
+            return verdict, f"names {part_id}, a part of {owner}, which lies in {codes}, partly inside {self.id}"
+        return Verdict.OUTSIDE, f"names {part_id}, a part of another pilot region"
+
     def _admin_relation(self, adcode: str) -> tuple[Verdict, str]:
         """How an administrative unit relates to this region (with its options applied).
 
@@ -191,6 +332,8 @@ class Region:
         An adcode missing from the gazetteer is placed by its listed relatives.
         """
         code = str(adcode).strip()
+        if self.units:
+            return self._unit_relation(code)
         table = self.registry.relations(self.id, self.options_key)
         note = self.registry.admin_notes(self.id).get(code, "")
         unit = self.registry.units.get(code)
@@ -227,9 +370,11 @@ class Registry:
         self.doc = doc
         self.units = units
         self.sources: dict[str, dict[str, Any]] = doc.get("sources", {})
-        self.opened: dict[str, dict[str, Any]] = doc["services"]["opened"]
+        self.categories: dict[str, dict[str, Any]] = doc["services"]["categories"]
         self.excluded: dict[str, dict[str, Any]] = doc["services"]["excluded"]
         self._regions: dict[str, dict[str, Any]] = doc["regions"]
+        self.default_programme: str = str(doc["default_programme"])
+        self.programmes: dict[str, Programme] = {pid: _programme(pid, spec, self._regions) for pid, spec in doc["programmes"].items()}
         self._relations: dict[tuple[str, str], dict[str, str]] | None = None
         # regions by (id, chosen options): a region's geometry (buffers, prepared polygons) costs
         # tens of milliseconds to build, and look-ups ask for the same region again and again
@@ -251,6 +396,45 @@ class Registry:
                 path=str(self.root / "admin-relations.csv"), hint="regenerate with scripts/build_admin_table.py",
             )
         return self._relations[key]
+
+    def programme(self, programme_id: str | None = None) -> Programme:
+        """The programme ``programme_id`` (default: the registry's default programme)."""
+        pid = programme_id or self.default_programme
+        if pid not in self.programmes:
+            raise UsageError("programme", pid, list(self.programmes))
+        return self.programmes[pid]
+
+    def lineage(self, adcode: str) -> tuple[str, ...]:
+        """The unit's adcode and its ancestors', from the unit up to its province."""
+        out: list[str] = []
+        code = adcode
+        while code and code in self.units and code not in out:
+            out.append(code)
+            code = self.units[code].parent
+        return tuple(out)
+
+    def part_owner(self, part_id: str) -> str | None:
+        """The region a part id belongs to (the first that lists it), or None."""
+        for rid, spec in self._regions.items():
+            if any(str(p["id"]) == part_id for p in spec["parts"]):
+                return rid
+        return None
+
+    def part_within(self, part_id: str) -> tuple[str, ...]:
+        """The administrative units a part lies in: the registry's ``within`` for the part, else the
+        feature's ``within`` (reconstructed parts) or its six-digit ``adcode``; () when none is known."""
+        for spec in self._regions.values():
+            for p in spec["parts"]:
+                if str(p["id"]) != part_id:
+                    continue
+                if p.get("within"):
+                    return tuple(str(c) for c in p["within"])
+                props = _feature(self.root / p["file"], p["feature"])["properties"]
+                if props.get("within"):
+                    return tuple(str(c) for c in props["within"])
+                code = str(props.get("adcode") or "")
+                return (code,) if len(code) == 6 and code.isdigit() else ()
+        return ()
 
     def admin_notes(self, region_id: str) -> dict[str, str]:
         """Human notes on units of special interest (from the registry's admin_notes)."""
@@ -313,16 +497,20 @@ class Registry:
                 )
             )
             files.append(p["file"])
-        status = tuple(
-            StatusEntry(
-                date=_date(s["date"]),
-                status=s["status"],
-                services=self._services(s.get("services")),
-                source=s["source"],
-                note=s.get("note", ""),
+        statuses: dict[str, tuple[StatusEntry, ...]] = {}
+        for s in spec["status"]:
+            pid = str(s["programme"])
+            statuses[pid] = statuses.get(pid, ()) + (
+                StatusEntry(
+                    date=_date(s["date"]),
+                    status=s["status"],
+                    services=self._services(s.get("services"), pid),
+                    source=s["source"],
+                    note=s.get("note", ""),
+                    programme=pid,
+                ),
             )
-            for s in spec["status"]
-        )
+        status = next(iter(statuses.values()), ())
         return Region(
             id=region_id,
             name_en=spec["name_en"],
@@ -334,17 +522,24 @@ class Registry:
             option_specs=specs,
             status=status,
             registry=self,
+            statuses=statuses,
+            units=tuple(str(u) for u in spec.get("units") or ()),
         )
 
-    def _services(self, value: Any) -> tuple[str, ...]:
+    def _services(self, value: Any, programme: str) -> tuple[str, ...]:
+        """The categories a status entry covers: ``all_opened`` (or nothing said) is every category the programme opens."""
         if value in (None, "all_opened"):
-            return tuple(self.opened)
+            return tuple(self.programmes[programme].services)
         return tuple(value)
 
     def service_category(self, name: str) -> tuple[str, str] | None:
-        """('opened'|'excluded', category id) for a declared service name, or None if unknown."""
+        """('category'|'excluded', id) for a declared service name, or None if unknown.
+
+        ``category`` is a catalogue category (which programmes open it is in :attr:`programmes`);
+        ``excluded`` a sub-category that stays closed where information services are opened.
+        """
         key = " ".join(str(name).strip().lower().replace("_", " ").split())
-        for group, table in (("excluded", self.excluded), ("opened", self.opened)):
+        for group, table in (("excluded", self.excluded), ("category", self.categories)):
             for cid, meta in table.items():
                 names = {cid.replace("_", " ")} | {" ".join(a.lower().replace("_", " ").split()) for a in meta.get("aliases", [])}
                 if key in names:
@@ -364,6 +559,31 @@ class Registry:
                 if n:
                     index.setdefault(n, []).append(u)
         return {k: tuple(v) for k, v in index.items()}
+
+
+def _programme(pid: str, spec: dict[str, Any], regions: dict[str, dict[str, Any]]) -> Programme:
+    issued = spec.get("issued_by") or {}
+    approved = spec.get("approved_by") or {}
+    services = {
+        str(cid): ProgrammeService(
+            category=str(cid),
+            equity_cap_pct=None if s.get("equity_cap_pct") is None else float(s["equity_cap_pct"]),
+            scope_en=str(s.get("scope_en", "")),
+            clause=str(s.get("clause", "")),
+            source=str(s.get("source", spec.get("source", ""))),
+        )
+        for cid, s in (spec.get("services") or {}).items()
+    }
+    members = tuple(rid for rid, r in regions.items() if any(str(s.get("programme")) == pid for s in r.get("status") or ()))
+    return Programme(
+        id=pid, name_en=str(spec["name_en"]), name_zh=str(spec["name_zh"]), document_zh=str(spec.get("document_zh", "")),
+        number=str(spec["number"]), number_en=str(spec.get("number_en") or ""), date=_date(spec["date"]),
+        issued_by_en=str(issued.get("en", "")), issued_by_zh=str(issued.get("zh", "")),
+        approved_by_en=str(approved.get("en", "")), approved_by_zh=str(approved.get("zh", "")),
+        source=str(spec["source"]), services=services, excluded=tuple(str(x) for x in spec.get("excluded") or ()),
+        approval=dict(spec.get("approval") or {}), unpublished=tuple(str(x) for x in spec.get("unpublished") or ()),
+        regions=members,
+    )
 
 
 def _date(value: Any) -> dt.date:
@@ -407,6 +627,8 @@ def _load_units(path: Path) -> dict[str, AdminUnit]:
                 name_zh=row["name_zh"],
                 name_en=row["name_en"],
                 aliases=tuple(a for a in row.get("aliases", "").split("|") if a),
+                parent=row.get("parent_adcode", "") or "",
+                level=row.get("level", "") or "",
             )
             for row in csv.DictReader(f)
         }
@@ -430,23 +652,62 @@ def load_registry(root: Path | str | None = None) -> Registry:
 
 
 def _check_registry(doc: Any, path: Path) -> None:
-    if not isinstance(doc, dict) or "regions" not in doc or "services" not in doc:
-        raise DataError("registry must have 'services' and 'regions'", path=str(path))
+    if not isinstance(doc, dict) or "regions" not in doc or "services" not in doc or "programmes" not in doc:
+        raise DataError("registry must have 'services', 'programmes' and 'regions'", path=str(path))
     sources = doc.get("sources") or {}
+    services = doc["services"]
+    if not isinstance(services, dict) or not isinstance(services.get("categories"), dict) or not isinstance(services.get("excluded"), dict):
+        raise DataError("'services' must have 'categories' and 'excluded' mappings", path=str(path))
+    programmes = doc["programmes"]
+    if not isinstance(programmes, dict) or not programmes:
+        raise DataError("'programmes' must be a non-empty mapping", path=str(path))
+    if doc.get("default_programme") not in programmes:
+        raise DataError(f"default_programme {doc.get('default_programme')!r} is not in 'programmes'", path=str(path))
+    for pid, spec in programmes.items():
+        where = f"programme {pid!r}"
+        if not isinstance(spec, dict):
+            raise DataError(f"{where} must be a mapping", path=str(path))
+        for key in ("name_en", "name_zh", "number", "date", "issued_by", "source", "services"):
+            if not spec.get(key):
+                raise DataError(f"{where} lacks {key!r}", path=str(path))
+        try:
+            _date(spec["date"])
+        except ValueError:
+            raise DataError(f"{where}: date {spec['date']!r} is not YYYY-MM-DD", path=str(path)) from None
+        named = [spec["source"]] + [s.get("source") for s in spec["services"].values() if isinstance(s, dict) and s.get("source")]
+        named += [(spec.get("approval") or {}).get("source")] if (spec.get("approval") or {}).get("source") else []
+        for src in named:
+            if src not in sources:
+                raise DataError(f"{where}: source {src!r} is not in 'sources'", path=str(path))
+        for cid, s in spec["services"].items():
+            if cid not in services["categories"]:
+                raise DataError(f"{where}: service {cid!r} is not a category in 'services'", path=str(path))
+            cap = (s or {}).get("equity_cap_pct")
+            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0 <= cap <= 100):
+                raise DataError(f"{where}: service {cid!r}: equity_cap_pct must be a percentage or null, not {cap!r}", path=str(path))
+        for cid in spec.get("excluded") or ():
+            if cid not in services["excluded"]:
+                raise DataError(f"{where}: excluded {cid!r} is not in services.excluded", path=str(path))
     for rid, spec in doc["regions"].items():
         for key in ("name_en", "name_zh", "parts", "status"):
             if key not in spec:
                 raise DataError(f"region {rid!r} lacks {key!r}", path=str(path))
-        last = None
+        for code in spec.get("units") or ():
+            if not (isinstance(code, str) and len(code) == 6 and code.isdigit()):
+                raise DataError(f"region {rid!r}: unit {code!r} must be a six-digit adcode in quotes", path=str(path))
+        last: dict[str, dt.date] = {}
         for s in spec["status"]:
+            pid = s.get("programme")
+            if pid not in programmes:
+                raise DataError(f"region {rid!r}: status programme {pid!r} is not in 'programmes'", path=str(path))
             if s.get("status") not in STATUSES:
                 raise DataError(f"region {rid!r}: status {s.get('status')!r} is not one of {STATUSES}", path=str(path))
             if s.get("source") not in sources:
                 raise DataError(f"region {rid!r}: status source {s.get('source')!r} is not in 'sources'", path=str(path))
             day = _date(s["date"])
-            if last is not None and day < last:
-                raise DataError(f"region {rid!r}: status history is not in date order", path=str(path))
-            last = day
+            if pid in last and day < last[pid]:
+                raise DataError(f"region {rid!r}: status history under {pid} is not in date order", path=str(path))
+            last[pid] = day
         for p in spec["parts"]:
             if p.get("option") and p["option"] not in (spec.get("options") or {}):
                 raise DataError(f"region {rid!r}: part {p['id']!r} names unknown option {p['option']!r}", path=str(path))

@@ -109,6 +109,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
         "operator": {
             "name": op.name,
             "profile": op.source if op.has_profile else None,
+            "programme": op.programme or region.registry.default_programme,
             "registered_region": op.region,
             "registration_address": op.registration_address,
             "services": list(op.services),

@@ -17,7 +17,9 @@ __all__ = ["RULE_IDS", "RuleContext", "RuleSpec", "all_rules", "rule_module"]
 
 RULE_IDS: tuple[str, ...] = (
     "service_eligible",
+    "equity_within_cap",
     "region_active",
+    "pilot_approval_covers_services",
     "registration_in_region",
     "facility_in_region",
     "cdn_nodes_in_region",

@@ -115,8 +115,8 @@ def test_region_active_exit_and_scope_reduction(tmp_path, make_operator):
     shutil.copytree(Path(rules_pkg.__file__).parents[2] / "boundaries", root)
     doc = yaml.safe_load((root / "regions.yaml").read_text(encoding="utf-8"))
     doc["sources"]["test-exit"] = {"title": "test notice", "date": dt.date(2026, 1, 1)}
-    doc["regions"]["shanghai"]["status"].append({"date": dt.date(2026, 1, 1), "status": "scope_reduced", "services": ["idc"], "source": "test-exit"})
-    doc["regions"]["shanghai"]["status"].append({"date": dt.date(2026, 6, 1), "status": "exited", "source": "test-exit"})
+    doc["regions"]["shanghai"]["status"].append({"programme": "notice-2024-107", "date": dt.date(2026, 1, 1), "status": "scope_reduced", "services": ["idc"], "source": "test-exit"})
+    doc["regions"]["shanghai"]["status"].append({"programme": "notice-2024-107", "date": dt.date(2026, 6, 1), "status": "exited", "source": "test-exit"})
     (root / "regions.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     reg = load_registry(root)
     path = make_operator({**BASE, "services": ["IDC", "CDN"]}, HEADER, [["A", "IDC", "owned", *DISHUI_LAKE, "wgs84", ""]])

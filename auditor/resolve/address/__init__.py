@@ -59,7 +59,6 @@ How a name counts (each rule is pinned down by a row of ``tests/fixtures/address
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -86,50 +85,35 @@ __all__ = [
 ]
 
 # --- relation to a region ---------------------------------------------------------------------------
-_PART_CACHE: weakref.WeakKeyDictionary[Registry, dict] = weakref.WeakKeyDictionary()
-
-
-def _part_overlaps(registry: Registry, part_id: str, region: Region) -> tuple[str | None, bool]:
-    """(the region whose part ``part_id`` is, whether that part overlaps ``region``'s parts), cached."""
-    cache = _PART_CACHE.setdefault(registry, {})
-    key = (part_id, region.id, region.options_key)
-    if key not in cache:
-        owner, geom = None, None
-        for rid in registry.region_ids:
-            for p in registry.region(rid).parts:
-                if p.id == part_id and owner is None:
-                    owner, geom = rid, p.geometry
-        overlaps = geom is not None and any(geom.intersects(p.geometry) for p in region.parts)
-        cache[key] = (owner, overlaps)
-    return cache[key]
-
-
 def relation_for_parse(parse: AddressParse, region: Region) -> tuple[Verdict, str]:
     """How what an address proves relates to ``region`` (its options applied).
 
     A recognised part of ``region`` → inside (a part lies wholly in its region). A part of another
-    region → outside when that part does not overlap ``region``. Otherwise the unit's relation
-    (``region.admin_relation``: from the shared-line admin table), sharpened by the ambiguous
-    candidates when they all agree (南沙区 is Guangzhou or Sansha: outside ``hainan`` either way).
+    region → as :meth:`~auditor.regions.Region.part_relation` says (by the unit the address proves,
+    else the units the part lies in: regions of two programmes overlap), when that decides.
+    Otherwise the unit's relation (``region.admin_relation``, given the address text so that a named
+    islet voids an island assumption), sharpened by the ambiguous candidates when they all agree
+    (南沙区 is Guangzhou or Sansha: outside ``hainan`` either way).
     """
     own = {p.id for p in region.parts if p.role is PartRole.CORE}
     for part in parse.parts:
         if part in own:
             return Verdict.INSIDE, f"the address names {part}, a part of {region.id} (a part lies wholly inside its region)"
+    unit_code = parse.unit.adcode if parse.unit is not None else ""
     for part in parse.parts:
-        owner, overlaps = _part_overlaps(region.registry, part, region)
-        if owner is not None and not overlaps:
-            return Verdict.OUTSIDE, f"the address names {part}, a part of {owner}, which does not overlap {region.id}"
+        v, why = region.part_relation(part, adcode=unit_code, text=parse.text)
+        if v is not Verdict.INDETERMINATE:
+            return v, f"the address {why}"
     cands = [u.adcode for u in parse.ambiguous]
     if cands:
-        rels = [region.admin_relation(c) for c in cands]
+        rels = [region.admin_relation(c, text=parse.text) for c in cands]
         verdicts = {v for v, _ in rels}
         if len(verdicts) == 1:
             v = verdicts.pop()
             names = ", ".join(f"{u.adcode} {u.name_zh}" for u in parse.ambiguous)
             return v, f"the address is ambiguous ({names}) but every reading is {v.value} {region.id}"
     if parse.unit is not None:
-        v, reason = region.admin_relation(parse.unit.adcode)
+        v, reason = region.admin_relation(parse.unit.adcode, text=parse.text)
         if v is Verdict.INDETERMINATE:
             reason += "; coordinates or a more specific address would settle it"
         if cands:
