@@ -6,7 +6,8 @@
 ``reports/figures/`` (so report.md gets the same "Figures" section) — into a scratch folder and
 compares every file with its member, byte for byte: report.json, report.md, report.html,
 report.sarif, facilities.csv, facilities.geojson, facilities.parquet (written again with the
-installed pyarrow) and every figure (SVG and PNG). A member no re-render gives, or a figure the
+installed pyarrow), report.xlsx and report.pdf (in the language the bundled reports were written
+in, :func:`bundled_lang`) and every figure (SVG and PNG). A member no re-render gives, or a figure the
 recomputed audit draws that the bundle lacks, is a difference too.
 
 The recomputed audit read its files from the scratch folder the bundle was unpacked into; the
@@ -32,10 +33,11 @@ __all__ = ["REPORT_FILES", "first_difference", "is_report_member", "recorded_pat
 REPORT_FILES = {
     "report.json": "json", "report.md": "md", "report.html": "html", "report.sarif": "sarif",
     "facilities.csv": "csv", "facilities.geojson": "geojson", "facilities.parquet": "parquet",
+    "report.xlsx": "xlsx", "report.pdf": "pdf",
 }
 FIGURES_PREFIX = "reports/figures/"
 _FIGURE = re.compile(r"reports/figures/[A-Za-z0-9_-]+\.(svg|png)")
-_BINARY = (".parquet", ".png")
+_BINARY = (".parquet", ".png", ".xlsx", ".pdf")
 _SHOWN = 80  # bytes of a differing line shown, around the first difference
 _ATOMS = frozenset({int, float, bool, complex, bytes, type(None)})
 
@@ -116,11 +118,15 @@ def relabel(result: Any, paths: Mapping[str, str]) -> Any:
     return walk(result)
 
 
-def report_differences(result: Any, members: Mapping[str, Path], *, generated_at: str, scratch: Path) -> tuple[list[str], int]:
+def report_differences(result: Any, members: Mapping[str, Path], *, generated_at: str, scratch: Path,
+                       sarif_paths: Mapping[str, str] | None = None) -> tuple[list[str], int]:
     """Every bundled report (``members``: member name → its unpacked file) against the same report
     re-rendered from ``result`` (already :func:`relabel`-ed); the differences and how many matched.
 
-    ``scratch``: an empty folder for the re-rendered set.
+    ``scratch``: an empty folder for the re-rendered set. ``sarif_paths``: bundle.json's
+    ``audit.sarif_paths`` (each input path → the path relative to the SARIF root that report.sarif
+    names), when the audit was given a SARIF root; report.sarif is then rendered against a root
+    standing for it (:func:`sarif_against`).
     """
     from auditor.report import ReportFolder, write_reports
 
@@ -130,7 +136,9 @@ def report_differences(result: Any, members: Mapping[str, Path], *, generated_at
     problems: list[str] = []
     matched = 0
     with ReportFolder(scratch) as folder:
-        staged = write_reports(result, folder, formats, generated_at=generated_at, figures=figures)
+        staged = write_reports(result, folder, formats, generated_at=generated_at, figures=figures, lang=bundled_lang(members))
+        if sarif_paths and "sarif" in formats:
+            folder.path(SARIF_FILE).write_text(sarif_against(result, sarif_paths), encoding="utf-8", newline="")
         rendered = {"reports/" + p.relative_to(folder.staging).as_posix(): p for p in staged}
         for name in names:
             mine = rendered.get(name)
@@ -147,6 +155,82 @@ def report_differences(result: Any, members: Mapping[str, Path], *, generated_at
             what = "draws this figure" if name.startswith(FIGURES_PREFIX) else "gives this report"
             problems.append(f"{name}: the recomputed audit {what}, but the bundle does not hold it")
     return problems, matched
+
+
+SARIF_FILE = "report.sarif"
+#: A root standing for the audit's SARIF root: absolute and deep, so that a recorded relative path that
+#: climbs out of the root ("../../x") climbs the same way under it (only text is computed; nothing is created).
+_STAND_IN_ROOT = "/" + "/".join(["sarif-root"] * 64)
+
+
+def sarif_against(result: Any, sarif_paths: Mapping[str, str]) -> str:
+    """report.sarif of ``result`` as the audit rendered it against its SARIF root: every input path it
+    names is put under a stand-in root at the relative path bundle.json records (``sarif_paths``), so
+    that neither this machine's directories nor the working directory change a byte."""
+    import posixpath
+
+    from auditor.report.json_report import build_report
+    from auditor.report.sarif_report import render_sarif
+
+    report = build_report(result, generated_at="")
+
+    def moved(path: Any) -> Any:
+        return posixpath.join(_STAND_IN_ROOT, sarif_paths[path]) if isinstance(path, str) and path in sarif_paths else path
+
+    report["operator"]["profile"] = moved(report["operator"].get("profile"))
+    for rec in report.get("inputs") or []:
+        rec["path"] = moved(rec.get("path"))
+    for f in report.get("facilities") or []:
+        f["source"] = moved(f.get("source"))
+    return render_sarif(report, root=_STAND_IN_ROOT)
+
+
+_HTML_LANG = re.compile(rb'<html lang="([A-Za-z-]+)"')
+_PDF_LANG = re.compile(rb"/Lang \(([A-Za-z-]+)\)")
+_XLSX_LANG = re.compile(rb"<dc:language>([A-Za-z-]+)</dc:language>")
+
+
+def bundled_lang(members: Mapping[str, Path]) -> str:
+    """The language the bundled human reports were written in (``zh-CN`` or ``en``), read from the
+    reports themselves: report.html's ``lang``, report.pdf's ``/Lang``, report.xlsx's ``dc:language``,
+    or report.md's title; ``en`` when none says (a bundle from before the reports had languages).
+
+    Reading it from the files is safe: a report re-rendered in the language it claims must still
+    match it byte for byte.
+    """
+    import zipfile
+
+    from auditor.report.i18n import LANGS, translator
+
+    def known(tag: bytes) -> str | None:
+        text = tag.decode("ascii", "replace")
+        return text if text in LANGS else None
+
+    for name, pattern in (("reports/report.html", _HTML_LANG), ("reports/report.pdf", _PDF_LANG)):
+        path = members.get(name)
+        if path is not None:
+            with open(path, "rb") as f:
+                m = pattern.search(f.read(1 << 20))
+            if m and known(m.group(1)):
+                return str(known(m.group(1)))
+    path = members.get("reports/report.xlsx")
+    if path is not None:
+        try:
+            with zipfile.ZipFile(path) as z:
+                m = _XLSX_LANG.search(z.read("docProps/core.xml"))
+        except (OSError, KeyError, zipfile.BadZipFile):
+            m = None
+        if m and known(m.group(1)):
+            return str(known(m.group(1)))
+    path = members.get("reports/report.md")
+    if path is not None:
+        with open(path, encoding="utf-8", errors="replace") as text:
+            first = text.readline()
+        for lang in LANGS:
+            title = "# " + translator(lang)._("Pilot-region audit: {operator}").split("{")[0]
+            if first.startswith(title) and lang != "en":
+                return lang
+    return "en"
 
 
 def _writers(bundled: Path, mine: Path) -> str:

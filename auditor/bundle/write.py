@@ -43,6 +43,7 @@ def write_bundle(
     crs: str | None = None,
     waivers: str | os.PathLike[str] | None = None,
     generated_at: str | None = None,
+    sarif_root: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write the evidence bundle of an audit to ``path`` (atomically) and return it.
 
@@ -60,6 +61,11 @@ def write_bundle(
         ``generated_at``) if it is not among them.
     crs, waivers
         The ``crs`` and waivers file the audit was given, so that the verifier can give them again.
+    sarif_root
+        The root report.sarif's paths were written relative to (``write_reports(sarif_root=...)``).
+        bundle.json records it and, for each input path, the path relative to it that the SARIF
+        names (``audit.sarif_paths``), so that the verifier renders the same report.sarif on any
+        machine, from any directory.
 
     Examples
     --------
@@ -105,6 +111,7 @@ def write_bundle(
             "crs": crs,
             "waivers": waivers_member,
             "waivers_path": None if waivers is None else str(waivers),  # as the waivers' findings name it
+            **_sarif_base(result, sarif_root),
         },
         "config": config,
         "inputs": [{"role": rec["role"], "path": rec["path"], "member": e.name, "sha256": e.sha256} for rec, e in inputs],
@@ -123,6 +130,19 @@ def write_bundle(
     with atomic_path(target, suffix=".zip") as tmp:
         write_canonical_zip(tmp, ordered)
     return target
+
+
+def _sarif_base(result: Any, root: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """``sarif_root`` as given and ``sarif_paths``: each input path the SARIF names → that path relative to
+    the root, as :mod:`auditor.report.sarif_report` computes it (both read against the working directory)."""
+    if root is None:
+        return {}
+    base = os.path.abspath(os.fspath(root))
+    named = [result.operator.source] if getattr(result.operator, "has_profile", False) else []
+    named += [str(i["path"]) for i in result.inputs if i.get("path")]
+    named += [str(f.source) for f in result.facilities if getattr(f, "source", "")]
+    paths = {p: os.path.relpath(os.path.abspath(p), base).replace(os.sep, "/") for p in dict.fromkeys(named) if p}
+    return {"sarif_root": os.fspath(root), "sarif_paths": dict(sorted(paths.items()))}
 
 
 def _safe_basename(name: str) -> str:
@@ -259,8 +279,12 @@ def _report_entries(result: Any, reports: Sequence[str | os.PathLike[str]], gene
     return entries
 
 
-#: Where report.md and report.html state their generated_at, in their first lines (after the operator's name).
-_STAMPED = {"report.md": re.compile(r"^- Generated: (\S+) by ", re.M), "report.html": re.compile(r'<p class="sub">[^<]*?Generated (\S+) by ')}
+#: Where report.md and report.html state their generated_at, in their first lines (after the operator's name),
+#: in English or in Chinese (report.html also in its ``dcterms.created`` meta element).
+_STAMPED = {
+    "report.md": re.compile(r"^- (?:Generated: |生成时间：)(\S+?)(?: by |，)", re.M),
+    "report.html": re.compile(r'<meta name="dcterms.created" content="([^"]+)">|<p class="sub">[^<]*?Generated (\S+) by '),
+}
 
 
 def _generated_at_of(paths: Sequence[Path]) -> str | None:
@@ -274,7 +298,7 @@ def _generated_at_of(paths: Sequence[Path]) -> str | None:
         with open(p, encoding="utf-8", errors="replace") as f:
             head = f.read(1 << 20)  # the stamp is in the header
         m = pattern.search(head)
-        stamp = m.group(1) if m else None
+        stamp = next((g for g in m.groups() if g), None) if m else None
         try:
             if stamp and dt.datetime.fromisoformat(stamp):
                 return stamp

@@ -1,21 +1,34 @@
-"""Renderers (pure: result → text, one module per format) and the writer (the only I/O here)."""
+"""Renderers (pure: result → text or bytes, one module per format) and the writer (the only I/O here).
+
+The human reports (report.md, report.html, report.xlsx, report.pdf) are written in ``lang``
+(``zh-CN`` or ``en``; default: ``AUDITOR_LANG``, else the locale, else ``en`` — see
+:mod:`auditor.report.i18n`); the machine ones (report.json, report.sarif, facilities.*) are the same
+in every language.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Literal, overload
 
 from auditor.errors import UsageError
 from auditor.report.folder import ReportFolder
+from auditor.report.i18n import LANGS, resolve_lang, translator
 from auditor.result import AuditResult
 
-__all__ = ["FORMATS", "TEXT_FORMATS", "ReportFolder", "input_paths", "render", "write_reports", "write_figures", "parse_formats"]
+__all__ = ["BINARY_FORMATS", "FORMATS", "HUMAN_FORMATS", "LANGS", "TEXT_FORMATS", "ReportFolder", "input_paths", "render", "resolve_lang",
+           "write_reports", "write_figures", "parse_formats"]
 
 #: the formats written by default: text, rendered by :func:`render`
 TEXT_FORMATS = ("json", "md", "csv", "geojson", "html", "sarif")
-#: every format: the text ones and facilities.parquet (GeoParquet, binary; on request)
-FORMATS = TEXT_FORMATS + ("parquet",)
+#: binary reports on request: the workbook and the printable PDF (bytes from :func:`render`)
+BINARY_FORMATS = ("xlsx", "pdf")
+#: every format: the text ones, facilities.parquet (GeoParquet, binary) and the binary reports (on request)
+FORMATS = TEXT_FORMATS + ("parquet",) + BINARY_FORMATS
+#: the formats whose words follow ``lang``
+HUMAN_FORMATS = ("md", "html", "xlsx", "pdf")
 _FILENAMES = {
     "json": "report.json",
     "md": "report.md",
@@ -24,6 +37,8 @@ _FILENAMES = {
     "html": "report.html",
     "sarif": "report.sarif",
     "parquet": "facilities.parquet",
+    "xlsx": "report.xlsx",
+    "pdf": "report.pdf",
 }
 #: Folder (next to report.md) that figures are written to, as NAME.svg and NAME.png.
 FIGURES_DIR = "figures"
@@ -38,13 +53,27 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return chosen or ("json",)
 
 
-def render(result: AuditResult, fmt: str, *, generated_at: str | None = None, sarif_root: str | Path | None = None) -> str:
-    """Render ``result`` as ``fmt`` (json, md, csv, geojson, html, sarif). Same result → same text, but for ``generated_at``.
+@overload
+def render(result: AuditResult, fmt: Literal["xlsx", "pdf"], *, generated_at: str | None = ..., sarif_root: str | Path | None = ...,
+           lang: str | None = ...) -> bytes: ...
+@overload
+def render(result: AuditResult, fmt: Literal["json", "md", "csv", "geojson", "html", "sarif"], *, generated_at: str | None = ...,
+           sarif_root: str | Path | None = ..., lang: str | None = ...) -> str: ...
+@overload
+def render(result: AuditResult, fmt: str, *, generated_at: str | None = ..., sarif_root: str | Path | None = ...,
+           lang: str | None = ...) -> str | bytes: ...
+def render(result: AuditResult, fmt: str, *, generated_at: str | None = None, sarif_root: str | Path | None = None,
+           lang: str | None = None) -> str | bytes:
+    """Render ``result`` as ``fmt``: text for json, md, csv, geojson, html, sarif; bytes for xlsx and pdf.
+    Same result → same output, but for ``generated_at``.
 
     ``sarif_root``: the repository root report.sarif's paths are relative to (default: the folder of
-    the operator profile; see :func:`auditor.report.sarif_report.build_sarif`).
+    the operator profile; see :func:`auditor.report.sarif_report.build_sarif`). ``lang``: ``zh-CN`` or
+    ``en`` for md, html, xlsx and pdf (default: ``AUDITOR_LANG``, else the locale, else ``en``); an
+    unknown language raises :class:`~auditor.errors.UsageError`.
     """
     stamp = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    language = resolve_lang(lang) if fmt in HUMAN_FORMATS else "en"
     if fmt == "json":
         from auditor.report.json_report import render_json
 
@@ -52,7 +81,7 @@ def render(result: AuditResult, fmt: str, *, generated_at: str | None = None, sa
     if fmt == "md":
         from auditor.report.markdown import render_markdown
 
-        return render_markdown(result, generated_at=stamp)
+        return render_markdown(result, generated_at=stamp, lang=language)
     if fmt == "csv":
         from auditor.report.csv_report import render_csv
 
@@ -64,33 +93,43 @@ def render(result: AuditResult, fmt: str, *, generated_at: str | None = None, sa
     if fmt == "html":
         from auditor.report.html_report import render_html
 
-        return render_html(result, generated_at=stamp)
+        return render_html(result, generated_at=stamp, lang=language)
     if fmt == "sarif":
         from auditor.report.sarif_report import render_sarif
 
         return render_sarif(result, root=sarif_root)
+    if fmt == "xlsx":
+        from auditor.report.xlsx_report import render_xlsx
+
+        return render_xlsx(result, generated_at=stamp, lang=language)
+    if fmt == "pdf":
+        from auditor.report.pdf_report import render_pdf
+
+        return render_pdf(result, generated_at=stamp, lang=language)
     raise UsageError("--format", fmt, FORMATS)
 
 
-def _markdown_figures(names: Iterable[str]) -> str:
+def _markdown_figures(names: Iterable[str], lang: str = "en") -> str:
     """A Markdown section linking the written figures (SVG, with the PNG beside it)."""
-    from auditor.report.plots import FIGURES
+    from auditor.report.plots import figure_title
 
-    lines = ["## Figures", ""]
+    tr = translator(lang)
+    lines = ["## " + tr._("Figures"), ""]
     for name in names:
-        caption = FIGURES[name][1]
+        caption = figure_title(name, tr)
         lines += [f"![{caption}]({FIGURES_DIR}/{name}.svg)", "", f"([PNG]({FIGURES_DIR}/{name}.png))", ""]
     return "\n".join(lines)
 
 
-def write_figures(result: AuditResult, out_dir: str | Path) -> list[Path]:
-    """Write every figure the audit has data for as ``figures/NAME.svg`` and ``figures/NAME.png``."""
+def write_figures(result: AuditResult, out_dir: str | Path, *, lang: str | None = "en") -> list[Path]:
+    """Write every figure the audit has data for as ``figures/NAME.svg`` and ``figures/NAME.png``
+    (labelled in ``lang`` when a CJK font is installed for zh-CN; see :func:`auditor.report.plots.figures`)."""
     from auditor.report.plots import figure_png, figure_svg, figures
 
     folder = Path(out_dir) / FIGURES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, fig in figures(result).items():
+    for name, fig in figures(result, lang=lang).items():
         svg, png = folder / f"{name}.svg", folder / f"{name}.png"
         svg.write_text(figure_svg(fig, salt=f"auditor-{name}"), encoding="utf-8", newline="")
         png.write_bytes(figure_png(fig))
@@ -107,6 +146,7 @@ def write_reports(
     figures: bool = False,
     progress: Callable[..., None] | None = None,
     sarif_root: str | Path | None = None,
+    lang: str | None = None,
 ) -> list[Path]:
     """Write each format into ``out_dir`` (created if needed) under fixed file names; returns the paths.
 
@@ -121,23 +161,29 @@ def write_reports(
     among the formats, report.md links them in a "Figures" section before its provenance. Without
     it, every file is exactly what :func:`render` gives. ``progress(step, done, total)`` is called
     as each file is written (see :mod:`auditor.cli.progress`). ``sarif_root``: see :func:`render`.
+    ``lang``: the language of report.md, report.html, report.xlsx, report.pdf and the figures
+    (``zh-CN`` or ``en``; default ``AUDITOR_LANG``, else the locale, else ``en``).
     """
+    lang = resolve_lang(lang)  # once, before anything is written: a bad value is refused up front
+    fmts = list(formats)
+    for fmt in fmts:
+        if fmt not in FORMATS:
+            raise UsageError("--format", fmt, FORMATS)
     if not isinstance(out_dir, ReportFolder):
         with ReportFolder(out_dir) as folder:
-            staged = write_reports(result, folder, formats, generated_at=generated_at, figures=figures, progress=progress,
-                                   sarif_root=sarif_root)
+            staged = write_reports(result, folder, fmts, generated_at=generated_at, figures=figures, progress=progress,
+                                   sarif_root=sarif_root, lang=lang)
             folder.commit()
             return [folder.final(p) for p in staged]
     folder = out_dir
     folder.protect(input_paths(result))
     folder.keep((getattr(result, "tables", None) or {}).values())  # a streamed audit's tables, already in place
     stamp = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    fmts = list(formats)
     total = len(fmts) + (1 if figures else 0)
     written: list[Path] = []
     figure_names: list[str] = []
     if figures:
-        paths = write_figures(result, folder.staging)
+        paths = write_figures(result, folder.staging, lang=lang)
         written += paths
         figure_names = [p.stem for p in paths if p.suffix == ".svg"]
         if progress:
@@ -152,10 +198,19 @@ def write_reports(
             if progress:
                 progress("write reports", i + 1 + (1 if figures else 0), total)
             continue
-        text = render(result, fmt, generated_at=stamp, sarif_root=sarif_root)
+        if fmt in BINARY_FORMATS:
+            data = render(result, fmt, generated_at=stamp, lang=lang)
+            assert isinstance(data, bytes)
+            path.write_bytes(data)
+            written.append(path)
+            if progress:
+                progress("write reports", i + 1 + (1 if figures else 0), total)
+            continue
+        text = render(result, fmt, generated_at=stamp, sarif_root=sarif_root, lang=lang)
+        assert isinstance(text, str)
         if fmt == "md" and figure_names:
-            section = _markdown_figures(figure_names)
-            at = text.find("\n## Provenance\n")
+            section = _markdown_figures(figure_names, lang)
+            at = text.find("\n## " + translator(lang)._("Provenance") + "\n")
             text = text + "\n" + section + "\n" if at < 0 else text[: at + 1] + section + "\n" + text[at:]
         path.write_text(text, encoding="utf-8", newline="")
         written.append(path)

@@ -36,7 +36,7 @@ __all__ = ["COMPLETE_MARKER", "LOCK_FILE", "REPORT_NAMES", "ReportFolder"]
 #: Every name a report set may hold in its folder (files, and the figures folder).
 REPORT_NAMES = (
     "report.json", "report.md", "report.html", "report.sarif",
-    "facilities.csv", "facilities.geojson", "facilities.parquet",
+    "facilities.csv", "facilities.geojson", "facilities.parquet", "report.xlsx", "report.pdf",
     "evidence-bundle.zip", "figures",
 )
 LOCK_FILE = ".auditor.lock"

@@ -53,6 +53,8 @@ figure.plot{margin:14px 0;break-inside:avoid}figure.plot svg{max-width:100%%;hei
 ul.warnings li{color:#8a5a00}
 .scroll{overflow-x:auto}table.wide{font-size:11.5px}table.wide td{word-break:break-word;min-width:5em}
 .print-only{display:none}
+#map .dots{fill:none;stroke-width:3.2;stroke-linecap:round}#map .dots.v-pass{stroke:var(--pass)}#map .dots.v-fail{stroke:var(--fail)}
+#map .dots.v-indeterminate{stroke:var(--ind)}#map .dots.v-error{stroke:var(--err)}#map .dots.v-waived{stroke:var(--wvd)}
 footer{margin-top:30px;font-size:11px;color:var(--muted);border-top:1px solid var(--rule);padding-top:6px}
 @media print{
  @page{size:A4;margin:14mm 12mm}
@@ -66,6 +68,9 @@ footer{margin-top:30px;font-size:11px;color:var(--muted);border-top:1px solid va
  thead{display:table-header-group}
  table{font-size:8.5pt}td.note{max-width:none}
  #map-section{break-before:page}
+ tr.passing{display:none}
+ #facilities,#findings{break-before:page}
+ .evidence{font-size:7pt}
 }
 """ % VERDICT_COLOURS  # noqa: UP031 - a CSS template full of braces, filled with %
 
@@ -81,11 +86,12 @@ function apply(table){
     tr.hidden=!ok; if(ok){shown++;}
   });
   var c=document.querySelector('[data-count-for="'+table+'"]');
-  if(c){c.textContent=shown+' of '+rows.length+' rows shown';}
+  function fill(el,f){return (el.getAttribute('data-template')||'').replace('{shown}',shown).replace('{total}',rows.length).replace('{filters}',f||'');}
+  if(c){c.textContent=fill(c);}
   var p=document.querySelector('[data-state-for="'+table+'"]');
   if(p){
     var active=sels.filter(function(s){return s.value;}).map(function(s){return s.getAttribute('data-key')+' = '+s.value;});
-    p.textContent=active.length?('Printed with filters ('+active.join(', ')+'): '+shown+' of '+rows.length+' rows.'):'';
+    p.textContent=active.length?fill(p,active.join(', ')):'';
   }
   if(table==='finding-table'){
     var kind=document.getElementById('filter-finding-table-kind').value;

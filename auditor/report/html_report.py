@@ -25,24 +25,30 @@ import shapely
 
 from auditor.report.html_assets import CSS as _CSS
 from auditor.report.html_assets import SCRIPT as _JS
+from auditor.report.i18n import N_, NOTICE_NUMBER, Tr, translator
 from auditor.report.json_report import VERDICT_ORDER, build_report
-from auditor.report.plots import FIGURES, figures, inline_svg
-from auditor.report.unplaced import UNPLACED_TITLES, why_shown
+from auditor.report.markdown import cited_clauses, facility_what, failing_rules
+from auditor.report.plots import figures, inline_svg
+from auditor.report.unplaced import unplaced_title, why_shown
 from auditor.result import AuditResult
-from auditor.rules._weights import basis_text
 
-__all__ = ["render_html"]
+__all__ = ["LIST_LIMIT", "DETAIL_LIMIT", "render_html"]
 
 _STATUSES = ("fail", "indeterminate", "pass", "not_applicable", "waived")
 _SOURCE_LABELS = {
-    "declared_coordinates": "declared coordinates",
-    "admin_fact": "stated admin unit",
-    "address": "address",
+    "declared_coordinates": N_("declared coordinates"),
+    "admin_fact": N_("stated admin unit"),
+    "address": N_("address"),
     "ip2region": "ip2region",
     "mmdb": "mmdb",
     "dns": "DNS",
-    "latency": "latency",
+    "latency": N_("latency"),
 }
+#: Above this many facilities the page lists only those that did not pass (at most DETAIL_LIMIT of
+#: them, with their findings); every row is in facilities.csv and report.xlsx. Passing facilities
+#: are then dots on the map, counted, never listed: a 20,000-row audit gives a page of a few MB.
+LIST_LIMIT = 2000
+DETAIL_LIMIT = 1000
 
 
 def _e(value: object) -> str:
@@ -62,8 +68,8 @@ def _km(metres: float | None) -> str:
     return f"{metres / 1000:,.1f} km" if metres >= 10_000 else f"{metres:,.0f} m"
 
 
-def _badge(status: str) -> str:
-    return f'<span class="badge s-{_e(status)}">{_e(status.replace("_", " "))}</span>'
+def _badge(status: str, tr: Tr) -> str:
+    return f'<span class="badge s-{_e(status)}">{_e(tr.status(status))}</span>'
 
 
 # -- the map ---------------------------------------------------------------------------------
@@ -132,8 +138,11 @@ def _place_labels(items: list[tuple[float, float, str, int]], width: float, heig
     return out
 
 
-def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
-    """The region and every located facility as inline SVG; returns (svg, number of facility markers).
+def _map_svg(result: AuditResult, report: Mapping[str, Any], tr: Tr, detailed: set[str] | None = None) -> tuple[str, int]:
+    """The region and every located facility as inline SVG; returns (svg, number of located facilities).
+
+    ``detailed``: when given (a large list), only these facilities get a marker of their own (with
+    a label and a tooltip); every other located facility is a dot, one path per verdict.
 
     Projected with the region's own local projection (the one containment is measured in), the
     boundary simplified to under half a pixel. The shaded band is the region grown minus the region
@@ -173,7 +182,7 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
 
     tol = 0.4 / scale  # simplify to under half a pixel
     out = [
-        f'<svg id="map" role="img" aria-label="Map of the region and the facilities" viewBox="0 0 {width:.0f} {height + strip:.0f}" '
+        f'<svg id="map" role="img" aria-label="{_e(tr._("Map of the region and the facilities"))}" viewBox="0 0 {width:.0f} {height + strip:.0f}" '
         f'width="{width:.0f}" height="{height + strip:.0f}">',
         f'<rect class="map-bg" x="0" y="0" width="{width:.0f}" height="{height:.0f}"/>',
     ]
@@ -183,12 +192,12 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
         out.append(f'<path class="{cls}" fill-rule="evenodd" d="{_path(g, tx)}"/>')
     # where the line's accuracy leaves a point undecided: the region grown minus the region shrunk
     band = shapely.simplify(shapely.difference(geom.outer, geom.inner), tol)
-    out.append(f'<path class="band" fill-rule="evenodd" d="{_path(band, tx)}"><title>Within the line\'s accuracy: a point here is indeterminate</title></path>')
+    out.append(f'<path class="band" fill-rule="evenodd" d="{_path(band, tx)}"><title>{_e(tr._("Within the line’s accuracy: a point here is indeterminate"))}</title></path>')
     for part, g in zip(result.region.parts, simple):
         cls = "part envelope" if part.role.value == "envelope" else "part"
         out.append(
             f'<path class="{cls}" fill-rule="evenodd" data-part="{_e(part.id)}" d="{_path(g, tx)}">'
-            f"<title>{_e(part.id)}: {_e(part.name_en)} (line accuracy ±{part.accuracy_m:,.0f} m)</title></path>"
+            f"<title>{_e(part.id)}: {_e(part.name_en)} ({_e(tr._('line accuracy ±{metres} m').format(metres=f'{part.accuracy_m:,.0f}'))})</title></path>"
         )
     for part, g in zip(result.region.parts, parts_m):
         label = shapely.point_on_surface(g)
@@ -199,10 +208,15 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
     inset = 10.0
     markers, labels = [], []
     edge_taken: list[tuple[float, float]] = []
+    dots: dict[str, list[str]] = {}
+    xy_all = tx(np.column_stack((px, py))) if len(px) else np.zeros((0, 2))
     for i, (fac, _point, cont) in enumerate(located):
-        mx, my = tx(np.array([[px[i], py[i]]]))[0]
+        mx, my = xy_all[i]
         off = not (inset <= mx <= width - inset and inset <= my <= height - inset)
         cx, cy = min(max(mx, inset), width - inset), min(max(my, inset), height - inset)
+        if detailed is not None and fac["id"] not in detailed:
+            dots.setdefault(fac["verdict"], []).append(f"M{cx:.1f} {cy:.1f}h0")
+            continue
         if off:  # stack along the edge, inward, so that neither markers nor their labels overlap
             step = -14.0 if cy > height / 2 else 14.0
             while any(abs(cx - ex) < 60 and abs(cy - ey) < 13 for ex, ey in edge_taken):
@@ -210,8 +224,8 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
             edge_taken.append((cx, cy))
         verdict = fac["verdict"]
         dist = None if cont is None else cont.get("distance_to_boundary_m")
-        where = "" if cont is None else f"; {cont['verdict']}, {_km(dist)} from the line"
-        title = f"{fac['id']} — {fac['name'] or '(no name)'} ({fac['kind'] or 'no kind'}): {verdict}{where}"
+        where = "" if cont is None else "; " + tr._("{relation}, {distance} from the line").format(relation=tr.relation(cont["verdict"]), distance=_km(dist))
+        title = f"{fac['id']} — {fac['name'] or tr._('(no name)')} ({fac['kind'] or tr._('no kind')}): {tr.status(verdict)}{where}"
         markers.append(
             f'<g class="marker v-{_e(verdict)}{" off-map" if off else ""}" data-id="{_e(fac["id"])}" data-kind="{_e(fac["kind"])}" '
             f'data-verdict="{_e(verdict)}" tabindex="0"><title>{_e(title)}</title>{_marker_shape(verdict, cx, cy)}</g>'
@@ -226,7 +240,10 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
             f"{ox + (7 if k % 2 == 0 else 3) * math.sin(k * math.pi / 5):.1f},{oy - (7 if k % 2 == 0 else 3) * math.cos(k * math.pi / 5):.1f}"
             for k in range(10)
         )
-        markers.append(f'<polygon class="registration" points="{star}"><title>Registration address (declared coordinates)</title></polygon>')
+        markers.append(f'<polygon class="registration" points="{star}"><title>{_e(tr._("Registration address (declared coordinates)"))}</title></polygon>')
+    # facilities without a marker of their own (a large list): one path of dots per verdict, passes first
+    out += [f'<path class="dots v-{_e(v)}" d="{"".join(dots[v])}"><title>{_e(tr.status(v))}: {len(dots[v]):,}</title></path>'
+            for v in sorted(dots, key=lambda v: -VERDICT_ORDER.get(v, 9))]
     out += _place_labels(labels, width, height) + markers
 
     # scale bar and north arrow, in the strip below the map
@@ -246,71 +263,84 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any]) -> tuple[str, int]:
 # -- tables ----------------------------------------------------------------------------------
 
 
-def _claim_html(claim: Mapping[str, Any], cont: Mapping[str, Any] | None) -> str:
+def _claim_html(claim: Mapping[str, Any], cont: Mapping[str, Any] | None, tr: Tr) -> str:
     """One piece of evidence: its source, the verdict it gives, and why (all escaped)."""
-    src = _SOURCE_LABELS.get(claim["source"], claim["source"])
+    label = _SOURCE_LABELS.get(claim["source"], claim["source"])
+    src = tr._(label) if label != claim["source"] else label
     details = []
     if claim["kind"] == "point":
         details.append(f"{claim['lon']:.5f}, {claim['lat']:.5f} ±{_n(claim.get('uncertainty_m'))} m")
     if cont is None:
         details.append(claim.get("label") or claim.get("adcode") or claim["kind"])
-        return f'<b>{_e(src)}</b> <span class="rel rel-none">not placed</span> {_e("; ".join(details))}'
+        return f'<b>{_e(src)}</b> <span class="rel rel-none">{_e(tr._("not placed"))}</span> {_e("; ".join(details))}'
     if cont.get("distance_to_boundary_m") is not None:
-        details.append(f"{_km(cont['distance_to_boundary_m'])} from the line")
+        details.append(tr._("{distance} from the line").format(distance=_km(cont["distance_to_boundary_m"])))
     if cont.get("parts"):
-        details.append("in " + " + ".join(cont["parts"]))
+        details.append(tr._("in {parts}").format(parts=" + ".join(cont["parts"])))
     if cont.get("reason"):
         details.append(cont["reason"])
     elif claim["kind"] != "point" and (claim.get("label") or claim.get("adcode")):
         details.append(claim.get("label") or claim["adcode"])
     verdict = cont["verdict"]
-    return f'<b>{_e(src)}</b> <span class="rel rel-{_e(verdict)}">{_e(verdict)}</span> — {_e("; ".join(details))}'
+    return f'<b>{_e(src)}</b> <span class="rel rel-{_e(verdict)}">{_e(tr.relation(verdict))}</span> — {_e("; ".join(details))}'
 
 
-def _evidence_cell(ids: Iterable[str], claims: Mapping[str, Any], conts: Mapping[str, Any]) -> str:
+def _evidence_cell(ids: Iterable[str], claims: Mapping[str, Any], conts: Mapping[str, Any], tr: Tr) -> str:
     items = []
     for cid in ids:
         claim = claims.get(cid)
-        items.append(f"<li>{_e(cid) if claim is None else _claim_html(claim, conts.get(cid))}</li>")
+        items.append(f"<li>{_e(cid) if claim is None else _claim_html(claim, conts.get(cid), tr)}</li>")
     return f'<ul class="evidence">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
 
 
-def _select(table: str, key: str, label: str, values: Iterable[str]) -> str:
-    opts = "".join(f'<option value="{_e(v)}">{_e(v.replace("_", " ") if key in ("status", "verdict") else v)}</option>' for v in values)
+def _select(table: str, key: str, label: str, values: Iterable[str], tr: Tr) -> str:
+    opts = "".join(f'<option value="{_e(v)}">{_e(tr.status(v) if key in ("status", "verdict") else v)}</option>' for v in values)
     return (
         f'<label>{_e(label)} <select data-filter-for="{table}" data-key="{key}" id="filter-{table}-{key}">'
-        f'<option value="">all</option>{opts}</select></label>'
+        f'<option value="">{_e(tr._("all"))}</option>{opts}</select></label>'
     )
+
+
+def _counters(table: str, tr: Tr) -> str:
+    """The "3 of 43 rows shown" counter and the line a filtered table prints with (filled by the script)."""
+    shown = tr._("{shown} of {total} rows shown")
+    printed = tr._("Printed with filters ({filters}): {shown} of {total} rows.")
+    return (f'<span class="shown" data-count-for="{table}" data-template="{_e(shown)}"></span></div>'
+            f'<p class="print-only" data-state-for="{table}" data-template="{_e(printed)}"></p>')
 
 
 def _counts_row(counts: Mapping[str, int], keys: Iterable[str]) -> str:
     return "".join(f'<td class="num">{counts.get(k, 0) or ""}</td>' for k in keys)
 
 
-def _summary(r: Mapping[str, Any], n_markers: int) -> str:
+def _summary(r: Mapping[str, Any], n_markers: int, tr: Tr) -> str:
+    _ = tr._
     s = r["summary"]
     fc = s["facilities"]
     op = r["operator"]
     region = r["region"]
     status = region["status_on_as_of"] or {}
     cards = "".join(
-        f'<div class="card v-{k}"><div class="count">{v}</div><div>{_e(k)}</div></div>' for k, v in fc.items()
+        f'<div class="card v-{k}"><div class="count">{v}</div><div>{_e(tr.status(k))}</div></div>' for k, v in fc.items()
     )
+    as_of = _("{date} — region status: {status}").format(date=r["as_of"], status=tr.region_status(status.get("status")))
+    if status:
+        as_of += " " + _("since {date} ({source})").format(date=status["since"], source=status["source"])
     facts = [
-        ("Operator", op["name"] or "(bare facility list)"),
-        ("Registered region", f"{region['id']} — {region['name_en']} ({region['name_zh']})"),
-        ("Scope", region["scope_note"]),
-        ("As of", f"{r['as_of']} — region status: {status.get('status', 'not a pilot region')}"
-         + (f" since {status['since']} ({status['source']})" if status else "")),
-        ("Registration address", op["registration_address"] or "—"),
-        ("Services", ", ".join(op["services"]) or "—"),
-        ("Foreign equity", "—" if op["foreign_equity_pct"] is None else f"{op['foreign_equity_pct']:g} %"),
-        ("Facilities", f"{s['facility_count']} rows, {n_markers} with a location on the map"),
+        (_("Operator"), op["name"] or _("(bare facility list)")),
+        (_("Registered region"), f"{region['id']} — {region['name_zh'] if tr.zh else region['name_en']} ({region['name_en'] if tr.zh else region['name_zh']})"),
+        (_("Scope"), region["scope_note"]),
+        (_("As of"), as_of),
+        (_("Notice"), NOTICE_NUMBER),
+        (_("Registration address"), op["registration_address"] or "—"),
+        (_("Services"), ", ".join(op["services"]) or "—"),
+        (_("Foreign equity"), "—" if op["foreign_equity_pct"] is None else f"{op['foreign_equity_pct']:g} %"),
+        (_("Facilities"), _("{rows} rows, {located} with a location on the map").format(rows=s["facility_count"], located=n_markers)),
     ]
     if "facilities_listed" in s:
         from auditor.report.markdown import streamed_note
 
-        facts.append(("Streamed", streamed_note(s)))
+        facts.append((_("Streamed"), streamed_note(s, tr)))
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     options = ""
     if region["options"]:
@@ -318,17 +348,18 @@ def _summary(r: Mapping[str, Any], n_markers: int) -> str:
             f"<tr><td><code>{_e(k)}</code></td><td>{_e(str(o['value']).lower())}</td><td>{_e(str(o['default']).lower())}</td><td>{_e(o['description'])}</td></tr>"
             for k, o in region["options"].items()
         )
-        options = f'<h3>Region options</h3><table><thead><tr><th>option</th><th>value</th><th>default</th><th>meaning</th></tr></thead><tbody>{rows}</tbody></table>'
+        options = (f'<h3>{_e(_("Region options"))}</h3><table><thead><tr><th>{_e(_("option"))}</th><th>{_e(_("value"))}</th>'
+                   f'<th>{_e(_("default"))}</th><th>{_e(_("meaning"))}</th></tr></thead><tbody>{rows}</tbody></table>')
     clauses: dict[str, str] = {}  # rule -> its clause
     for x in r["operator_findings"] + [y for f in r["facilities"] for y in f["findings"]]:
         clauses.setdefault(x["rule"], x["clause"])
     rule_rows = "".join(
-        f"<tr><td><code>{_e(rule)}</code></td><td>{_e(clauses.get(rule, ''))}</td>{_counts_row(c, _STATUSES)}</tr>"
+        f"<tr><td><code>{_e(rule)}</code></td><td>{_e(tr.rule_title(rule))}</td><td>{_e(tr.clause(clauses.get(rule, '')))}</td>{_counts_row(c, _STATUSES)}</tr>"
         for rule, c in s["rules"].items()
     )
     rules = (
-        '<table class="counts"><thead><tr><th>rule</th><th>clause</th>'
-        + "".join(f"<th>{_e(k.replace('_', ' '))}</th>" for k in _STATUSES)
+        f'<table class="counts"><thead><tr><th>{_e(_("rule"))}</th><th>{_e(_("title"))}</th><th>{_e(_("clause"))}</th>'
+        + "".join(f"<th>{_e(tr.status(k))}</th>" for k in _STATUSES)
         + f"</tr></thead><tbody>{rule_rows}</tbody></table>"
     )
     by_part = s["declared_points_by_part"]
@@ -337,106 +368,164 @@ def _summary(r: Mapping[str, Any], n_markers: int) -> str:
         f"<td class=\"num\">{sum(n for k, n in by_part.items() if p['id'] in k.split(' + '))}</td></tr>"
         for p in region["parts"]
     )
-    part_rows += f'<tr><td colspan="4">outside every part (nominally)</td><td class="num">{by_part.get("(none)", 0)}</td></tr>'
+    part_rows += f'<tr><td colspan="4">{_e(_("outside every part (nominally)"))}</td><td class="num">{by_part.get("(none)", 0)}</td></tr>'
     parts = (
-        '<table class="counts"><thead><tr><th>part</th><th>name</th><th>role</th><th>line accuracy</th><th>declared points</th></tr></thead>'
+        f'<table class="counts"><thead><tr><th>{_e(_("part"))}</th><th>{_e(_("name"))}</th><th>{_e(_("role"))}</th>'
+        f'<th>{_e(_("line accuracy"))}</th><th>{_e(_("declared points"))}</th></tr></thead>'
         f"<tbody>{part_rows}</tbody></table>"
     )
     ofc = s["operator_findings"]
-    sentence = (
-        f"{fc.get('fail', 0)} of {s['facility_count']} facilities fail, {fc.get('indeterminate', 0)} are indeterminate, "
-        f"{fc.get('error', 0)} rows could not be read; operator findings: {ofc.get('fail', 0)} fail, {ofc.get('indeterminate', 0)} indeterminate."
-    )
+    sentence = _(
+        "{fail} of {total} facilities fail, {indeterminate} are indeterminate, {error} rows could not be read; "
+        "operator findings: {op_fail} fail, {op_indeterminate} indeterminate."
+    ).format(fail=fc.get("fail", 0), total=s["facility_count"], indeterminate=fc.get("indeterminate", 0), error=fc.get("error", 0),
+             op_fail=ofc.get("fail", 0), op_indeterminate=ofc.get("indeterminate", 0))
+    clause_rows = "".join(f"<tr><td>{_e(tr.clause(c))}</td><td>{_e(tr.clause_summary(c))}</td></tr>" for c in cited_clauses(r))
+    clause_table = (
+        f'<h3>{_e(_("Clauses checked"))}</h3><p class="hint">{_e(_("Clauses of {number}, summarised.").format(number=NOTICE_NUMBER))}</p>'
+        f'<table><thead><tr><th>{_e(_("clause"))}</th><th>{_e(_("summary"))}</th></tr></thead><tbody>{clause_rows}</tbody></table>'
+    ) if clause_rows else ""
+    todo = failing_rules(r)
+    todo_table = (
+        f'<h3>{_e(_("What to do"))}</h3><table><thead><tr><th>{_e(_("rule"))}</th><th>{_e(_("remediation"))}</th></tr></thead><tbody>'
+        + "".join(f"<tr><td><code>{_e(rule)}</code> {_e(tr.rule_title(rule))}</td><td>{_e(tr.remediation(rule))}</td></tr>" for rule in todo)
+        + "</tbody></table>"
+    ) if todo else ""
     return (
-        f'<section id="summary"><div class="verdict v-{_e(s["verdict"])}"><span class="label">Verdict</span> '
-        f'<span class="value">{_e(s["verdict"].upper())}</span><span class="why">{_e(sentence)}</span></div>'
+        f'<section id="summary"><h2 class="print-only">{_e(_("Summary"))}</h2><div class="verdict v-{_e(s["verdict"])}"><span class="label">{_e(_("Verdict"))}</span> '
+        f'<span class="value">{_e(tr.status(s["verdict"]).upper())}</span><span class="why">{_e(sentence)}</span></div>'
         f'<div class="cards">{cards}</div><dl class="facts">{dl}</dl>{options}'
-        f'<h3>Findings per rule</h3>{rules}<h3>Declared points per region part</h3>{parts}</section>'
+        f'<h3>{_e(_("Findings per rule"))}</h3>{rules}{todo_table}{clause_table}<h3>{_e(_("Declared points per region part"))}</h3>{parts}</section>'
     )
 
 
-def _operator_findings(r: Mapping[str, Any], claims: Mapping[str, Any], conts: Mapping[str, Any]) -> str:
+def _operator_findings(r: Mapping[str, Any], claims: Mapping[str, Any], conts: Mapping[str, Any], tr: Tr) -> str:
+    _ = tr._
     rows = "".join(
-        f"<tr><td><code>{_e(x['rule'])}</code></td><td>{_e(x['clause'])}</td><td>{_badge(x['status'])}</td>"
-        f"<td>{_e(x['message'])}{_missing(x)}</td><td>{_evidence_cell(x['evidence'], claims, conts)}</td></tr>"
+        f"<tr><td><code>{_e(x['rule'])}</code></td><td>{_e(tr.clause(x['clause']))}</td><td>{_badge(x['status'], tr)}</td>"
+        f"<td>{_e(x['message'])}{_missing(x, tr)}</td><td>{_evidence_cell(x['evidence'], claims, conts, tr)}</td></tr>"
         for x in r["operator_findings"]
     )
     return (
-        '<section id="operator"><h2>Operator findings</h2><table><thead><tr><th>rule</th><th>clause</th><th>status</th>'
-        f"<th>message</th><th>evidence</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        f'<section id="operator"><h2>{_e(_("Operator findings"))}</h2><table><thead><tr><th>{_e(_("rule"))}</th><th>{_e(_("clause"))}</th>'
+        f'<th>{_e(_("status"))}</th><th>{_e(_("message"))}</th><th>{_e(_("evidence"))}</th></tr></thead><tbody>{rows}</tbody></table></section>'
     )
 
 
-def _missing(x: Mapping[str, Any]) -> str:
-    return f'<div class="missing">Would settle it: {_e(x["missing"])}</div>' if x.get("missing") else ""
+def _missing(x: Mapping[str, Any], tr: Tr) -> str:
+    return f'<div class="missing">{_e(tr._("Would settle it: {what}").format(what=x["missing"]))}</div>' if x.get("missing") else ""
 
 
-def _facilities(r: Mapping[str, Any]) -> str:
+def _facility_row(f: Mapping[str, Any], tr: Tr) -> str:
+    point, cont = _facility_point(f)
+    if f.get("errors"):
+        note = facility_what(f, tr)
+    else:
+        bad = [x for x in f["findings"] if x["status"] == "fail"] or [x for x in f["findings"] if x["status"] == "indeterminate"]
+        note = bad[0]["message"] if bad else ""
+        others = [x["rule"] for x in f["findings"] if x["status"] in ("fail", "indeterminate")]
+        if len(others) > 1:
+            note += f" ({', '.join(others)})"
+    location = "—" if point is None else f"{point['lon']:.5f}, {point['lat']:.5f}"
+    passing = ' class="passing"' if f["verdict"] == "pass" else ""
+    return (
+        f'<tr{passing} data-facility="{_e(f["id"])}" data-verdict="{_e(f["verdict"])}" data-kind="{_e(f["kind"])}">'
+        f'<td class="num">{f["row"]}</td><td class="id"><code>{_e(f["id"])}</code></td><td>{_e(f["kind"])}</td><td>{_e(f["tenure"])}</td>'
+        f'<td>{_e(f["name"])}</td><td>{_e(f["address"])}</td><td>{_badge(f["verdict"], tr)}</td>'
+        f'<td>{_e(tr.basis(f.get("basis", ())) if not f.get("errors") else "—")}</td><td class="num coord">{_e(location)}</td>'
+        f'<td>{_e("—" if cont is None else tr.relation(cont["verdict"]))}</td><td class="num">{_km(None if cont is None else cont.get("distance_to_boundary_m"))}</td>'
+        f'<td>{_e(" + ".join(cont["parts"]) if cont and cont["parts"] else "—")}</td><td class="note">{_e(note)}</td></tr>'
+    )
+
+
+def _listed(r: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], bool]:
+    """The facilities the page lists (failing first) and whether that is fewer than every row.
+
+    Up to :data:`LIST_LIMIT` facilities, every one; above it, only those that did not pass, at most
+    :data:`DETAIL_LIMIT` of them.
+    """
     facs = sorted(r["facilities"], key=lambda f: (VERDICT_ORDER[f["verdict"]], f["row"]))
-    rows = []
-    for f in facs:
-        point, cont = _facility_point(f)
-        if f.get("errors"):
-            note = "; ".join(
-                f"column {e['column'] or '(row)'}: {e['message']}" + (f" ({e['hint']})" if e.get("hint") else "") for e in f["errors"]
-            )
-        else:
-            bad = [x for x in f["findings"] if x["status"] == "fail"] or [x for x in f["findings"] if x["status"] == "indeterminate"]
-            note = bad[0]["message"] if bad else ""
-            others = [x["rule"] for x in f["findings"] if x["status"] in ("fail", "indeterminate")]
-            if len(others) > 1:
-                note += f" ({', '.join(others)})"
-        location = "—" if point is None else f"{point['lon']:.5f}, {point['lat']:.5f}"
-        rows.append(
-            f'<tr data-facility="{_e(f["id"])}" data-verdict="{_e(f["verdict"])}" data-kind="{_e(f["kind"])}">'
-            f'<td class="num">{f["row"]}</td><td class="id"><code>{_e(f["id"])}</code></td><td>{_e(f["kind"])}</td><td>{_e(f["tenure"])}</td>'
-            f'<td>{_e(f["name"])}</td><td>{_e(f["address"])}</td><td>{_badge(f["verdict"])}</td><td>{_e(basis_text(f.get("basis", ())) if not f.get("errors") else "—")}</td><td class="num coord">{_e(location)}</td>'
-            f'<td>{_e("—" if cont is None else cont["verdict"])}</td><td class="num">{_km(None if cont is None else cont.get("distance_to_boundary_m"))}</td>'
-            f'<td>{_e(" + ".join(cont["parts"]) if cont and cont["parts"] else "—")}</td><td class="note">{_e(note)}</td></tr>'
-        )
-    kinds = sorted({f["kind"] for f in r["facilities"]})
-    verdicts = [v for v in VERDICT_ORDER if any(f["verdict"] == v for f in r["facilities"])]
+    if r["summary"]["facility_count"] <= LIST_LIMIT and "facilities_listed" not in r["summary"]:
+        return facs, False
+    return [f for f in facs if f["verdict"] != "pass"][:DETAIL_LIMIT], True
+
+
+def _tables_named(r: Mapping[str, Any]) -> str:
+    return ", ".join(r["summary"].get("facility_tables", {}).values()) or "facilities.csv, report.xlsx"
+
+
+def _facilities(r: Mapping[str, Any], listed: list[Mapping[str, Any]], partial: bool, tr: Tr) -> str:
+    _ = tr._
+    s = r["summary"]
+    passed = s["facilities"].get("pass", 0)
+    rows = [_facility_row(f, tr) for f in listed]
+    kinds = sorted({f["kind"] for f in listed})
+    verdicts = [v for v in VERDICT_ORDER if any(f["verdict"] == v for f in listed)]
+    if partial:
+        hint = _("{total} facilities: this page lists {listed} that did not pass (failing first); every row, with its verdict, "
+                 "is in {tables}. {passed} facilities passed: they are counted above and drawn as dots on the map.").format(
+            total=f"{s['facility_count']:,}", listed=f"{len(listed):,}", tables=_tables_named(r), passed=f"{passed:,}")
+    else:
+        hint = _("Every input row once, failing first. Click a marker on the map to see its findings.")
+    collapsed = (
+        f'<p class="print-only">{_e(_("{n} facilities passed: not printed here; they are listed on screen and in {tables}.").format(n=f"{passed:,}", tables=_tables_named(r)))}</p>'
+        if passed and not partial else ""
+    )
     return (
-        '<section id="facilities"><h2>Facilities</h2><p class="hint">Every input row once, failing first. Click a marker on the map to see its findings.</p>'
-        f'<div class="filters">{_select("facility-table", "verdict", "Verdict", verdicts)}{_select("facility-table", "kind", "Kind", kinds)}'
-        '<span class="shown" data-count-for="facility-table"></span></div><p class="print-only" data-state-for="facility-table"></p>'
-        '<table id="facility-table"><thead><tr><th>row</th><th>id</th><th>kind</th><th>tenure</th><th>name</th><th>address</th><th>verdict</th><th>decided on</th>'
-        '<th>lon, lat (WGS-84)</th><th>containment</th><th>to the line</th><th>part</th><th>why</th></tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table></section>'
+        f'<section id="facilities"><h2>{_e(_("Facilities"))}</h2><p class="hint">{_e(hint)}</p>'
+        f'<div class="filters">{_select("facility-table", "verdict", _("Verdict"), verdicts, tr)}{_select("facility-table", "kind", _("Kind"), kinds, tr)}'
+        f'{_counters("facility-table", tr)}'
+        f'<table id="facility-table"><thead><tr><th>{_e(_("row"))}</th><th>{_e(_("id"))}</th><th>{_e(_("kind"))}</th><th>{_e(_("tenure"))}</th>'
+        f'<th>{_e(_("name"))}</th><th>{_e(_("address"))}</th><th>{_e(_("verdict"))}</th><th>{_e(_("decided on"))}</th>'
+        f'<th>{_e(_("lon, lat (WGS-84)"))}</th><th>{_e(_("containment"))}</th><th>{_e(_("to the line"))}</th><th>{_e(_("part"))}</th><th>{_e(_("why"))}</th></tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>{collapsed}</section>'
     )
 
 
-def _findings(r: Mapping[str, Any], claims: Mapping[str, Any], conts: Mapping[str, Any]) -> str:
+def _findings(r: Mapping[str, Any], listed: list[Mapping[str, Any]], partial: bool, claims: Mapping[str, Any], conts: Mapping[str, Any], tr: Tr) -> str:
+    _ = tr._
     rows = []
+    shown: list[Mapping[str, Any]] = list(r["operator_findings"])
     for x in r["operator_findings"]:
-        rows.append(_finding_row(x, "(operator)", "(operator)", claims, conts))
-    for f in sorted(r["facilities"], key=lambda f: (VERDICT_ORDER[f["verdict"]], f["row"])):
+        rows.append(_finding_row(x, "(operator)", "(operator)", False, claims, conts, tr))
+    for f in listed:
+        passing = f["verdict"] == "pass"
         for x in f["findings"]:
-            rows.append(_finding_row(x, f["id"], f["kind"], claims, conts))
-    all_findings = r["operator_findings"] + [x for f in r["facilities"] for x in f["findings"]]
-    statuses = [s for s in _STATUSES if any(x["status"] == s for x in all_findings)]
-    rules = list(dict.fromkeys(x["rule"] for x in all_findings))
-    kinds = ["(operator)"] + sorted({f["kind"] for f in r["facilities"] if f["findings"]})
-    subjects = ["(operator)"] + [f["id"] for f in r["facilities"] if f["findings"]]
+            if partial and x["status"] not in ("fail", "indeterminate", "waived"):
+                continue  # a large list: only what needs action
+            shown.append(x)
+            rows.append(_finding_row(x, f["id"], f["kind"], passing, claims, conts, tr))
+    statuses = [s for s in _STATUSES if any(x["status"] == s for x in shown)]
+    rules = list(dict.fromkeys(x["rule"] for x in shown))
+    kinds = ["(operator)"] + sorted({f["kind"] for f in listed if f["findings"]})
+    subjects = ["(operator)"] + [f["id"] for f in listed if f["findings"]]
+    hint = _("Each rule’s outcome for each subject, with the clause and the evidence that decided it.")
+    if partial:
+        hint += " " + _("Only the failing, indeterminate and waived findings of the facilities listed above; report.json holds every finding.")
+    else:
+        hint += " " + _("The findings of passing facilities are not printed.")
     return (
-        '<section id="findings"><h2>Findings</h2><p class="hint">Each rule’s outcome for each subject, with the clause and the evidence that decided it.</p>'
-        f'<div class="filters">{_select("finding-table", "status", "Status", statuses)}{_select("finding-table", "rule", "Rule", rules)}'
-        f'{_select("finding-table", "kind", "Kind", kinds)}{_select("finding-table", "facility", "Facility", subjects)}'
-        '<button type="button" id="clear-filters">Clear filters</button><span class="shown" data-count-for="finding-table"></span></div><p class="print-only" data-state-for="finding-table"></p>'
-        '<table id="finding-table"><thead><tr><th>subject</th><th>kind</th><th>rule</th><th>clause</th><th>status</th><th>message</th><th>evidence</th></tr></thead>'
+        f'<section id="findings"><h2>{_e(_("Findings"))}</h2><p class="hint">{_e(hint)}</p>'
+        f'<div class="filters">{_select("finding-table", "status", _("Status"), statuses, tr)}{_select("finding-table", "rule", _("Rule"), rules, tr)}'
+        f'{_select("finding-table", "kind", _("Kind"), kinds, tr)}{_select("finding-table", "facility", _("Facility"), subjects, tr)}'
+        f'<button type="button" id="clear-filters">{_e(_("Clear filters"))}</button>{_counters("finding-table", tr)}'
+        f'<table id="finding-table"><thead><tr><th>{_e(_("subject"))}</th><th>{_e(_("kind"))}</th><th>{_e(_("rule"))}</th><th>{_e(_("clause"))}</th>'
+        f'<th>{_e(_("status"))}</th><th>{_e(_("message"))}</th><th>{_e(_("evidence"))}</th></tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></section>'
     )
 
 
-def _finding_row(x: Mapping[str, Any], subject: str, kind: str, claims: Mapping[str, Any], conts: Mapping[str, Any]) -> str:
+def _finding_row(x: Mapping[str, Any], subject: str, kind: str, passing: bool, claims: Mapping[str, Any], conts: Mapping[str, Any], tr: Tr) -> str:
+    cls = ' class="passing"' if passing else ""
     return (
-        f'<tr data-facility="{_e(subject)}" data-kind="{_e(kind)}" data-rule="{_e(x["rule"])}" data-status="{_e(x["status"])}">'
-        f'<td class="id"><code>{_e(subject)}</code></td><td>{_e(kind)}</td><td><code>{_e(x["rule"])}</code></td><td>{_e(x["clause"])}</td>'
-        f'<td>{_badge(x["status"])}</td><td>{_e(x["message"])}{_missing(x)}</td><td>{_evidence_cell(x["evidence"], claims, conts)}</td></tr>'
+        f'<tr{cls} data-facility="{_e(subject)}" data-kind="{_e(kind)}" data-rule="{_e(x["rule"])}" data-status="{_e(x["status"])}">'
+        f'<td class="id"><code>{_e(subject)}</code></td><td>{_e(kind)}</td><td><code>{_e(x["rule"])}</code></td><td>{_e(tr.clause(x["clause"]))}</td>'
+        f'<td>{_badge(x["status"], tr)}</td><td>{_e(x["message"])}{_missing(x, tr)}</td><td>{_evidence_cell(x["evidence"], claims, conts, tr)}</td></tr>'
     )
 
 
-def _footprint(r: Mapping[str, Any], figure: str) -> str:
+def _footprint(r: Mapping[str, Any], figure: str, tr: Tr) -> str:
+    _ = tr._
     fp = r.get("footprint")
     if not fp:
         return ""
@@ -453,12 +542,14 @@ def _footprint(r: Mapping[str, Any], figure: str) -> str:
         f"<td>{_e(_places(p))}</td><td>{_e(_origins(asn.get(p['prefix'], [])))}</td></tr>"
         for p in fp["prefixes"]
     )
-    invalid = f"<p>Not prefixes: {_e(', '.join(fp['invalid']))}</p>" if fp["invalid"] else ""
+    invalid = f"<p>{_e(_('Not prefixes: {items}').format(items=', '.join(fp['invalid'])))}</p>" if fp["invalid"] else ""
+    rel = f"<th>{_e(tr.relation('inside'))}</th><th>{_e(tr.relation('outside'))}</th><th>{_e(tr.relation('indeterminate'))}</th><th>{_e(_('not placed'))}</th>"
     return (
-        '<section id="footprint"><h2>ISP address space</h2><p class="hint">The declared prefixes, intersected with the IP database’s ranges (never enumerated).</p>'
-        '<table class="counts"><thead><tr><th>family</th><th>inside</th><th>outside</th><th>indeterminate</th><th>not placed</th><th>share outside</th></tr></thead>'
+        f'<section id="footprint"><h2>{_e(_("ISP address space"))}</h2>'
+        f'<p class="hint">{_e(_("The declared prefixes, intersected with the IP database’s ranges (never enumerated)."))}</p>'
+        f'<table class="counts"><thead><tr><th>{_e(_("family"))}</th>{rel}<th>{_e(_("share outside"))}</th></tr></thead>'
         f"<tbody>{fam_rows}</tbody></table>"
-        '<table><thead><tr><th>prefix</th><th>inside</th><th>outside</th><th>indeterminate</th><th>not placed</th><th>where the IP database places it</th><th>origin AS</th></tr></thead>'
+        f'<table><thead><tr><th>{_e(_("prefix"))}</th>{rel}<th>{_e(_("where the IP database places it"))}</th><th>{_e(_("origin AS"))}</th></tr></thead>'
         f"<tbody>{pre_rows}</tbody></table>{invalid}{figure}</section>"
     )
 
@@ -481,41 +572,46 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _discovered(r: Mapping[str, Any]) -> str:
+def _discovered(r: Mapping[str, Any], tr: Tr) -> str:
     if not r["discovered"]:
         return ""
     keys = list(dict.fromkeys(k for d in r["discovered"] for k in d))
     head = "".join(f"<th>{_e(k)}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td>{_e(_plain(d.get(k, '')))}</td>" for k in keys) + "</tr>" for d in r["discovered"])
-    return f'<section id="discovered"><h2>Discovered nodes not in the inventory</h2><p class="hint">Found through DNS, not declared in the facility list.</p><div class="scroll"><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></section>'
+    return (f'<section id="discovered"><h2>{_e(tr._("Discovered nodes not in the inventory"))}</h2>'
+            f'<p class="hint">{_e(tr._("Found through DNS, not declared in the facility list."))}</p>'
+            f'<div class="scroll"><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></section>')
 
 
-def _unplaced(r: Mapping[str, Any]) -> str:
+def _unplaced(r: Mapping[str, Any], tr: Tr) -> str:
     """Hostnames that gave no address and addresses no source placed (see :mod:`auditor.report.unplaced`)."""
+    _ = tr._
     counts = r["summary"]["unplaced"]
-    head = '<section id="unplaced"><h2>Unresolved hostnames and unplaced addresses</h2>'
+    head = f'<section id="unplaced"><h2>{_e(_("Unresolved hostnames and unplaced addresses"))}</h2>'
     if not any(c["count"] for c in counts.values()):
-        return head + '<p class="hint">Every hostname resolved and some source placed every address.</p></section>'
+        return head + f'<p class="hint">{_e(_("Every hostname resolved and some source placed every address."))}</p></section>'
     count_rows = "".join(
-        f'<tr><td>{_e(UNPLACED_TITLES[k])}</td><td class="num">{c["count"]:,}</td><td class="num">{c["listed"]:,}</td></tr>'
+        f'<tr><td>{_e(unplaced_title(k, tr))}</td><td class="num">{c["count"]:,}</td><td class="num">{c["listed"]:,}</td></tr>'
         for k, c in counts.items()
     )
     rows = "".join(
         f'<tr data-facility="{_e(x["facility"])}" data-kind="{_e(x["kind"])}"><td class="num">{_e(x["row"])}</td>'
-        f'<td class="id"><code>{_e(x["facility"])}</code></td><td>{_e(UNPLACED_TITLES[x["kind"]])}</td>'
+        f'<td class="id"><code>{_e(x["facility"])}</code></td><td>{_e(unplaced_title(x["kind"], tr))}</td>'
         f'<td><code>{_e(x["value"])}</code></td><td class="note">{_e(why_shown(x, r))}</td></tr>'
         for x in r["unplaced"]
     )
     return (
-        head + '<p class="hint">They decide nothing: each facility is judged on its other evidence.</p>'
-        '<table class="counts"><thead><tr><th>what</th><th>count</th><th>listed</th></tr></thead>'
+        head + f'<p class="hint">{_e(_("They decide nothing: each facility is judged on its other evidence."))}</p>'
+        f'<table class="counts"><thead><tr><th>{_e(_("what"))}</th><th>{_e(_("count"))}</th><th>{_e(_("listed"))}</th></tr></thead>'
         f"<tbody>{count_rows}</tbody></table>"
-        '<table id="unplaced-table"><thead><tr><th>row</th><th>facility</th><th>what</th><th>hostname or address</th><th>why</th></tr></thead>'
+        f'<table id="unplaced-table"><thead><tr><th>{_e(_("row"))}</th><th>{_e(_("facility"))}</th><th>{_e(_("what"))}</th>'
+        f'<th>{_e(_("hostname or address"))}</th><th>{_e(_("why"))}</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></section>"
     )
 
 
-def _provenance(r: Mapping[str, Any]) -> str:
+def _provenance(r: Mapping[str, Any], tr: Tr) -> str:
+    _ = tr._
     t = r["tool"]
     inputs = "".join(
         f"<tr><td>{_e(i.get('role', ''))}</td><td><code>{_e(i['path'])}</code></td><td>{_e(i.get('format', ''))}</td>"
@@ -529,24 +625,26 @@ def _provenance(r: Mapping[str, Any]) -> str:
     )
     status = r["region"]["status_on_as_of"]
     facts = [
-        ("Tool", f"{t['name']} {t['version']}"),
-        ("Rule catalogue", t["rules_version"]),
-        ("Mode", t["mode"]),
-        ("Evidence sources run", ", ".join(r["evidence_sources"]) or "—"),
-        ("Region status source", "—" if status is None else status["source"]),
-        ("Report schema", r["schema"]),
-        ("Judged as of", r["as_of"]),
-        ("Generated", r["generated_at"]),
+        (_("Tool"), f"{t['name']} {t['version']}"),
+        (_("Rule catalogue"), t["rules_version"]),
+        (_("Mode"), t["mode"]),
+        (_("Evidence sources run"), ", ".join(r["evidence_sources"]) or "—"),
+        (_("Region status source"), "—" if status is None else status["source"]),
+        (_("Report schema"), r["schema"]),
+        (_("Judged as of"), r["as_of"]),
+        (_("Generated"), r["generated_at"]),
     ]
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     warnings = ""
     if r["warnings"]:
-        warnings = '<h3>Warnings</h3><ul class="warnings">' + "".join(f"<li>{_e(w)}</li>" for w in r["warnings"]) + "</ul>"
+        warnings = f'<h3>{_e(_("Warnings"))}</h3><ul class="warnings">' + "".join(f"<li>{_e(w)}</li>" for w in r["warnings"]) + "</ul>"
+    note = f'<p class="hint">{_e(_("Finding messages are written by the rules in English and are quoted as they are."))}</p>' if tr.zh else ""
     return (
-        f'<section id="provenance"><h2>Provenance</h2><dl class="facts">{dl}</dl>{warnings}'
-        '<h3>Inputs</h3><table><thead><tr><th>role</th><th>path</th><th>format</th><th>rows</th><th>encoding</th><th>sha256</th><th>notes</th></tr></thead>'
+        f'<section id="provenance"><h2>{_e(_("Provenance"))}</h2><dl class="facts">{dl}</dl>{warnings}{note}'
+        f'<h3>{_e(_("Inputs"))}</h3><table><thead><tr><th>{_e(_("role"))}</th><th>{_e(_("path"))}</th><th>{_e(_("format"))}</th><th>{_e(_("rows"))}</th>'
+        f'<th>{_e(_("encoding"))}</th><th>sha256</th><th>{_e(_("notes"))}</th></tr></thead>'
         f"<tbody>{inputs}</tbody></table>"
-        '<h3>Data files</h3><table><thead><tr><th>name</th><th>path</th><th>version</th><th>sha256</th></tr></thead>'
+        f'<h3>{_e(_("Data files"))}</h3><table><thead><tr><th>{_e(_("name"))}</th><th>{_e(_("path"))}</th><th>{_e(_("version"))}</th><th>sha256</th></tr></thead>'
         f"<tbody>{data}</tbody></table></section>"
     )
 
@@ -556,13 +654,13 @@ def _figure_block(name: str, svg: str, caption: str) -> str:
 
 
 _CAPTIONS = {
-    "distance": "Distance of each located facility from the region's drawn line (inside to the right). In the shaded band the line's own accuracy leaves a point undecided.",
-    "evidence": "For each pair of evidence sources: facilities on which both gave a decided verdict (inside or outside), and how many of them agree or contradict. A contradiction is a finding in itself.",
-    "footprint": "The ISP's declared address space by the place the IP database gives it, as a share of each IP family.",
+    "distance": N_("Distance of each located facility from the region's drawn line (inside to the right). In the shaded band the line's own accuracy leaves a point undecided."),
+    "evidence": N_("For each pair of evidence sources: facilities on which both gave a decided verdict (inside or outside), and how many of them agree or contradict. A contradiction is a finding in itself."),
+    "footprint": N_("The ISP's declared address space by the place the IP database gives it, as a share of each IP family."),
 }
 
 
-def render_html(result: AuditResult, *, generated_at: str, with_figures: bool = True) -> str:
+def render_html(result: AuditResult, *, generated_at: str, with_figures: bool = True, lang: str | None = "en") -> str:
     """The audit as one self-contained HTML page (see the module docstring).
 
     Parameters
@@ -574,43 +672,57 @@ def render_html(result: AuditResult, *, generated_at: str, with_figures: bool = 
         two renderings of the same result.
     with_figures
         Include the matplotlib figures (distance histogram, evidence agreement, ISP footprint).
+    lang
+        ``zh-CN`` or ``en`` (see :mod:`auditor.report.i18n`); finding messages stay as the rules wrote them.
+
+    A list of more than :data:`LIST_LIMIT` facilities is summarised: the page lists the facilities that
+    did not pass (at most :data:`DETAIL_LIMIT`) and points to facilities.csv / report.xlsx for every row.
+    Printed, the page gives the summary and what needs action: passing facilities are counted, not listed.
     """
+    tr = translator(lang)
+    _ = tr._
     r = build_report(result, generated_at=generated_at)
-    map_svg, n_markers = _map_svg(result, r)
+    listed, partial = _listed(r)
+    map_svg, n_markers = _map_svg(result, r, tr, {f["id"] for f in listed} if partial else None)
     # every claim (operator's and facilities') and its containment, by claim id, for the evidence cells
     claims = {c["id"]: c for c in r["operator_claims"]}
-    claims.update((c["id"], c) for f in r["facilities"] for c in f["claims"])
+    claims.update((c["id"], c) for f in listed for c in f["claims"])
     conts = {cid: result.containment[cid].as_dict() for cid in claims if cid in result.containment}
     figs = {}
     if with_figures:
-        figs = {name: inline_svg(fig, name, title=FIGURES[name][1]) for name, fig in figures(result).items()}
-    plots_html = "".join(_figure_block(n, svg, _CAPTIONS[n]) for n, svg in figs.items() if n != "footprint")
+        from auditor.report.plots import figure_title
+
+        figs = {name: inline_svg(fig, name, title=figure_title(name, tr)) for name, fig in figures(result, lang=tr.lang).items()}
+    plots_html = "".join(_figure_block(n, svg, _(_CAPTIONS[n])) for n, svg in figs.items() if n != "footprint")
     legend = "".join(
-        f'<span><svg width="14" height="14" viewBox="-7 -7 14 14" class="v-{v}" aria-hidden="true">{_marker_shape(v, 0, 0)}</svg> {v}</span>'
+        f'<span><svg width="14" height="14" viewBox="-7 -7 14 14" class="v-{v}" aria-hidden="true">{_marker_shape(v, 0, 0)}</svg> {_e(tr.status(v))}</span>'
         for v in ("pass", "indeterminate", "fail")
     )
-    title = f"Pilot-region audit: {r['operator']['name'] or '(bare facility list)'} — {r['region']['id']}"
+    title = _("Pilot-region audit: {operator}").format(operator=r["operator"]["name"] or _("(bare facility list)")) + f" — {r['region']['id']}"
+    region_name = r["region"]["name_zh"] if tr.zh else r["region"]["name_en"]
+    sub = _("Judged as of {date} against {region}.").format(date=r["as_of"], region=region_name) + " " + _(
+        "Generated {stamp} by {tool} {version} (rules {rules}, {mode}).").format(
+        stamp=r["generated_at"], tool=r["tool"]["name"], version=r["tool"]["version"], rules=r["tool"]["rules_version"], mode=r["tool"]["mode"])
+    nav = [("summary", _("Summary")), ("map-section", _("Map")), ("operator", _("Operator")), ("facilities", _("Facilities")), ("findings", _("Findings"))]
+    if r.get("footprint"):
+        nav.append(("footprint", _("ISP")))
+    nav += [("unplaced", _("Unplaced")), ("provenance", _("Provenance"))]
     body = [
-        f'<header><h1>{_e(title)}</h1><p class="sub">Judged as of {_e(r["as_of"])} against {_e(r["region"]["name_en"])}. '
-        f'Generated {_e(r["generated_at"])} by {_e(r["tool"]["name"])} {_e(r["tool"]["version"])} (rules {_e(r["tool"]["rules_version"])}, {_e(r["tool"]["mode"])}).</p>'
-        '<nav class="no-print"><a href="#summary">Summary</a><a href="#map-section">Map</a><a href="#operator">Operator</a>'
-        '<a href="#facilities">Facilities</a><a href="#findings">Findings</a>'
-        + ('<a href="#footprint">ISP</a>' if r.get("footprint") else "")
-        + '<a href="#unplaced">Unplaced</a><a href="#provenance">Provenance</a></nav></header>',
-        _summary(r, n_markers),
-        f'<section id="map-section"><h2>Map</h2><div class="map-wrap">{map_svg}</div>'
-        f'<div class="legend">{legend}<span><svg width="14" height="14" viewBox="-7 -7 14 14" aria-hidden="true"><polygon class="registration" points="0,-6 1.8,-1.8 6,-1.5 2.7,1.3 3.6,5.5 0,3 -3.6,5.5 -2.7,1.3 -6,-1.5 -1.8,-1.8"/></svg> registration</span>'
-        '<span><span class="swatch part"></span> region part</span><span><span class="swatch band"></span> within the line\'s accuracy</span></div>'
-        f'<p class="hint">Transverse Mercator centred on the region ({result.region.geometry.projection.lon0:g}°E, {result.region.geometry.projection.lat0:g}°N); '
-        "boundaries simplified for drawing only — verdicts use the full lines. Facilities beyond the frame are drawn on its edge with their distance.</p>"
+        f'<header><h1>{_e(title)}</h1><p class="sub">{_e(sub)}</p>'
+        '<nav class="no-print">' + "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in nav) + "</nav></header>",
+        _summary(r, n_markers, tr),
+        f'<section id="map-section"><h2>{_e(_("Map"))}</h2><div class="map-wrap">{map_svg}</div>'
+        f'<div class="legend">{legend}<span><svg width="14" height="14" viewBox="-7 -7 14 14" aria-hidden="true"><polygon class="registration" points="0,-6 1.8,-1.8 6,-1.5 2.7,1.3 3.6,5.5 0,3 -3.6,5.5 -2.7,1.3 -6,-1.5 -1.8,-1.8"/></svg> {_e(_("registration"))}</span>'
+        f'<span><span class="swatch part"></span> {_e(_("region part"))}</span><span><span class="swatch band"></span> {_e(_("within the line’s accuracy"))}</span></div>'
+        f'<p class="hint">{_e(_("Transverse Mercator centred on the region ({lon}°E, {lat}°N); boundaries simplified for drawing only — verdicts use the full lines. Facilities beyond the frame are drawn on its edge with their distance.").format(lon=f"{result.region.geometry.projection.lon0:g}", lat=f"{result.region.geometry.projection.lat0:g}"))}</p>'
         f"{plots_html}</section>",
-        _operator_findings(r, claims, conts),
-        _facilities(r),
-        _findings(r, claims, conts),
-        _footprint(r, _figure_block("footprint", figs["footprint"], _CAPTIONS["footprint"]) if "footprint" in figs else ""),
-        _discovered(r),
-        _unplaced(r),
-        _provenance(r),
+        _operator_findings(r, claims, conts, tr),
+        _facilities(r, listed, partial, tr),
+        _findings(r, listed, partial, claims, conts, tr),
+        _footprint(r, _figure_block("footprint", figs["footprint"], _(_CAPTIONS["footprint"])) if "footprint" in figs else "", tr),
+        _discovered(r, tr),
+        _unplaced(r, tr),
+        _provenance(r, tr),
     ]
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
     csp = (
@@ -619,10 +731,11 @@ def render_html(result: AuditResult, *, generated_at: str, with_figures: bool = 
     )
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">\n'
+        f'<html lang="{tr.lang}"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="{_e(r["tool"]["name"])} {_e(r["tool"]["version"])}">\n'
+        f'<meta name="dcterms.created" content="{_e(r["generated_at"])}">\n'
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         + "\n".join(b for b in body if b)
         + f"\n<footer>{_e(r['schema'])} · {_e(r['generated_at'])}</footer>\n<script>{_JS}</script>\n</body></html>\n"

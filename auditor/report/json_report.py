@@ -103,7 +103,7 @@ def build_report(result: AuditResult, *, generated_at: str) -> dict[str, Any]:
     tallies = result.tallies()
     return {
         "schema": SCHEMA,
-        "tool": {"name": "pilot-zone-auditor", "version": result.tool_version, "rules_version": result.rules_version, "mode": "offline"},
+        "tool": {"name": "pilot-zone-auditor", "version": result.tool_version, "rules_version": result.rules_version, "mode": result.evidence_mode},
         "generated_at": generated_at,
         "as_of": result.as_of.isoformat(),
         "operator": {

@@ -17,6 +17,12 @@ global backend switch, so a notebook's inline backend is left alone); rendering 
 (PNG) or the SVG backend with a fixed ``svg.hashsalt`` and no date, creator or software metadata, so
 the same result gives the same bytes. Text is never run through mathtext, and place names are written
 in English (from the gazetteer), so no glyph is missing from the default font.
+
+Languages: ``figures(result, lang="zh-CN")`` labels the figures in Chinese when matplotlib knows a
+font with Chinese glyphs (:func:`cjk_font`: Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei,
+SimHei, Microsoft YaHei, PingFang SC, ..., whichever is installed first), set as the font family of
+the figures drawn then, with DejaVu Sans behind it for Latin text. Without one the figures keep their
+English labels: a figure never shows empty boxes for missing glyphs.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from auditor.report.i18n import N_, Tr, translator
 from auditor.result import AuditResult
 
 if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
@@ -46,6 +53,8 @@ __all__ = [
     "signed_distances_km",
     "footprint_shares",
     "VERDICT_COLOURS",
+    "cjk_font",
+    "figure_title",
 ]
 
 #: Colours shared with the HTML report (verdicts and containment relations).
@@ -74,14 +83,26 @@ _RC: dict[RcKeyType, Any] = {
 
 _SOURCE_ORDER = ("declared_coordinates", "admin_fact", "address", "ip2region", "mmdb", "dns", "latency")
 _SOURCE_LABELS = {
-    "declared_coordinates": "declared coordinates",
-    "admin_fact": "stated admin unit",
-    "address": "address",
-    "ip2region": "IP (ip2region)",
-    "mmdb": "IP (mmdb)",
+    "declared_coordinates": N_("declared coordinates"),
+    "admin_fact": N_("stated admin unit"),
+    "address": N_("address"),
+    "ip2region": N_("IP (ip2region)"),
+    "mmdb": N_("IP (mmdb)"),
     "dns": "DNS",
-    "latency": "latency",
+    "latency": N_("latency"),
 }
+#: Font families with Chinese glyphs, in order of preference (the first one installed is used).
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei",
+                "WenQuanYi Zen Hei", "Droid Sans Fallback", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC",
+                "AR PL UMing CN", "AR PL UKai CN", "Noto Serif CJK SC")
+
+
+def cjk_font() -> str | None:
+    """The first installed font family of :data:`CJK_FAMILIES` that matplotlib knows, or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in CJK_FAMILIES if f in names), None)
 _ISP_EN = {"电信": "China Telecom", "联通": "China Unicom", "移动": "China Mobile", "广电": "China Broadnet", "铁通": "China Tietong"}
 
 
@@ -208,10 +229,11 @@ def _no_math(*texts: Any) -> None:
         t.set_parse_math(False)
 
 
-def distance_figure(result: AuditResult) -> Any:
+def distance_figure(result: AuditResult, tr: Tr | None = None) -> Any:
     """Histogram of signed distances to the boundary (symmetric log scale), stacked by verdict."""
     import numpy as np
 
+    tr = tr or translator("en")
     data = signed_distances_km(result)
     if not data:
         return None
@@ -224,28 +246,29 @@ def distance_figure(result: AuditResult) -> Any:
     edges = np.concatenate([-pos[::-1], [0.0], pos])
     order = ("pass", "indeterminate", "fail")
     values = [[d for d, v in data if v == verdict] for verdict in order]
-    ax.hist(values, bins=edges, stacked=True, color=[VERDICT_COLOURS[v] for v in order], label=list(order), edgecolor="white", linewidth=0.5)
+    ax.hist(values, bins=edges, stacked=True, color=[VERDICT_COLOURS[v] for v in order], label=[tr.status(v) for v in order], edgecolor="white", linewidth=0.5)
     ax.set_xscale("symlog", linthresh=1.0, linscale=0.6)
     accuracy_km = max((p.accuracy_m for p in result.region.parts), default=0.0) / 1000.0
     if accuracy_km:
-        ax.axvspan(-accuracy_km, accuracy_km, color="#d98c00", alpha=0.12, linewidth=0, label=f"line accuracy (±{accuracy_km:g} km)")
+        ax.axvspan(-accuracy_km, accuracy_km, color="#d98c00", alpha=0.12, linewidth=0, label=tr._("line accuracy (±{km} km)").format(km=f"{accuracy_km:g}"))
     ax.axvline(0.0, color="#333333", linewidth=0.8)
     ticks = [t for t in (-1000, -100, -10, -1, 0, 1, 10, 100, 1000) if abs(t) <= top]
     ax.set_xticks(ticks, [f"{abs(t):g}" for t in ticks])
     ax.set_xlim(-top, top)
-    ax.set_xlabel("distance to the region's drawn line, km  (← outside · inside →)")
-    ax.set_ylabel("facilities")
+    ax.set_xlabel(tr._("distance to the region's drawn line, km  (← outside · inside →)"))
+    ax.set_ylabel(tr._("facilities"))
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper left", frameon=False, fontsize=8)
-    ax.set_title("Distance of each located facility to the boundary")
+    ax.set_title(tr._("Distance of each located facility to the boundary"))
     return fig
 
 
-def evidence_figure(result: AuditResult) -> Any:
+def evidence_figure(result: AuditResult, tr: Tr | None = None) -> Any:
     """Agreement matrix of evidence sources: 'agree / contradict' facility counts per pair."""
     import numpy as np
     from matplotlib.colors import LinearSegmentedColormap
 
+    tr = tr or translator("en")
     sources, pairs, decided = evidence_agreement(result)
     if len(sources) < 2:
         return None
@@ -269,21 +292,21 @@ def evidence_figure(result: AuditResult) -> Any:
     for i, a in enumerate(sources):
         for j, b in enumerate(sources):
             if a == b:
-                text = f"{decided[a]} decided\n(facilities)"
+                text = tr._("{n} decided\n(facilities)").format(n=decided[a])
                 colour = "#555555"
             else:
                 agree, contra = pairs[(a, b)]
-                text = f"{agree} agree\n{contra} contradict" if agree + contra else "no overlap"
+                text = tr._("{agree} agree\n{contradict} contradict").format(agree=agree, contradict=contra) if agree + contra else tr._("no overlap")
                 colour = "white" if (share[i, j] >= 0.6) else "#222222"
             _no_math(ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour))
-    labels = [_SOURCE_LABELS.get(s, s) for s in sources]
+    labels = [tr._(_SOURCE_LABELS[s]) if s in _SOURCE_LABELS else s for s in sources]
     ax.set_xticks(range(n), labels, rotation=20, ha="right")
     ax.set_yticks(range(n), labels)
     _no_math(*ax.get_xticklabels(), *ax.get_yticklabels())
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.set_title("Evidence agreement per pair of sources")
+    ax.set_title(tr._("Evidence agreement per pair of sources"))
     return fig
 
 
@@ -294,8 +317,9 @@ def _count(n: int) -> str:
     return f"{n:,}" if n < 10**12 else f"{n:.2g}"
 
 
-def footprint_figure(result: AuditResult) -> Any:
+def footprint_figure(result: AuditResult, tr: Tr | None = None) -> Any:
     """The ISP address space by place, as a share of each IP family, coloured by relation to the region."""
+    tr = tr or translator("en")
     rows = footprint_shares(result)
     if not rows:
         return None
@@ -305,7 +329,7 @@ def footprint_figure(result: AuditResult) -> Any:
     y = list(range(len(rows)))[::-1]
     ax.barh(y, [100.0 * s for *_, s in rows], color=[VERDICT_COLOURS.get(r, "#9e9e9e") for _, _, r, _, _ in rows], height=0.6)
     for yi, (_, _, relation, n, s) in zip(y, rows):
-        text = f"{_count(n)} addresses · {relation.replace('_', ' ')}"
+        text = tr._("{n} addresses · {relation}").format(n=_count(n), relation=tr._(_RELATIONS.get(relation, relation.replace("_", " "))))
         inside_bar = s > 0.55
         x = 100.0 * s - 1.5 if inside_bar else 100.0 * s + 1.5
         _no_math(ax.text(x, yi, text, va="center", ha="right" if inside_bar else "left", fontsize=8, color="white" if inside_bar else "#222222"))
@@ -313,27 +337,46 @@ def footprint_figure(result: AuditResult) -> Any:
     _no_math(*ax.get_yticklabels())
     ax.set_xlim(0, 100)
     ax.set_xticks([0, 25, 50, 75, 100])
-    ax.set_xlabel("share of the family's addresses, %")
-    ax.set_title("ISP address space by the place the IP database gives it")
+    ax.set_xlabel(tr._("share of the family's addresses, %"))
+    ax.set_title(tr._("ISP address space by the place the IP database gives it"))
     return fig
 
 
+_RELATIONS = {"inside": N_("inside"), "outside": N_("outside"), "indeterminate": N_("indeterminate"), "not_placed": N_("not placed"),
+              }
+
 #: name → (builder, caption). The order is the order of the report.
-FIGURES: dict[str, tuple[Callable[[AuditResult], Any], str]] = {
-    "distance": (distance_figure, "Distance to the boundary"),
-    "evidence": (evidence_figure, "Evidence agreement matrix"),
-    "footprint": (footprint_figure, "ISP footprint by place"),
+FIGURES: dict[str, tuple[Callable[[AuditResult, Tr | None], Any], str]] = {
+    "distance": (distance_figure, N_("Distance to the boundary")),
+    "evidence": (evidence_figure, N_("Evidence agreement matrix")),
+    "footprint": (footprint_figure, N_("ISP footprint by place")),
 }
 
 
-def figures(result: AuditResult) -> dict[str, Any]:
-    """Every figure the audit has data for, by name, in report order."""
+def figure_title(name: str, tr: Tr) -> str:
+    """A figure's caption in ``tr``'s language."""
+    return tr._(FIGURES[name][1])
+
+
+def figures(result: AuditResult, *, lang: str | None = "en") -> dict[str, Any]:
+    """Every figure the audit has data for, by name, in report order.
+
+    ``lang="zh-CN"`` labels them in Chinese if a CJK font is installed (:func:`cjk_font`), else in English.
+    """
     import matplotlib
 
+    tr = translator(lang)
+    rc = dict(_RC)
+    if tr.zh:
+        family = cjk_font()
+        if family is None:
+            tr = translator("en")  # no font with Chinese glyphs: English labels rather than empty boxes
+        else:
+            rc["font.family"] = [family, "DejaVu Sans"]
     out = {}
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(rc):
         for name, (build, _) in FIGURES.items():
-            fig = build(result)
+            fig = build(result, tr)
             if fig is not None:
                 # settle the constrained layout once, then freeze it: every later save (SVG, PNG,
                 # again) draws the same geometry instead of re-solving from the previous draw

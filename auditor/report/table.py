@@ -3,6 +3,13 @@
 A record holds typed values (numbers as numbers, None for nothing); :func:`csv_fields`
 formats and neutralises them for a spreadsheet. A streamed audit writes the same records
 chunk by chunk, so its facilities.csv is byte for byte what an in-memory audit writes.
+
+Columns: the facility as the input gave it (:data:`INPUT_COLUMNS`: id, row, kind, tenure, name,
+address, the coordinates as given with their stated system, IPs, hostnames, the admin unit), then the
+audit's answer (verdict, basis, the WGS-84 point, containment, distance to the line, parts, the
+failing and indeterminate rules, the leading message), then every other input column under its own
+header (``input:NAME`` where that header is one of the columns before it). facilities.csv is UTF-8
+with a byte-order mark, so that Excel and WPS on a Chinese Windows read it as UTF-8, not GBK.
 """
 
 from __future__ import annotations
@@ -13,22 +20,48 @@ from auditor.model import Facility, Status
 from auditor.report.safe import csv_cell
 from auditor.result import AuditResult
 
-__all__ = ["COLUMNS", "extra_columns", "facility_record", "csv_fields", "csv_text", "arrow_table", "write_parquet"]
+__all__ = ["BOM", "COLUMNS", "INPUT_COLUMNS", "RESULT_COLUMNS", "extra_columns", "extra_header", "facility_record", "csv_fields", "csv_text",
+           "arrow_table", "write_parquet", "given_value"]
 
-COLUMNS = [
-    "id", "row", "kind", "tenure", "name", "verdict", "basis", "lon_wgs84", "lat_wgs84", "uncertainty_m",
+#: The byte-order mark facilities.csv starts with (Excel reads a CSV without one in the system code page: GBK in China).
+BOM = "\ufeff"
+#: The facility as read: the canonical fields of the input (coordinates as given, in their stated system).
+INPUT_COLUMNS = [
+    "id", "row", "kind", "tenure", "name", "address", "lon", "lat", "crs", "ip", "hostname", "adcode", "province", "city", "district",
+]
+#: The audit's answer for it.
+RESULT_COLUMNS = [
+    "verdict", "basis", "lon_wgs84", "lat_wgs84", "uncertainty_m",
     "containment", "distance_to_boundary_m", "parts", "failed_rules", "indeterminate_rules", "message",
 ]
+COLUMNS = INPUT_COLUMNS + RESULT_COLUMNS
 
 
 def extra_columns(facilities: list[Facility]) -> list[str]:
     """Input columns the auditor does not interpret, in first-seen order (kept in the table)."""
-    out: list[str] = []
+    out: dict[str, None] = {}
     for f in facilities:
         for k in f.extra:
-            if k not in out and k not in COLUMNS:
-                out.append(k)
-    return out
+            out.setdefault(k)
+    return list(out)
+
+
+def extra_header(name: str) -> str:
+    """The table's header for the input column ``name``: itself, or ``input:NAME`` where a column of the table has that name."""
+    return f"input:{name}" if name in COLUMNS else name
+
+
+def given_value(f: Facility, field: str) -> str | float | None:
+    """A canonical field as the input gave it: coordinates as numbers in their stated system (None when
+    the row has none), the system only when the row stated it, IPs and hostnames ';'-joined, text as is."""
+    if field in ("lon", "lat"):
+        value: float | None = getattr(f, field)
+        return value
+    if field == "crs":
+        return f.crs if f.crs_stated else ""
+    if field in ("ip", "hostname"):
+        return ";".join(getattr(f, field))
+    return str(getattr(f, field, "") or "")
 
 
 def facility_record(result: AuditResult, f: Facility) -> dict[str, Any]:
@@ -44,7 +77,9 @@ def facility_record(result: AuditResult, f: Facility) -> dict[str, Any]:
         ) or (findings[0] if findings else None)
         message = lead.message if lead else ""
     return {
-        "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name,
+        "id": f.id, "row": f.row, "kind": f.kind, "tenure": f.tenure, "name": f.name, "address": f.address,
+        "lon": f.lon, "lat": f.lat, "crs": f.crs if f.crs_stated else "", "ip": ";".join(f.ip), "hostname": ";".join(f.hostname),
+        "adcode": f.adcode, "province": f.province, "city": f.city, "district": f.district,
         "verdict": result.facility_verdict(f)._value_,  # the plain string (``.value`` is slow on 3.11)
         "basis": "+".join(result.facility_basis(f)),
         "lon_wgs84": None if point is None else point.lon,
@@ -64,11 +99,18 @@ def _number(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def _given(value: float | None) -> str:
+    """A coordinate as the input gave it (the shortest text that reads back as the same number)."""
+    return "" if value is None else repr(float(value))
+
+
 def csv_fields(record: dict[str, Any], extra: list[str]) -> list[str]:
     """A record as CSV fields: fixed decimals, text cells neutralised against formula injection."""
     r = record
     return [
-        csv_cell(r["id"]), str(r["row"]), csv_cell(r["kind"]), csv_cell(r["tenure"]), csv_cell(r["name"]), r["verdict"], r["basis"],
+        csv_cell(r["id"]), str(r["row"]), csv_cell(r["kind"]), csv_cell(r["tenure"]), csv_cell(r["name"]), csv_cell(r["address"]),
+        _given(r["lon"]), _given(r["lat"]), r["crs"], csv_cell(r["ip"]), csv_cell(r["hostname"]),
+        csv_cell(r["adcode"]), csv_cell(r["province"]), csv_cell(r["city"]), csv_cell(r["district"]), r["verdict"], r["basis"],
         _number(r["lon_wgs84"], 7), _number(r["lat_wgs84"], 7), _number(r["uncertainty_m"], 2),
         r["containment"] or "", _number(r["distance_to_boundary_m"], 1), r["parts"] or "",
         r["failed_rules"], r["indeterminate_rules"], csv_cell(r["message"]),
@@ -85,7 +127,7 @@ def csv_text(records: list[dict[str, Any]], extra: list[str]) -> str:
     return buf.getvalue()
 
 
-_NUMBERS = ("row", "lon_wgs84", "lat_wgs84", "uncertainty_m", "distance_to_boundary_m")
+_NUMBERS = ("row", "lon", "lat", "lon_wgs84", "lat_wgs84", "uncertainty_m", "distance_to_boundary_m")
 
 
 #: GeoParquet 1.0 metadata: the declared point as WKB, lon/lat WGS-84 (the default CRS, OGC:CRS84)

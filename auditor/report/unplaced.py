@@ -21,16 +21,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from auditor.report.i18n import N_, Tr
 from auditor.result import AuditResult, Tallies
 
-__all__ = ["UNPLACED_TITLES", "unplaced_listing", "unplaced_summary", "why_shown"]
+__all__ = ["UNPLACED_TITLES", "unplaced_listing", "unplaced_summary", "unplaced_title", "why_shown"]
 
-#: How the human reports name each kind.
+#: How the human reports name each kind (in English; :func:`unplaced_title` translates).
 UNPLACED_TITLES = {
-    "hostnames_unresolved": "hostnames that did not resolve",
-    "ipv6_without_evidence": "IPv6 addresses with no location evidence",
-    "ips_unplaced": "addresses no source could place",
+    "hostnames_unresolved": N_("hostnames that did not resolve"),
+    "ipv6_without_evidence": N_("IPv6 addresses with no location evidence"),
+    "ips_unplaced": N_("addresses no source could place"),
 }
+
+
+def unplaced_title(kind: str, tr: Tr) -> str:
+    """How a report in ``tr``'s language names a kind of unplaced evidence."""
+    return tr._(UNPLACED_TITLES[kind])
 
 
 def unplaced_summary(t: Tallies) -> dict[str, dict[str, Any]]:

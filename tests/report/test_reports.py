@@ -55,7 +55,9 @@ def test_reports_are_deterministic(example_result, tmp_path):
 
 def test_every_row_once_in_every_format(example_result):
     ids = [f.id for f in example_result.facilities]
-    rows = list(csv.DictReader(io.StringIO(render(example_result, "csv"))))
+    text = render(example_result, "csv")
+    assert text.startswith("\ufeff")  # the BOM (Chinese Excel reads UTF-8): a reader strips it as utf-8-sig does
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert [r["id"] for r in rows] == ids
     gj = json.loads(render(example_result, "geojson"))
     assert [f["id"] for f in gj["features"] if f["properties"]["layer"] == "facility"] == ids
@@ -73,7 +75,7 @@ def test_strings_from_inputs_are_neutralised(tmp_path):
     rows.append(["=cmd|' /C calc'!A0", "IDC", "owned", "x", *XUJIAHUI, "wgs84"])
     p = write_csv(tmp_path / "f.csv", ["id", "kind", "tenure", "name", "lon", "lat", "crs", ], rows)
     result = audit(p, region="shanghai", as_of=AS_OF)
-    out = list(csv.reader(io.StringIO(render(result, "csv"))))
+    out = list(csv.reader(io.StringIO(render(result, "csv").removeprefix("\ufeff"))))
     header, body = out[0], out[1:]
     name_col, id_col = header.index("name"), header.index("id")
     for row in body:
@@ -100,8 +102,8 @@ def test_write_reports_and_formats(example_result, tmp_path):
     assert sorted(p.name for p in paths) == ["facilities.csv", "report.json"]
     assert parse_formats("json, md") == ("json", "md")
     with pytest.raises(UsageError) as err:
-        parse_formats("json,pdf")
-    assert "pdf" in str(err.value) and "geojson" in str(err.value)
+        parse_formats("json,docx")
+    assert "docx" in str(err.value) and "geojson" in str(err.value) and "xlsx" in str(err.value) and "pdf" in str(err.value)
 
 
 def test_frames_for_notebooks(example_result):
