@@ -158,6 +158,12 @@ def _describe(c: Containment) -> str:
         text += f", {c.distance_m:,.0f} m from the boundary"
     if c.parts:
         text += f" (in {part_names(c.parts)})"
-    if c.reason and c.verdict is not Verdict.INSIDE:
+    # an inside verdict needs no reason, unless it rests on a reviewed assumption (an island county
+    # taken to be on Hainan Island, Region.admin_relation): then the finding states the assumption
+    if c.reason and (c.verdict is not Verdict.INSIDE or ASSUMPTION_MARK in c.reason):
         text += f" — {c.reason}"
     return text
+
+
+#: The words :meth:`auditor.regions.Region.admin_relation` puts before an assumption an inside verdict rests on.
+ASSUMPTION_MARK = "assumption:"

@@ -359,8 +359,14 @@ class AddressParser:
                 context, chain, competing = code, agree + [pm], []
             else:
                 explicit = context in place.adcodes and any(m.full and context in m.cands for m in chain)
+                # a unit the address names that holds exactly one of the place's units picks that side
+                holding = [c for c in place.adcodes if context is not None and context in units[c].lineage]
                 if explicit:
                     notes.append(f"{place.note}; the address states {self._name(context)}")
+                elif place.named_unit_decides and len(holding) == 1 and not competing:
+                    notes.append(f"{place.note}; the address names {self._name(context)}, so {self._name(holding[0])}")
+                    context = holding[0]
+                    chain.append(pm)
                 else:
                     notes.append(place.note)
                     competing = list(place.adcodes)
