@@ -181,6 +181,9 @@ class AuditResult:
     # then counts every row and ``tables`` names the files that hold every row.
     totals: Tallies | None = None
     tables: dict[str, str] = field(default_factory=dict)
+    # Where the evidence came from, as report.json's tool.mode says: "offline" (files only), "recorded"
+    # (recorded DNS/ASN answers replayed) or "online" (a live network source); see AuditConfig.evidence_mode.
+    evidence_mode: str = "offline"
 
     def claims_of(self, f: Facility) -> tuple[LocationClaim, ...]:
         """The facility's own claims: none for an unreadable row (its id may be another row's, e.g. a duplicate)."""
@@ -248,9 +251,12 @@ class AuditResult:
 
     @property
     def exit_code(self) -> int:
-        """0 nothing failed; 1 a finding failed or a row could not be read."""
-        if self.verdict == "fail" or self.tallies().verdicts.get(FacilityVerdict.ERROR.value, 0):
+        """The exit status of ``auditor audit`` (its default gate, ``--fail-on fail``): 1 a finding failed;
+        else 3 a row could not be read (an ``error`` verdict); else 0 (2, unusable input, never gets a result)."""
+        if self.verdict == "fail":
             return 1
+        if self.tallies().verdicts.get(FacilityVerdict.ERROR.value, 0):
+            return 3
         return 0
 
 

@@ -212,6 +212,7 @@ def verify_bundle(path: str | os.PathLike[str], *, registry: Any = None) -> Veri
             reports, matched = report_differences(
                 rerender, {n: e.path for n, e in read.items() if e.path is not None and n.startswith("reports/")},
                 generated_at=generated_at if isinstance(generated_at, str) else "", scratch=Path(tmp) / "rerendered",
+                sarif_paths=plan.sarif_paths,
             )
     from auditor.report.json_report import build_report
 
@@ -262,6 +263,8 @@ def _as_recorded(result: Any, root: Path, plan: _VerificationPlan, manifest: Map
     result.data_sources = sources
     result.tool_version = plan.tool_version
     tool = json_object(report.get("tool"))
+    if tool.get("mode") in ("offline", "recorded", "online"):
+        result.evidence_mode = tool["mode"]  # the live answers the audit obtained are replayed here
     if isinstance(tool.get("rules_version"), str):
         result.rules_version = tool["rules_version"]
     if plan.config["dns_recording"] == CAPTURED_DNS:
@@ -375,6 +378,7 @@ class _VerificationPlan:
     evidence_files: list[dict[str, str]]
     report: str
     tool_version: str
+    sarif_paths: dict[str, str] | None = None
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any], members: set[str], where: str) -> _VerificationPlan:
@@ -428,7 +432,17 @@ class _VerificationPlan:
             waivers_path=audit.get("waivers_path") if isinstance(audit.get("waivers_path"), str) else None,
             config=checked, inputs=records[0], evidence_files=records[1],
             report=member(doc.get("report"), "report"), tool_version=str(tool.get("version", "")),
+            sarif_paths=_sarif_paths(audit.get("sarif_paths"), bad),
         )
+
+
+def _sarif_paths(value: Any, bad: Any) -> dict[str, str] | None:
+    """bundle.json's ``audit.sarif_paths`` (absent in bundles made without a SARIF root)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise bad("audit.sarif_paths", "must map input paths to paths relative to the SARIF root")
+    return dict(value)
 
 
 def _input_problems(report: Mapping[str, Any], plan: _VerificationPlan, manifest: Mapping[str, str], where: str) -> list[str]:

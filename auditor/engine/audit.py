@@ -67,7 +67,7 @@ def audit(
 
         result = audit("examples/shanghai-operator/operator.yaml", as_of="2026-11-01")
         result.verdict          # 'fail': Puxi and Hangzhou facilities
-        result.exit_code        # 1
+        result.exit_code        # 1 (a finding failed; 3: rows could not be read, nothing failed)
     """
     if isinstance(columns, str):
         from auditor.inventory.columns import parse_column_spec
@@ -110,5 +110,5 @@ def _audit_in_memory(plan: AuditPlan, progress: Callable[..., None] | None, tabl
         containment=j.containment, facility_findings=j.facility_findings, operator_findings=j.operator_findings,
         inputs=inputs, data_sources=data_sources, rules_version=clauses_version()[0], warnings=warnings + ev.all_notes(),
         evidence_sources=tuple(dict.fromkeys(ev.sources_run)), footprint=ev.footprint, asn=ev.asn,
-        discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps,
+        discovered=list(ev.discovered), dns=ev.dns, sweeps=ev.sweeps, evidence_mode=plan.config.evidence_mode,
     )

@@ -169,7 +169,7 @@ def gather(
         ev.sources_run.append(resolver.name)
     if _needs_ip(facilities, operator):
         _ip_evidence(ev, facilities, operator, registry, region, config)
-    if config.dns_recording or config.dns_server:
+    if config.dns_configured:
         _dns_evidence(ev, facilities, operator, registry, region, config, shared)
     for path in config.mmdb:
         _mmdb_evidence(ev, facilities, path)
@@ -191,7 +191,7 @@ def _session_asn_sources(config: AuditConfig, ev: Evidence, shared: dict[str, An
     """The ASN sources, made once per session (with the data sources they name, said in every ``ev``)."""
     if "asn" not in shared:
         before = len(ev.data_sources)
-        shared["asn"] = asn_sources(config, ev), ev.data_sources[before:]
+        shared["asn"] = asn_sources(config, ev, shared), ev.data_sources[before:]
     else:
         ev.data_sources.extend(shared["asn"][1])
     sources: list[AsnSource] = shared["asn"][0]
@@ -243,8 +243,11 @@ def split_host_port(text: str, default_port: int = 53) -> tuple[str, int]:
     return parse_host_port(text, default_port, require_ip=True)
 
 
-def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[AsnSource]:
+def asn_sources(config: AuditConfig, ev: Evidence | None = None, shared: dict[str, Any] | None = None) -> list[AsnSource]:
     """The IP→ASN sources the configuration asks for (none by default: all need a table, a recording or a server).
+
+    Team Cymru is asked at ``cymru_server``, or with ``online`` at the system's resolvers
+    (:func:`~auditor.resolve.dns.system_nameservers` of ``resolv_conf``).
 
     Order matters (answers are kept per query in source order): the offline table, recorded
     answers replayed under their live sources' names, then Team Cymru and RDAP.
@@ -273,9 +276,13 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None) -> list[AsnSour
             ev.data_sources.append(DataSource("asn_recording", str(config.asn_recording), _sha(str(config.asn_recording)), "recorded"))
     ns: list[str] | None = None
     port = 53
-    if config.dns_server:
-        host, port = split_host_port(config.dns_server)
+    if config.cymru_server:
+        host, port = split_host_port(config.cymru_server)
         ns = [host]
+    elif config.online:  # the system's resolvers, as resolv.conf names them (one port: dnspython asks all at one)
+        system = _system_nameservers(config, shared if shared is not None else {})
+        port = system[0].port
+        ns = [s.host for s in system if s.port == port]
     if ns or config.online:
         sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache,
                                       give_up_after=config.give_up_after, **_network()))
@@ -340,9 +347,9 @@ def _dns_evidence(
         sweep_server = None
     else:
         if "dns" not in shared:  # live: one resolver and sweeper per audit, so their give-up counts span it
+            servers = [split_host_port(config.dns_resolver)] if config.dns_resolver else _system_nameservers(config, shared)
             shared["dns"] = (
-                DnsResolver([split_host_port(str(config.dns_server))], timeout=config.timeout_s, give_up_after=config.give_up_after,
-                            **_network()),
+                DnsResolver(servers, timeout=config.timeout_s, give_up_after=config.give_up_after, **_network()),
                 EcsSweeper(give_up_after=config.give_up_after, **_network()) if config.sweep_server else None,
             )
         resolver, sweeper = shared["dns"]
@@ -417,6 +424,16 @@ def _dns_evidence(
     if sweep_server is not None and hasattr(sweeper, "breaker_for"):
         breaker = sweeper.breaker_for(sweep_server)
         _note_gave_up(ev, breaker, sum(1 for r in swept if r and r == breaker.gave_up), len(swept), "sweeps", "made")
+
+
+def _system_nameservers(config: AuditConfig, shared: dict[str, Any]) -> list[Any]:
+    """The nameservers of the system's resolv.conf (``resolv_conf``, else /etc/resolv.conf), read once per audit."""
+    from auditor.resolve.dns import system_nameservers
+
+    if "system_nameservers" not in shared:
+        shared["system_nameservers"] = system_nameservers(config.resolv_conf)
+    found: list[Any] = shared["system_nameservers"]
+    return found
 
 
 def _latency_kind(path: str) -> str:

@@ -385,7 +385,7 @@ def audit_streamed(
     chunk_plan = ChunkPlan(
         operator=facility_view(op), region_id=plan.region.id, region_options=tuple(sorted(plan.region.options.items())),
         as_of=plan.as_of, default_crs=plan.default_crs, config=plan.config, waivers=tuple(waivers), detail_cap=detail_cap,
-        collect_declared=bool(op.cdn_domains) and bool(plan.config.dns_server or plan.config.dns_recording),
+        collect_declared=bool(op.cdn_domains) and plan.config.dns_configured,
         tables=tuple(t for t in ("csv", "parquet") if t in formats), session=uuid.uuid4().hex,
     )
     folder: ReportFolder
@@ -465,6 +465,7 @@ def audit_streamed(
         + waiver_lines, evidence_sources=sources,
         footprint=j.evidence.footprint, asn=asn, discovered=list(j.evidence.discovered), dns={**dns, **j.evidence.dns},
         sweeps=j.evidence.sweeps, totals=totals, tables={p.suffix.lstrip("."): p.name for p in tables},
+        evidence_mode=plan.config.evidence_mode,
     )
     return StreamOutput(result, tables, fold.chunks)
 

@@ -96,7 +96,10 @@ def test_bundle_holds_inputs_evidence_reports_and_a_manifest_of_every_member(exa
     assert all(hashlib.sha256(members[n]).hexdigest() == h for n, h in manifest.items())
     description = json.loads(members["bundle.json"])
     assert description["audit"] == {"target": "inputs/operator.yaml", "region": "shanghai", "region_options": {},
-                                    "as_of": "2026-11-01", "crs": None, "waivers": None, "waivers_path": None}
+                                    "as_of": "2026-11-01", "crs": None, "waivers": None, "waivers_path": None,
+                                    # report.sarif's root (the git root, where the audit ran) and each input's path under it
+                                    "sarif_root": ".", "sarif_paths": {p: p for p in ("examples/shanghai-operator/facilities.csv",
+                                                                                      "examples/shanghai-operator/operator.yaml")}}
     config = description["config"]
     assert config["ip_db"] == "evidence/ip2region/ip2region.xdb" and config["latency"] == ["evidence/latency/rtt.csv"]
     assert not {"dns_server", "rdap_url", "sweep_server", "online", "cache_dir"} & set(config)  # nothing to reach

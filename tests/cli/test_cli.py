@@ -47,7 +47,7 @@ def test_example_profile(runner, tmp_path):
         (["audit", "nope.csv", "--region", "shanghai"], "nope.csv: file not found"),
         (["audit", "{csv}"], "needs --region"),
         (["audit", "{csv}", "--region", "atlantis"], "atlantis"),
-        (["audit", "{csv}", "--region", "shanghai", "--format", "pdf"], "pdf"),
+        (["audit", "{csv}", "--region", "shanghai", "--format", "docx"], "docx"),
         (["audit", "{csv}", "--region", "hainan", "--option", "include_mars=true"], "include_mars"),
         (["audit", "{csv}", "--region", "shanghai", "--as-of", "2026-13-01"], "--as-of"),
         (["audit", "{nocol}", "--region", "shanghai"], "column 'id'"),

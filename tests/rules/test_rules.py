@@ -207,7 +207,7 @@ def test_error_rows_get_no_findings_and_error_verdict(make_operator):
     bad = next(f for f in result.facilities if f.id == "bad")
     assert result.facility_verdict(bad).value == "error"
     assert "bad" not in result.facility_findings
-    assert result.exit_code == 1
+    assert result.verdict != "fail" and result.exit_code == 3  # a row could not be read and nothing failed (issue 25)
 
 
 # -- cdn_nodes_in_region -------------------------------------------------------------------

@@ -12,7 +12,8 @@ Two kinds of evidence, each live or replayed from a recording:
   (:class:`SweepResult`). Offline: :class:`ReplaySweeper`.
 
 :func:`write_recording` / :func:`read_recording` store both in one deterministic JSON file.
-Nothing here goes online on its own: every source is given its servers, or a recording.
+Nothing here goes online on its own: every source is given its servers, or a recording;
+:func:`system_nameservers` reads the servers a resolv.conf names, for ``--online``.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ from .record import (
 from .resolve import DEFAULT_LIFETIME, DEFAULT_TIMEOUT, DnsResolver, ResolutionSource
 from .subnets import CARRIERS, SubnetPlan, normalise_province, plan_subnets
 from .sweep import EcsSweeper, Progress, SweepConfigError, SweepSource, sweep
+from .system import DEFAULT_RESOLV_CONF, system_nameservers
 
 __all__ = [
     "CARRIERS",
     "CdnSuffixTable",
     "ClientSubnet",
     "DEFAULT_LIFETIME",
+    "DEFAULT_RESOLV_CONF",
     "DEFAULT_TIMEOUT",
     "DnsResolver",
     "EcsSweeper",
@@ -65,5 +68,6 @@ __all__ = [
     "plan_subnets",
     "read_recording",
     "sweep",
+    "system_nameservers",
     "write_recording",
 ]
