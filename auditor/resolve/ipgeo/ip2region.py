@@ -99,15 +99,32 @@ def unit_for_answer(registry: Registry, answer: Ip2regionAnswer) -> tuple[AdminU
     return province, f"city {answer.city!r} is ambiguous under {province.name_zh}; using the province"
 
 
-def normalise_ip(text: str) -> tuple[str | None, str]:
-    """An IPv4 address for lookup (IPv4-mapped IPv6 unwrapped), or None with the reason."""
+def normalise_ip(text: str, ip_version: int = 4) -> tuple[str | None, str]:
+    """An address for lookup in an ip2region database of ``ip_version`` (4, or 6 for an IPv6 xdb), or None with the reason.
+
+    For an IPv4 database an IPv4-mapped IPv6 address is unwrapped; an IPv6 database answers
+    global IPv6 addresses only.
+
+    Examples
+    --------
+    >>> normalise_ip("2402:f000::1")
+    (None, 'IPv6: the embedded ip2region database has IPv4 data only')
+    >>> normalise_ip("2402:f000::1", 6)
+    ('2402:f000::1', '')
+    """
     stripped = text.strip()
-    if is_plain_global_ipv4(stripped):
+    if ip_version == 4 and is_plain_global_ipv4(stripped):
         return stripped, ""  # what the general path below gives for it, ~10x faster
     try:
         ip = ipaddress.ip_address(stripped)
     except ValueError:
         return None, "not an IP address"
+    if ip_version == 6:
+        if isinstance(ip, ipaddress.IPv4Address) or ip.ipv4_mapped is not None:
+            return None, "IPv4: the ip2region database given has IPv6 data only"
+        if not ip.is_global:
+            return None, "private or reserved address: no location"
+        return str(ip), ""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped), f"IPv4-mapped IPv6 {text} looked up as {ip.ipv4_mapped}"
@@ -126,6 +143,7 @@ class Ip2regionResolver:
         self.db = db
         self.registry = registry
         self.layout = "v3" if "xdb 3" in str(getattr(db, "version", "")) else "v2"
+        self.ip_version = int(getattr(db, "ip_version", 4))
 
     def claims(self, facilities: Sequence[Facility]) -> list[LocationClaim]:
         queries: list[tuple[Facility, str, str, str]] = []  # facility, original, lookup ip, note
@@ -136,7 +154,7 @@ class Ip2regionResolver:
             for given in f.ip:
                 if "/" in given:
                     continue  # prefixes are address space: see footprint
-                ip, note = normalise_ip(given)
+                ip, note = normalise_ip(given, self.ip_version)
                 if ip is None:
                     out.append(self._unplaced(f, given, note))
                 else:

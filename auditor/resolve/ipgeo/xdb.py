@@ -21,6 +21,13 @@ official reader ``ip2region/searcher.py`` and ``ip2region/util.py``::
              length, u32 text offset), little-endian, sorted by IP
     last+14  end of file
 
+IPv6 files (structure 3, IP version 6; upstream ``data/ip2region_v6.xdb``) have the same header,
+vector index (by the first two bytes of the address) and region texts; their segment-index entries
+are 38 bytes: the start and end addresses as 16 bytes each in network (big-endian) order, then the
+u16 text length and u32 text offset, little-endian (the official reader, ``ip2region/util.py``:
+``IPv6 = Version(6, "IPv6", 16, 38, ...)``, compares the 16 bytes as they are). Their answers are
+usually in the newer layout ``country|province|city|isp|iso2``.
+
 Decisions that differ from what one might assume, each matching the official
 reader on CPython 3.11:
 
@@ -40,7 +47,9 @@ non-overlapping segments, text pointers inside the file and valid UTF-8, and a
 vector index whose every block holds the segments of its /16, so that one global
 search gives the official reader's answers). A problem raises
 :class:`~auditor.errors.DataError` with the path and a hint, never a bare
-``struct``/``IndexError``. IPv6 xdb files (structure 3, IP version 6) are refused.
+``struct``/``IndexError``. An IPv6 file is held as sorted 16-byte keys (numpy ``S16``, whose
+ordering is the bytes' ordering) and looked up with one vectorised search; it answers IPv6 addresses
+only (an IPv4 address is not covered by it).
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.util
+import ipaddress
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,6 +76,9 @@ _DATA_START = _HEADER_LENGTH + _VECTOR_LENGTH
 _SEGMENT_SIZE = 14
 _SEGMENT_DTYPE = np.dtype([("start", "<u4"), ("end", "<u4"), ("length", "<u2"), ("offset", "<u4")])
 assert _SEGMENT_DTYPE.itemsize == _SEGMENT_SIZE
+_SEGMENT_SIZE_V6 = 38
+_SEGMENT_DTYPE_V6 = np.dtype([("start", "S16"), ("end", "S16"), ("length", "<u2"), ("offset", "<u4")])
+assert _SEGMENT_DTYPE_V6.itemsize == _SEGMENT_SIZE_V6
 _STRUCTURES = (2, 3)
 
 # Lookups first read a table of one answer per /_PREFIX_BITS prefix (or "mixed"),
@@ -221,7 +234,7 @@ def _joined(items: list[object], invalid: np.ndarray, *, blank_nul: bool = False
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class XdbDatabase:
-    """An ip2region IPv4 database held as sorted arrays of segments.
+    """An ip2region database (IPv4, or IPv6 from an xdb 3 IPv6 file) held as sorted arrays of segments.
 
     Attributes
     ----------
@@ -230,8 +243,8 @@ class XdbDatabase:
     version : str
         The header's build time and xdb structure, e.g. ``"2024-02-28T02:32:38Z (xdb 2)"``.
     ip_version : int
-        4: IPv6 xdb files are refused with :class:`~auditor.errors.DataError`.
-    starts, ends : ndarray of uint32
+        4, or 6 for an IPv6 file.
+    starts, ends : ndarray of uint32 (IPv4) or S16 (IPv6: 16 bytes, network order)
         Inclusive bounds of the segments as stored, sorted and non-overlapping.
     region_ids : ndarray of int32
         Index into ``regions`` of each segment.
@@ -292,13 +305,10 @@ class XdbDatabase:
         if structure not in _STRUCTURES:
             raise fail(f"not an ip2region xdb file or an unsupported structure (header says version {structure}; supported: 2, 3)")
         if structure >= 3:
-            if ip_version == 6:
-                raise fail(
-                    "IPv6 xdb files are not supported: this reader holds IPv4 segments only",
-                    hint="use an IPv4 xdb file; query IPv6 data with the official py-ip2region reader",
-                )
-            if ip_version != 4 or ptr_bytes != 4:
+            if ip_version not in (4, 6) or ptr_bytes != 4:
                 raise fail(f"unsupported xdb 3 header (IP version {ip_version}, pointer bytes {ptr_bytes})")
+            if ip_version == 6:
+                return cls._v6_from_bytes(content, where, created, first_ptr, last_ptr, fail)
         if first_ptr < _DATA_START or last_ptr < first_ptr or (last_ptr - first_ptr) % _SEGMENT_SIZE:
             raise fail(f"corrupt header: segment index offsets {first_ptr}..{last_ptr} are not a whole number of entries")
         if last_ptr + _SEGMENT_SIZE > size:
@@ -338,11 +348,49 @@ class XdbDatabase:
             _table=table,
         )
 
-    def lookup(self, ips: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Region id per dotted-quad string; -1 where invalid (see :func:`parse_ipv4`) or not covered.
+    @classmethod
+    def _v6_from_bytes(cls, content: bytes, where: str, created: int, first_ptr: int, last_ptr: int,
+                       fail: Callable[[str], DataError]) -> XdbDatabase:
+        """An IPv6 file (structure 3, IP version 6): 38-byte segment entries with 16-byte big-endian addresses."""
+        size = len(content)
+        if first_ptr < _DATA_START or last_ptr < first_ptr or (last_ptr - first_ptr) % _SEGMENT_SIZE_V6:
+            raise fail(f"corrupt header: segment index offsets {first_ptr}..{last_ptr} are not a whole number of 38-byte IPv6 entries")
+        if last_ptr + _SEGMENT_SIZE_V6 > size:
+            raise fail(f"truncated: {size} bytes, but the segment index ends at byte {last_ptr + _SEGMENT_SIZE_V6}")
+        count = (last_ptr - first_ptr) // _SEGMENT_SIZE_V6 + 1
+        seg = np.frombuffer(content, _SEGMENT_DTYPE_V6, count=count, offset=first_ptr)
+        starts = np.ascontiguousarray(seg["start"])
+        ends = np.ascontiguousarray(seg["end"])
+        if not (starts <= ends).all():
+            i = int(np.argmin(starts <= ends))
+            raise fail(f"corrupt segment index: entry {i} ends before it starts")
+        if not (starts[1:] > ends[:-1]).all():
+            i = int(np.argmin(starts[1:] > ends[:-1])) + 1
+            raise fail(f"corrupt segment index: entry {i} is out of order or overlaps the one before")
+        regions, region_ids = _decode_regions(content, seg["offset"], seg["length"], fail)
+        # each bucket's first and last address: its two bytes, then 14 bytes of 0x00 or 0xff
+        two = np.arange(_VECTOR_ROWS * _VECTOR_COLS, dtype=">u2").view(np.uint8).reshape(-1, 2)
+        lows = np.ascontiguousarray(np.hstack([two, np.zeros((two.shape[0], 14), np.uint8)])).view("S16").ravel()
+        highs = np.ascontiguousarray(np.hstack([two, np.full((two.shape[0], 14), 0xFF, np.uint8)])).view("S16").ravel()
+        _check_vector_index_keys(content, starts, ends, lows, highs, first_ptr, last_ptr, _SEGMENT_SIZE_V6, fail)
+        for a in (starts, ends, region_ids):
+            a.flags.writeable = False
+        created_at = dt.datetime.fromtimestamp(created, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        empty = np.zeros(0, np.uint32)
+        return cls(
+            path=where, sha256=hashlib.sha256(content).hexdigest(), version=f"{created_at} (xdb 3, IPv6)", ip_version=6,
+            starts=starts, ends=ends, region_ids=region_ids, regions=regions,
+            _run_starts=empty, _run_values=np.zeros(0, np.int32), _table=np.zeros(0, np.int32),
+        )
 
-        An integer array is taken as addresses and passed to :meth:`lookup_uint32`.
+    def lookup(self, ips: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Region id per address string; -1 where invalid (see :func:`parse_ipv4`) or not covered.
+
+        An integer array is taken as addresses and passed to :meth:`lookup_uint32`. An IPv6
+        database reads IPv6 text (:func:`ipaddress.ip_address`) and answers -1 for anything else.
         """
+        if self.ip_version == 6:
+            return self._lookup_v6(_items(ips))
         if isinstance(ips, np.ndarray) and ips.dtype.kind in "iu":
             return self.lookup_uint32(ips)
         items = _items(ips)
@@ -373,6 +421,30 @@ class XdbDatabase:
             ids[out_of_range] = -1
         return ids
 
+    def _lookup_v6(self, items: list[object]) -> np.ndarray:
+        keys = np.zeros(len(items), "S16")
+        valid = np.zeros(len(items), bool)
+        for i, item in enumerate(items):
+            text = item.decode("ascii", "replace") if isinstance(item, bytes) else item
+            if not isinstance(text, str):
+                continue
+            try:
+                address = ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            if address.version == 6:
+                keys[i] = address.packed
+                valid[i] = True
+        ids = np.full(len(items), -1, np.int32)
+        if not self.ends.size:
+            return ids
+        at = np.searchsorted(self.ends, keys, side="left")
+        inside = valid & (at < self.ends.size)
+        hit = np.flatnonzero(inside)
+        hit = hit[self.starts[at[hit]] <= keys[hit]]
+        ids[hit] = self.region_ids[at[hit]]
+        return ids
+
     def region_text(self, region_id: int) -> str | None:
         """The stored text of a region id; None for -1 (invalid or not covered)."""
         if region_id < 0:
@@ -397,6 +469,8 @@ class XdbDatabase:
         first, last = int(first), int(last)
         if not 0 <= first <= last <= 0xFFFFFFFF:
             raise ValueError(f"need 0 <= first <= last <= 4294967295, got {first}..{last}")
+        if self.ip_version == 6:  # an IPv6 database covers no IPv4 range
+            return np.zeros(0, np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.int32)
         lo = int(np.searchsorted(self.ends, np.uint32(first), side="left"))
         hi = int(np.searchsorted(self.starts, np.uint32(last), side="right"))
         seg_start = np.maximum(self.starts[lo:hi], np.uint32(first))
@@ -476,6 +550,27 @@ def _check_vector_index(content: bytes, starts: np.ndarray, ends: np.ndarray, fi
     if broken.any():
         p = int(np.argmax(broken))
         raise fail(f"corrupt vector index: the entry for {p >> 8}.{p & 255}.0.0/16 does not cover its {int(last[p] - first[p] + 1)} segments")
+
+
+def _check_vector_index_keys(content: bytes, starts: np.ndarray, ends: np.ndarray, lows: np.ndarray, highs: np.ndarray,
+                             first_ptr: int, last_ptr: int, entry: int, fail: Callable[[str], DataError]) -> None:
+    """:func:`_check_vector_index` for keys of any width: every bucket (first two bytes) that has segments
+    must point at a block of the index holding all of them (``lows``/``highs``: each bucket's first and last key)."""
+    vec = np.frombuffer(content, "<u4", count=2 * _VECTOR_ROWS * _VECTOR_COLS, offset=_HEADER_LENGTH).reshape(-1, 2)
+    first = np.searchsorted(ends, lows, side="left")
+    last = np.searchsorted(starts, highs, side="right") - 1
+    has_segments = first <= last
+    s_off = vec[:, 0].astype(np.int64) - first_ptr
+    e_off = vec[:, 1].astype(np.int64) - first_ptr
+    covers = (
+        (s_off >= 0) & (s_off % entry == 0) & (e_off <= last_ptr - first_ptr + entry) & (e_off % entry == 0)
+        & (s_off // entry <= first) & (e_off // entry >= last)
+    )
+    broken = has_segments & ~covers
+    if broken.any():
+        p = int(np.argmax(broken))
+        raise fail(f"corrupt vector index: the entry for the addresses starting {p >> 8:02x}{p & 255:02x} does not cover its "
+                   f"{int(last[p] - first[p] + 1)} segments")
 
 
 def _answer_runs(starts: np.ndarray, ends: np.ndarray, region_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
