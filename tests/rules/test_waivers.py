@@ -204,7 +204,7 @@ def test_a_waived_only_facility_is_waived_in_every_output(tmp_path):
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert {f["id"]: f["verdict"] for f in report["facilities"]} == {"lingang": "pass", "puxi": "waived"}
     assert report["summary"]["facilities"]["waived"] == 1
-    with open(out / "facilities.csv", encoding="utf-8", newline="") as fh:
+    with open(out / "facilities.csv", encoding="utf-8-sig", newline="") as fh:  # written with a BOM for Excel
         assert {r["id"]: r["verdict"] for r in csv_module.DictReader(fh)} == {"lingang": "pass", "puxi": "waived"}
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Waived findings" in md and "| `facility_in_region` | puxi | fail | Wang Li | moving to Lingang by March | 2027-03-31 | SH-CA-2026-17 |" in md

@@ -241,9 +241,11 @@ def test_basis_reaches_every_output(tmp_path, beijing_ip):
     md = render(result, "md", generated_at=stamp)
     assert "| YJ-IP | 2 | IDC | **indeterminate** | ip2region |" in md
     assert "| declared coordinates + declared address | 1 |" in md
-    csv_rows = render(result, "csv", generated_at=stamp).splitlines()
-    assert csv_rows[0].startswith("id,row,kind,tenure,name,verdict,basis,")
-    assert csv_rows[1].split(",")[6] == "ip2region" and csv_rows[2].split(",")[6] == "declared_coordinates+address"
+    import csv as csv_module
+    import io
+
+    rows = list(csv_module.DictReader(io.StringIO(render(result, "csv", generated_at=stamp).lstrip("\ufeff"))))
+    assert [(r["id"], r["verdict"], r["basis"]) for r in rows] == [("YJ-IP", "indeterminate", "ip2region"), ("BJ", "pass", "declared_coordinates+address")]
     assert "<td>declared coordinates + declared address</td>" in render(result, "html", generated_at=stamp)
     features = json.loads(render(result, "geojson", generated_at=stamp))["features"]
     assert [f["properties"]["basis"] for f in features if f["properties"].get("layer") == "facility"] == [["ip2region"], ["declared_coordinates", "address"]]
