@@ -88,22 +88,21 @@ def serve(host: str, port: int, db_url: str | None, allow_remote: bool, max_uplo
             History(db_url).close()  # a database that cannot be opened is said now, not on the first page
         except AuditorError as exc:
             _fail(str(exc))
-    import tempfile
-
     import uvicorn
 
     from auditor.web import create_app
     from auditor.web.app import LOOPBACK_HOSTS
 
-    with tempfile.TemporaryDirectory(prefix="auditor-serve-") as work:
-        app = create_app(db_url=db_url, workdir=work, max_upload_bytes=max_upload_mb * 1024 * 1024,
-                         allowed_hosts=LOOPBACK_HOSTS if is_loopback(host) else None)
-        shown = f"[{host}]" if ":" in host else host
-        click.echo(f"auditor workbench: http://{shown}:{port}/  (Ctrl-C stops it; uploads are removed then)", err=True)
-        if not is_loopback(host):
-            click.echo("warning: listening beyond this machine with no authentication: put it behind a reverse proxy with "
-                       "single sign-on", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    # no workdir: the app makes a temporary folder and removes it in its shutdown (lifespan), which
+    # uvicorn runs on Ctrl-C and SIGTERM before it re-raises the signal
+    app = create_app(db_url=db_url, max_upload_bytes=max_upload_mb * 1024 * 1024,
+                     allowed_hosts=LOOPBACK_HOSTS if is_loopback(host) else None)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"auditor workbench: http://{shown}:{port}/  (Ctrl-C stops it; uploads are removed then)", err=True)
+    if not is_loopback(host):
+        click.echo("warning: listening beyond this machine with no authentication: put it behind a reverse proxy with "
+                   "single sign-on", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
 
 def register(group: click.Group) -> None:
