@@ -407,7 +407,8 @@ def create_app(db_url: str | None = None, workdir: str | Path | None = None, *, 
         w = words(lang_of(request))
         rows = facility_rows(job.report, w.rule)
         doc = map_geojson(job.report, job.result.region, rows)
-        doc["facilities"] = [{k: v for k, v in r.items()} | {"verdict_word": w.status(r["verdict"])} for r in rows]
+        doc["facilities"] = [{k: v for k, v in r.items()} | {"verdict_word": w.status(r["verdict"]), "basis_word": w.basis(r["basis"])}
+                             for r in rows]
         doc["verdict_words"] = {v: w.status(v) for v in ("pass", "fail", "indeterminate", "waived", "error", "not_applicable")}
         body = json.dumps(doc, ensure_ascii=False, allow_nan=False, default=str)
         return finish(Response(body, media_type="application/json"), session, new)

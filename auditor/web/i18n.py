@@ -127,6 +127,11 @@ ZH: dict[str, str] = {
     "Something is wrong with the request.": "请求有误。",
     "The upload is larger than the limit.": "上传文件超过大小上限。",
     "(none)": "（无）",
+    "read facility list": "读取设施清单",
+    "gather evidence": "收集证据",
+    "test containment": "判定位置",
+    "apply rules": "适用规则",
+    "write reports": "生成报告",
     "(operator)": "（经营者）",
     "pass": "通过",
     "fail": "不通过",
@@ -152,6 +157,12 @@ class Words:
         if self._report is not None:
             return str(self._report.status(value))
         return self(value)
+
+    def basis(self, keys: list[str] | tuple[str, ...]) -> str:
+        """The evidence a location was decided on, as the reports label it ("declared coordinates + address")."""
+        if self._report is not None:
+            return str(self._report.basis(keys))
+        return " + ".join(keys)
 
     def rule(self, rule_id: str) -> str:
         if self._report is not None:

@@ -61,7 +61,7 @@ def test_filters_keep_only_matching_rows_and_a_facility_shows_its_findings(bench
     geo = bench.client.get(f"/results/{jid}/map.json").json()
     index = next(f["index"] for f in geo["facilities"] if f["id"] == "in-puxi")
     detail = bench.client.get(f"/results/{jid}/facility/{index}").text
-    assert "facility_in_region" in detail and "2,442 m from the boundary" in detail and "declared_coordinates" in detail
+    assert "facility_in_region" in detail and "2,442 m from the boundary" in detail and "declared coordinates" in detail
     broken = next(f for f in geo["facilities"] if f["id"] == "broken")
     assert broken["verdict"] == "error" and broken["errors"] and broken["lon"] is None
 

@@ -59,7 +59,7 @@
         .then(function (r) { return r.json(); })
         .then(function (s) {
           document.getElementById("state").textContent = w[s.state] || s.state;
-          document.getElementById("step").textContent = s.step || "";
+          document.getElementById("step").textContent = w[s.step] || s.step || "";
           var count = (s.done === null || s.done === undefined) ? "" : String(s.done);
           if (s.total !== null && s.total !== undefined) { count += " / " + s.total; }
           document.getElementById("count").textContent = count;
@@ -109,7 +109,7 @@
       var v = document.getElementById("panel-verdict");
       v.textContent = f.verdict_word;
       v.className = "verdict v-" + f.verdict;
-      document.getElementById("panel-basis").textContent = (f.basis || []).join(" + ");
+      document.getElementById("panel-basis").textContent = f.basis_word || (f.basis || []).join(" + ");
       var where = [];
       if (f.lon !== null) { where.push(f.lon + ", " + f.lat); }
       if (f.distance_m !== null && f.distance_m !== undefined) { where.push(w2.distance + ": " + Math.round(f.distance_m)); }
