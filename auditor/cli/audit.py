@@ -209,9 +209,6 @@ def audit(target: str, **params: Any) -> None:
     streamed = _should_stream(target, scale)
     if p["bundle"] and streamed:
         raise InputError("--bundle needs a whole audit: it cannot be combined with a streamed one (--stream, --chunk-rows, --workers, --dask, or a facility list over 64 MB)")
-    if p["bundle"] and p["lang"]:
-        raise UsageError("--lang", p["lang"], (), message="--bundle cannot yet record --lang, so `auditor verify` could not render "
-                         "the same reports: leave out one of the two")
     if p["record_dns"] and streamed:
         raise InputError("--record-dns needs a whole audit: a streamed one keeps the DNS answers of the facilities it lists only")
     _check_stdout(run, streamed)

@@ -69,7 +69,7 @@ def sweep(domains: tuple[str, ...], sweep_server: str | None, dns_resolver: str 
       auditor sweep static.example.com --sweep-server 127.0.0.1:15353 --record dns.json
       auditor sweep static.example.com.c3cdn.net --dns-recording examples/shanghai-operator/data/dns-recording.json
     """
-    from auditor.engine.gather import relation_of_answer
+    from auditor.engine.gather import network_kwargs, relation_of_answer
     from auditor.regions import load_registry
     from auditor.resolve.dns import DnsResolver, EcsSweeper, ReplayResolver, ReplaySweeper, read_recording, write_recording
     from auditor.resolve.ipgeo.xdb import XdbDatabase
@@ -91,7 +91,7 @@ def sweep(domains: tuple[str, ...], sweep_server: str | None, dns_resolver: str 
         resolver, sweeper = ReplayResolver(recording), ReplaySweeper(recording)
     else:
         assert server is not None and resolver_at is not None  # no recording, so --sweep-server was given (checked above)
-        resolver, sweeper = DnsResolver([resolver_at]), EcsSweeper(per_pair=per_pair)
+        resolver, sweeper = DnsResolver([resolver_at], **network_kwargs()), EcsSweeper(per_pair=per_pair, **network_kwargs())
     resolutions, sweeps, failed, outside = [], [], 0, 0
     for domain in domains:
         res = resolver.resolve(domain)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from auditor.resolve.ipgeo.footprint import Footprint
     from auditor.resolve.ipgeo.xdb import XdbDatabase
 
-__all__ = ["Evidence", "gather", "relation_of_answer", "use_network"]
+__all__ = ["Evidence", "gather", "network_kwargs", "relation_of_answer", "use_network"]
 
 _NETWORK: contextvars.ContextVar[Any] = contextvars.ContextVar("auditor_evidence_network", default=None)
 
@@ -55,6 +55,11 @@ def _network() -> dict[str, Any]:
     """``{"network": ...}`` for a live source inside :func:`use_network`, else ``{}`` (the source's own default)."""
     network = _NETWORK.get()
     return {} if network is None else {"network": network}
+
+
+def network_kwargs() -> dict[str, Any]:
+    """What :func:`_network` gives, for the command line's own live sources (``auditor sweep``)."""
+    return _network()
 
 
 @dataclass
