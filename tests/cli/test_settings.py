@@ -135,3 +135,21 @@ def test_no_settings_file_means_no_settings(tmp_path: Path) -> None:
     (tmp_path / "auditor.toml").write_bytes(b"\xff\xfe")
     with pytest.raises(InputError, match="auditor.toml: not UTF-8 text"):
         load_settings(tmp_path)
+
+
+def test_locate_reads_the_evidence_settings_too(work: Path) -> None:
+    shutil.copyfile(TABLE, work / "table.dat")
+    assert "prefix-table" not in _run(["locate", "58.34.1.1"]).output
+    (work / "auditor.toml").write_text('asn_table = "table.dat"\n', encoding="utf-8")
+    res = _run(["locate", "58.34.1.1"])
+    assert res.exit_code == 0 and "prefix-table [" in res.output and "asn=4812, prefix=58.34.0.0/16" in res.output
+
+
+def test_a_deprecated_dns_server_in_the_file_is_warned_about(work: Path) -> None:
+    write_csv(work / "g.csv", ["id", "lon", "lat", "crs"], [["ok", *DISHUI_LAKE, "wgs84"]])  # nothing to ask a server
+    (work / "auditor.toml").write_text('dns_server = "127.0.0.1:5353"\nformat = "json"\n', encoding="utf-8")
+    res = _run(["audit", "g.csv", "--region", "shanghai", "--as-of", AS_OF, "--out", "o"])
+    assert res.exit_code == 0, res.output
+    assert ("warning: auditor.toml: dns_server is deprecated: it sets both cymru_server (Team Cymru IP-to-ASN lookups) "
+            "and dns_resolver (the inventory's hostnames)") in res.stderr
+    assert json.loads((work / "o" / "report.json").read_text(encoding="utf-8"))["tool"]["mode"] == "online"  # a server is named
