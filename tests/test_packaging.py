@@ -132,3 +132,36 @@ def test_installed_auditor_audits_a_small_list(installed: Path, tmp_path: Path) 
     verdicts = {f["id"]: f["verdict"] for f in report["facilities"]}
     assert verdicts == {"in-lingang": "pass", "in-puxi": "fail"}
     assert any(s["name"] == "boundaries/regions.yaml" for s in report["data_sources"])
+
+
+def test_wheel_carries_compiled_catalogs(dists: dict[str, Path]) -> None:
+    """The build compiles each .po into the .mo beside it (setup.py's build_py); both ship."""
+    with zipfile.ZipFile(dists["wheel"]) as whl:
+        names = set(whl.namelist())
+        for lang in ("zh_CN", "en"):
+            assert {f"auditor/locale/{lang}/LC_MESSAGES/auditor.po", f"auditor/locale/{lang}/LC_MESSAGES/auditor.mo"} <= names
+        mo = whl.read("auditor/locale/zh_CN/LC_MESSAGES/auditor.mo")
+    import gettext
+    import io
+
+    assert gettext.GNUTranslations(io.BytesIO(mo)).gettext("fail") == "不通过"
+
+
+def test_installed_wheel_writes_chinese_reports_from_its_catalogs(installed: Path, tmp_path: Path) -> None:
+    """From the wheel, outside the checkout: the .mo is read (not the .po compiled on the fly), and the
+    Markdown, workbook and PDF come out in Chinese."""
+    listing = write_csv(tmp_path / "f.csv", ["id", "kind", "lon", "lat", "crs"], [["A", "IDC", 121.93, 30.905, "wgs84"], ["B", "IDC", 121.4365, 31.188, "wgs84"]])
+    script = (
+        "import auditor, io, sys\n"
+        "from auditor.report.i18n import catalog_path\n"
+        "assert catalog_path('zh-CN', '.mo').is_file()\n"
+        "r = auditor.audit(sys.argv[1], 'shanghai', as_of='2026-11-01')\n"
+        "md = auditor.render(r, 'md', generated_at='2026-11-28T00:00:00+00:00', lang='zh-CN')\n"
+        "pdf = auditor.render(r, 'pdf', generated_at='2026-11-28T00:00:00+00:00', lang='zh-CN')\n"
+        "import pypdf\n"
+        "text = ''.join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)\n"
+        "print(md.splitlines()[2]); print('不通过' in text)\n"
+    )
+    probe = _run([str(installed / "python"), "-c", script, str(listing)], cwd=tmp_path, env=_outside_env())
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["- **结论：不通过**", "True"]

@@ -75,7 +75,7 @@ def render_pdf(result: AuditResult, *, generated_at: str, lang: str | None = "en
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     # CJK text breaks between any two characters: wordWrap="CJK" (Latin words are still kept whole)
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, alignment=TA_LEFT, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=FONT, bulletFontName=FONT, fontSize=9, leading=12.5, alignment=TA_LEFT, wordWrap="CJK")
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5)
     h1 = ParagraphStyle("h1", parent=body, fontSize=16, leading=21, spaceAfter=4)
     h2 = ParagraphStyle("h2", parent=body, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4)
@@ -105,7 +105,7 @@ def render_pdf(result: AuditResult, *, generated_at: str, lang: str | None = "en
     title = _("Pilot-region audit: {operator}").format(operator=r["operator"]["name"] or _("(bare facility list)"))
     story.append(Paragraph(_p(title), h1))
     verdict = Table([[Paragraph(_p(_("Verdict") + ": " + tr.status(s["verdict"]).upper()), verdict_style)]], colWidths=[width])
-    verdict.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(_COLOURS.get(s["verdict"], "#444444"))),
+    verdict.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9), ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(_COLOURS.get(s["verdict"], "#444444"))),
                                  ("LEFTPADDING", (0, 0), (-1, -1), 8), ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 8)]))
     story += [verdict, Spacer(1, 6)]
     region = r["region"]
@@ -209,6 +209,7 @@ def render_pdf(result: AuditResult, *, generated_at: str, lang: str | None = "en
         buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=15 * mm,
         title=title, author=f"{r['tool']['name']} {r['tool']['version']}", subject=NOTICE_NUMBER, creator=f"{r['tool']['name']} {r['tool']['version']}",
         producer="ReportLab", keywords=[r["region"]["id"], r["as_of"]], invariant=1, lang=tr.lang,
+        initialFontName=FONT, initialFontSize=9,  # no Helvetica among the pages' fonts
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=canvasmaker)
     return buf.getvalue()
