@@ -134,7 +134,7 @@ def test_manifest_lists_every_corpus_file_and_at_least_50():
     assert listed == on_disk
     assert len(listed) >= 50
     for m in MANIFEST:
-        assert m["exit"] in ("0", "1", "2") and m["message"], m
+        assert m["exit"] in ("0", "1", "2", "3") and m["message"], m
         assert (CORPUS / m["file"]).stat().st_size < 20_000
 
 
@@ -361,7 +361,7 @@ def test_xlsx_with_external_link_is_not_followed(tmp_path):
     res, out, stray = run_audit(tmp_path, p)
     assert_clean(res)
     assert stray == []
-    assert res.exit_code in (0, 1), res.output
+    assert res.exit_code in (0, 1, 3), res.output  # 3: a row that could not be read, nothing failed (issue 25)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert sorted(f["row"] for f in report["facilities"]) == [2, 3]
     assert_escaped(out)
