@@ -481,11 +481,13 @@ def verify(bundle: str) -> None:
 
 from auditor.cli.audit import register as _register_audit  # noqa: E402 - its commands use the helpers above
 from auditor.cli.dns import register as _register_dns  # noqa: E402
+from auditor.cli.serve import register as _register_serve  # noqa: E402
 from auditor.cli.supervision import register as _register_supervision  # noqa: E402
 
 _register_audit(main)
 _register_dns(main)
 _register_supervision(main)
+_register_serve(main)
 
 
 if __name__ == "__main__":  # pragma: no cover
