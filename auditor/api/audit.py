@@ -67,8 +67,12 @@ class RegionalAudit:
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing failed and every row was read and placed in a region; else 1."""
-        return 1 if self.unassigned or any(r.exit_code for r in self.results.values()) else 0
+        """As ``auditor audit`` exits: 1 if a region's audit failed; else 3 if a row could not be read or
+        placed in a region; else 0."""
+        codes = {r.exit_code for r in self.results.values()}
+        if 1 in codes:
+            return 1
+        return 3 if self.unassigned or 3 in codes else 0
 
     def facilities_frame(self) -> GeoDataFrame:
         """Every input row once, in input order, with its ``region`` (see :meth:`AuditResult.facilities_frame`)."""

@@ -93,7 +93,7 @@ def locate(queries: list[str], *, config: AuditConfig | None = None, registry: R
                     "status": answer.status, "asn": answer.asn, "prefix": answer.prefix, "holder": answer.holder, "reason": answer.reason,
                 })
         if rep.kind == "host":
-            rep.notes.append("a hostname: locate places addresses; resolve it first (e.g. dig), or list it in a facility's hostname column and audit with --dns-server or --dns-recording")
+            rep.notes.append("a hostname: locate places addresses; resolve it first (e.g. dig), or list it in a facility's hostname column and audit with --dns-resolver or --dns-recording")
         out.append(rep)
     return out
 

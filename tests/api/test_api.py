@@ -120,6 +120,8 @@ def test_a_region_column_audits_each_row_against_its_own_region_and_keeps_every_
     assert "no pilot region 'mars'" in out.loc[3, "errors"] and "no region given" in out.loc[4, "errors"]
     assert out.loc[3, "input:region"] == "mars"
     assert regional.verdict == "fail" and regional.exit_code == 1
+    unread = auditor.audit(frame.iloc[[0, 3]], as_of=AS_OF)  # a passing row and one with no region
+    assert unread.verdict == "indeterminate" and unread.exit_code == 3
     assert set(regional.findings_frame()["region"]) == {"beijing", "shanghai", "shenzhen"}
     assert regional["beijing"].region.id == "beijing"
 
