@@ -179,7 +179,7 @@ def test_streamed_audit_gives_up_once_not_once_per_chunk(knot_dns, tmp_path, net
     assert f"dns gave up after {GIVE_UP} consecutive failures (last: {dns_last}): {MANY - 1 - GIVE_UP} of {MANY} DNS names were not asked" in warnings
     assert f"cymru-dns gave up after {GIVE_UP} consecutive failures (last: {cymru_last}): {MANY - GIVE_UP} of {MANY} queries were not asked" in warnings
     assert sum("gave up" in w for w in warnings) == 2
-    with open(tmp_path / "out" / "facilities.csv", encoding="utf-8", newline="") as fh:
+    with open(tmp_path / "out" / "facilities.csv", encoding="utf-8-sig", newline="") as fh:  # facilities.csv starts with a BOM
         table = list(csv_module.DictReader(fh))
     assert [r["id"] for r in table] == [str(r[0]) for r in rows]
     assert all(r["verdict"] == "indeterminate" for r in table[1:])  # never pass on evidence not obtained

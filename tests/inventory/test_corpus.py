@@ -178,7 +178,7 @@ def test_corpus(case, tmp_path):
 def test_formulas_are_neutralised_in_csv_and_text_in_html(tmp_path):
     res, out, stray = run_audit(tmp_path, CORPUS / "formula_names.csv")
     assert_clean(res) or stray == []
-    with open(out / "facilities.csv", newline="", encoding="utf-8") as fh:
+    with open(out / "facilities.csv", newline="", encoding="utf-8-sig") as fh:  # facilities.csv starts with a BOM
         names = {r["id"]: r["name"] for r in csv.DictReader(fh)}
     assert names["f1"] == "'" + '=HYPERLINK("http://evil.example","click")'
     assert names["f2"].startswith("'+cmd")
