@@ -17,22 +17,10 @@ import functools
 from collections.abc import Iterable
 from pathlib import Path
 
+from auditor.editdistance import edit_distance
 from auditor.regions import AdminUnit, Registry, adcode_prefix, load_registry
 
 __all__ = ["GazetteerNames", "suggest_units"]
-
-
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance by character (names are a few characters long)."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def _is_cjk(text: str) -> bool:
@@ -88,7 +76,7 @@ def suggest_units(registry: Registry, name: str, *, level: str = "", within: Adm
             for form in (u.name_zh, *(a for a in u.aliases if _is_cjk(a))):
                 if not form:
                     continue
-                edits = _distance(text, form)
+                edits = edit_distance(text, form)
                 same_sound = len(form) == len(text) and _pinyin(form) == typed_pinyin
                 # one character changed is a slip only among a province's or city's few units, or when it
                 # sounds the same; nationwide it finds a stranger (火星区 -> 七星区)
@@ -100,7 +88,7 @@ def suggest_units(registry: Registry, name: str, *, level: str = "", within: Adm
                 key = _latin(form)
                 if not key:
                     continue
-                edits = _distance(typed_latin, key)
+                edits = edit_distance(typed_latin, key)
                 if edits <= (1 if len(typed_latin) <= 6 else 2):
                     score = (1, edits)
                     best = score if best is None or score < best else best
