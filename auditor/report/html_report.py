@@ -32,7 +32,7 @@ from auditor.report.plots import figures, inline_svg
 from auditor.report.unplaced import unplaced_title, why_shown
 from auditor.result import AuditResult
 
-__all__ = ["LIST_LIMIT", "DETAIL_LIMIT", "render_html"]
+__all__ = ["LIST_LIMIT", "DETAIL_LIMIT", "render_html", "svg_path"]
 
 _STATUSES = ("fail", "indeterminate", "pass", "not_applicable", "waived")
 _SOURCE_LABELS = {
@@ -77,7 +77,7 @@ def _badge(status: str, tr: Tr) -> str:
 _MAP_W, _MAP_H = 1100.0, 760.0  # the largest the map is drawn; it never grows beyond its own size
 
 
-def _path(geom: Any, tx: Any) -> str:
+def svg_path(geom: Any, tx: Any) -> str:
     """SVG path data of a (multi)polygon in map pixels."""
     out = []
     for poly in getattr(geom, "geoms", [geom]):
@@ -189,14 +189,14 @@ def _map_svg(result: AuditResult, report: Mapping[str, Any], tr: Tr, detailed: s
     simple = [shapely.simplify(g, tol) for g in parts_m]
     for part, g in zip(result.region.parts, simple):
         cls = "part-fill envelope" if part.role.value == "envelope" else "part-fill"
-        out.append(f'<path class="{cls}" fill-rule="evenodd" d="{_path(g, tx)}"/>')
+        out.append(f'<path class="{cls}" fill-rule="evenodd" d="{svg_path(g, tx)}"/>')
     # where the line's accuracy leaves a point undecided: the region grown minus the region shrunk
     band = shapely.simplify(shapely.difference(geom.outer, geom.inner), tol)
-    out.append(f'<path class="band" fill-rule="evenodd" d="{_path(band, tx)}"><title>{_e(tr._("Within the line’s accuracy: a point here is indeterminate"))}</title></path>')
+    out.append(f'<path class="band" fill-rule="evenodd" d="{svg_path(band, tx)}"><title>{_e(tr._("Within the line’s accuracy: a point here is indeterminate"))}</title></path>')
     for part, g in zip(result.region.parts, simple):
         cls = "part envelope" if part.role.value == "envelope" else "part"
         out.append(
-            f'<path class="{cls}" fill-rule="evenodd" data-part="{_e(part.id)}" d="{_path(g, tx)}">'
+            f'<path class="{cls}" fill-rule="evenodd" data-part="{_e(part.id)}" d="{svg_path(g, tx)}">'
             f"<title>{_e(part.id)}: {_e(part.name_en)} ({_e(tr._('line accuracy ±{metres} m').format(metres=f'{part.accuracy_m:,.0f}'))})</title></path>"
         )
     for part, g in zip(result.region.parts, parts_m):

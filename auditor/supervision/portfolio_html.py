@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.report.html_report import svg_path
 from auditor.supervision.records import core_parts, facility_point
 
 if TYPE_CHECKING:
@@ -54,17 +55,6 @@ def _shape(verdict: str, x: float, y: float) -> str:
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/>'
 
 
-def _path(geom: Any, tx: Any) -> str:
-    out = []
-    for poly in getattr(geom, "geoms", [geom]):
-        if poly.is_empty or poly.geom_type != "Polygon":
-            continue
-        for ring in (poly.exterior, *poly.interiors):
-            xy = tx(np.asarray(ring.coords)[:, :2])
-            out.append("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in xy) + "Z")
-    return "".join(out)
-
-
 def _region_map(region: Any, points: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, Any]]], colours: Sequence[str]) -> tuple[str, int]:
     """One region's map: its parts and every operator's located facilities; (svg, markers drawn)."""
     import shapely
@@ -96,7 +86,7 @@ def _region_map(region: Any, points: Sequence[tuple[int, str, Mapping[str, Any],
     out = [f'<svg class="map" role="img" aria-label="{_e(region.id)}: facilities of every operator" viewBox="0 0 {width:.0f} {height:.0f}" '
            f'width="{width:.0f}" height="{height:.0f}" data-region="{_e(region.id)}">']
     for part, g in zip(region.parts, parts_m):
-        out.append(f'<path class="part" fill-rule="evenodd" d="{_path(shapely.simplify(g, tol), tx)}"><title>{_e(part.id)}: '
+        out.append(f'<path class="part" fill-rule="evenodd" d="{svg_path(shapely.simplify(g, tol), tx)}"><title>{_e(part.id)}: '
                    f'{_e(part.name_en)} (line accuracy ±{part.accuracy_m:,.0f} m)</title></path>')
         label = shapely.point_on_surface(g)
         lx, ly = tx(np.array([[label.x, label.y]]))[0]
