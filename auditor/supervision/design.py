@@ -166,14 +166,20 @@ def _fit(sizes: tuple[int, ...], targets: tuple[float, ...], m: int) -> tuple[tu
     """Working log-odds with CPS inclusion probabilities equal to ``targets``; (λ, π, π_gh)."""
     pi_star = np.asarray(targets)
     lam = np.log(pi_star / (1 - pi_star))  # Poisson sampling's odds: the usual starting point
+    step, last_gap = 1.0, np.inf
     for _ in range(MAX_ITERATIONS):
         first, second = _moments(sizes, lam, m)
         pi = first / np.asarray(sizes)
         gap = np.abs(pi - pi_star).max()
         if gap < TOLERANCE:
             break
-        lam = lam + np.log(pi_star / (1 - pi_star)) - np.log(pi / (1 - pi))
-    else:  # pragma: no cover - the iteration contracts for every feasible target (Chen et al. 1994)
+        if gap >= last_gap:
+            # the full step can oscillate (two units, one pick: the odds' difference flips sign each
+            # round and never settles); a shorter step contracts
+            step = max(step / 2, 1 / 64)
+        last_gap = gap
+        lam = lam + step * (np.log(pi_star / (1 - pi_star)) - np.log(pi / (1 - pi)))
+    else:  # pragma: no cover - with the step shortened on a non-decreasing gap the iteration contracts
         raise ArithmeticError(f"the conditional Poisson design did not converge (gap {gap:.3g})")
     s = np.asarray(sizes, dtype=float)
     joint = second / np.outer(s, s)

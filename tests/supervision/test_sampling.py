@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from supervision_fixtures import SHANGHAI, SHANGHAI_ROWS, audit_report, write_operator
 
@@ -95,6 +95,7 @@ def test_inclusion_probabilities_equal_brute_force_enumeration(sizes: list[int],
     weights=st.lists(st.floats(0.1, 20.0), min_size=6, max_size=6),
     frac=st.floats(0.01, 1.0),
 )
+@example(sizes=[1, 1], weights=[1.0, 2.0, 1.0, 1.0, 1.0, 1.0], frac=0.5)  # two units, one pick: the full step oscillated
 def test_every_design_is_a_fixed_size_design(sizes: list[int], weights: list[float], frac: float) -> None:
     """Σ π_k = n, 0 < π ≤ 1, π ∝ w below the cap, and Σ_{l≠k} π_kl = (n − 1) π_k for every unit
     (true of every fixed-size design: a wrong second-order probability breaks it)."""
