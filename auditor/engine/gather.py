@@ -110,6 +110,9 @@ def _ip_db(ev: Evidence, config: AuditConfig) -> XdbDatabase:
     return ev._db
 
 
+ip_database = _ip_db  # the columnar path (auditor.engine.columnar) asks the same database
+
+
 @functools.lru_cache(maxsize=4)
 def _load_xdb(path: str | None, stamp: tuple[int, int] | None) -> XdbDatabase:  # noqa: ARG001 - stamp keys the cache
     """An xdb database, loaded once per process (a streamed audit asks for it once per chunk)."""

@@ -76,6 +76,7 @@ class ChunkPlan:
     collect_declared: bool = False              # the operator's ECS sweeps need every declared address
     tables: tuple[str, ...] = ("csv", "parquet")  # the full tables to render (on the worker, in parallel)
     session: str | None = None                  # the audit's id: each Dask worker keeps its evidence session under it
+    columnar: bool = True                       # judge plain chunks as columns (auditor.engine.columnar); False: row by row
 
     def audit_plan(self) -> AuditPlan:
         registry = load_registry()
@@ -104,6 +105,9 @@ class ChunkOutcome:
     waivers_used: set[int] = field(default_factory=set)        # numbers of the waivers that waived a finding
     gave_up: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)  # see auditor.engine.gather.gave_up_notes
     blank_lines: int = 0                                       # blank lines in a CsvBlock
+    # a columnar chunk's candidates for detail (its first rows that did not pass), judged row by row
+    # only when the audit still lists facilities in detail (see detail_of)
+    pending_detail: RawTable | None = None
 
 
 def facility_view(operator: Operator) -> Operator:
@@ -153,6 +157,61 @@ def worker_session(audit_id: str | None) -> EvidenceSession | None:
 def _judge_chunk(
     chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None, session: EvidenceSession | None
 ) -> ChunkOutcome:
+    table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
+    if plan.columnar:
+        outcome = _judge_columns(table, blank, plan, ids_before)
+        if outcome is not None:
+            return outcome
+    return _judge_rows(table, blank, plan, ids_before, session)
+
+
+def _judge_columns(table: RawTable, blank: int, plan: ChunkPlan, ids_before: dict[str, int] | None) -> ChunkOutcome | None:
+    """A chunk of plain rows judged as columns (:mod:`auditor.engine.columnar`); None when it is not one."""
+    from auditor.engine.columnar import (
+        detail_rows,
+        judge_plain,
+        plain_evidence_only,
+        plain_tallies,
+        read_plain,
+        sources_run,
+        table_columns,
+    )
+    from auditor.engine.judge import data_age_notes
+    from auditor.report.table import arrow_table_of_columns, csv_text_of_columns
+
+    if plan.waivers or plan.collect_declared or not plain_evidence_only(plan.config):
+        return None
+    rows = read_plain(table, plan.default_crs, ids_before)
+    if rows is None or len(set(rows.extra_names)) != len(rows.extra_names):
+        return None
+    j = judge_plain(rows, plan.audit_plan())
+    if j is None:
+        return None
+    columns, extra = table_columns(j), rows.extra_names
+    return ChunkOutcome(
+        rows=len(rows.rows), extra=extra,
+        csv_rows=csv_text_of_columns(columns, extra) if "csv" in plan.tables else "",
+        arrow=arrow_table_of_columns(columns, extra) if "parquet" in plan.tables else None,
+        tallies=plain_tallies(j), digest=FacilityDigest(frozenset(rows.kinds), tuple(j.access_points)), declared=set(), detail=[],
+        sources_run=sources_run(j), data_sources=j.data_sources, notes=data_age_notes(j.data_sources, plan.as_of),
+        crs_unstated=plan.default_crs is None and "" in rows.crs, ids=list(zip(rows.rows, rows.ids)), blank_lines=blank,
+        pending_detail=detail_rows(table, j, plan.detail_cap),
+    )
+
+
+def detail_of(outcome: ChunkOutcome, wanted: int, plan: ChunkPlan, session: EvidenceSession | None) -> None:
+    """Judge row by row the first ``wanted`` of a columnar chunk's detail candidates, into ``outcome.detail``
+    (the Finding objects a report lists are built only for the rows it lists)."""
+    pending, outcome.pending_detail = outcome.pending_detail, None
+    if pending is None or wanted <= 0 or not pending.rows:
+        return
+    rows_plan = dataclasses.replace(plan, columnar=False, tables=())
+    outcome.detail = _judge_rows(dataclasses.replace(pending, rows=pending.rows[:wanted]), 0, rows_plan, None, session).detail
+
+
+def _judge_rows(
+    table: RawTable, blank: int, plan: ChunkPlan, ids_before: dict[str, int] | None, session: EvidenceSession | None
+) -> ChunkOutcome:
     from auditor.report.table import (
         arrow_table,
         csv_text,
@@ -160,7 +219,6 @@ def _judge_chunk(
         facility_record,
     )
 
-    table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
     aplan = plan.audit_plan()
     facilities = validate_rows(table, default_crs=plan.default_crs, ids_before=ids_before)
     j = judge(facilities, plan.operator, None, aplan, session=session)
@@ -363,12 +421,14 @@ def audit_streamed(
     detail_cap: int = DETAIL_CAP,
     client: Any = None,
     progress: Callable[..., None] | None = None,
+    columnar: bool = True,
 ) -> StreamOutput:
     """Audit ``target`` chunk by chunk, writing facilities.csv / facilities.parquet into ``out_dir`` as it goes.
 
     ``client``: a ``dask.distributed.Client``; chunks are then judged on its workers. The
     returned result lists in detail only the first ``detail_cap`` facilities that did not pass;
-    its ``totals`` count every row. Write the summary reports with :func:`auditor.report.write_reports`.
+    its ``totals`` count every row. ``columnar=False`` judges every chunk row by row (the reference
+    the columnar path is tested against). Write the summary reports with :func:`auditor.report.write_reports`.
 
     Given a folder path, the tables are staged and moved into place when the audit is done
     (never half-written under their final names); given an open
@@ -386,7 +446,7 @@ def audit_streamed(
         operator=facility_view(op), region_id=plan.region.id, region_options=tuple(sorted(plan.region.options.items())),
         as_of=plan.as_of, default_crs=plan.default_crs, config=plan.config, waivers=tuple(waivers), detail_cap=detail_cap,
         collect_declared=bool(op.cdn_domains) and plan.config.dns_configured,
-        tables=tuple(t for t in ("csv", "parquet") if t in formats), session=uuid.uuid4().hex,
+        tables=tuple(t for t in ("csv", "parquet") if t in formats), session=uuid.uuid4().hex, columnar=columnar,
     )
     folder: ReportFolder
     if isinstance(out_dir, ReportFolder):
@@ -406,6 +466,7 @@ def audit_streamed(
                 clash = fold.ids_used_before(outcome)
                 if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
                     outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash, session), client)
+                detail_of(outcome, detail_cap - len(fold.detail), chunk_plan, session)
                 writer.write(outcome)
                 fold.add(outcome)
                 step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)

@@ -406,3 +406,9 @@ def _checked(lon: float, lat: float, d_lon: int | None, d_lat: int | None, lon_t
         return None, None, None
     decimals = None if d_lon is None or d_lat is None else min(d_lon, d_lat)
     return lon, lat, decimals
+
+
+# for the columnar path (auditor.engine.columnar), which reads plain rows as these functions do
+text_cell = _text
+header_crs = _header_crs
+extra_name = _extra_name

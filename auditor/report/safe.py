@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["csv_cell", "md_cell"]
+__all__ = ["FORMULA_START", "csv_cell", "md_cell"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+#: What a cell starts with that a spreadsheet would run as a formula.
+FORMULA_START = _FORMULA_START
 
 
 def csv_cell(value: object) -> str:

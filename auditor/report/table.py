@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from auditor.model import Facility, Status
-from auditor.report.safe import csv_cell
+from auditor.report.safe import FORMULA_START, csv_cell
 from auditor.result import AuditResult
 
 __all__ = ["BOM", "COLUMNS", "INPUT_COLUMNS", "RESULT_COLUMNS", "extra_columns", "extra_header", "facility_record", "csv_fields", "csv_text",
-           "arrow_table", "write_parquet", "given_value"]
+           "arrow_table", "write_parquet", "given_value", "csv_text_of_columns", "arrow_table_of_columns"]
 
 #: The byte-order mark facilities.csv starts with (Excel reads a CSV without one in the system code page: GBK in China).
 BOM = "\ufeff"
@@ -127,6 +129,52 @@ def csv_text(records: list[dict[str, Any]], extra: list[str]) -> str:
     return buf.getvalue()
 
 
+#: the columns csv_fields neutralises as text (the others are numbers or the audit's own words)
+_TEXT_COLUMNS = frozenset({"id", "kind", "tenure", "name", "address", "ip", "hostname", "adcode", "province", "city", "district", "message"})
+_DIGITS = {"lon_wgs84": 7, "lat_wgs84": 7, "uncertainty_m": 2, "distance_to_boundary_m": 1}
+_FORMULA_MARKS = tuple("\x00" + c for c in FORMULA_START)
+
+
+def _neutralised(values: list[str]) -> list[str]:
+    """:func:`csv_cell` of every value; a scan of the joined column spares the per-cell work when no
+    cell starts like a formula (the usual case)."""
+    joined = "\x00" + "\x00".join(values)
+    if not any(mark in joined for mark in _FORMULA_MARKS):
+        return values
+    return [csv_cell(v) for v in values]
+
+
+def _quoted(values: list[str]) -> list[str]:
+    """Each value as the csv module writes it (QUOTE_MINIMAL, ``\\r\\n`` line ends): quoted when it
+    holds a delimiter, a quote or a line break."""
+    joined = "\x00".join(values)
+    if not ("," in joined or '"' in joined or "\r" in joined or "\n" in joined):
+        return values
+    return [('"' + v.replace('"', '""') + '"') if ("," in v or '"' in v or "\r" in v or "\n" in v) else v for v in values]
+
+
+def csv_text_of_columns(columns: dict[str, Any], extra: list[str]) -> str:
+    """Rows given as columns (every one filled: no None), as :func:`csv_text` writes the same records."""
+    fields: list[list[str]] = []
+    for c in COLUMNS:
+        values = columns[c]
+        if c in ("lon", "lat"):
+            text = [repr(v) for v in np.asarray(values, dtype=np.float64).tolist()]
+        elif c in _DIGITS:
+            spec = f".{_DIGITS[c]}f"
+            text = [format(v, spec) for v in np.asarray(values, dtype=np.float64).tolist()]
+        elif c == "row":
+            text = [str(v) for v in values]
+        else:
+            text = _neutralised(list(values)) if c in _TEXT_COLUMNS else list(values)
+        fields.append(_quoted(text))
+    for c in extra:
+        fields.append(_quoted(_neutralised(list(columns[f"input:{c}"]))))
+    if not fields[0]:
+        return ""
+    return "\r\n".join(map(",".join, zip(*fields))) + "\r\n"
+
+
 _NUMBERS = ("row", "lon", "lat", "lon_wgs84", "lat_wgs84", "uncertainty_m", "distance_to_boundary_m")
 
 
@@ -149,17 +197,22 @@ def arrow_schema(extra: list[str]) -> Any:
 
 def arrow_table(records: list[dict[str, Any]], extra: list[str]) -> Any:
     """Records as a pyarrow Table (values as they are: no spreadsheet neutralisation in Parquet)."""
-    import numpy as np
-    import pyarrow as pa
-    import shapely
-
     columns: dict[str, Any] = {c: [r[c] for r in records] for c in COLUMNS}
     for c in extra:
         columns[f"input:{c}"] = [r["extra"].get(c, "") for r in records]
+    return arrow_table_of_columns(columns, extra)
+
+
+def arrow_table_of_columns(columns: dict[str, Any], extra: list[str]) -> Any:
+    """Columns (lists, or float arrays with NaN for nothing) as the Parquet table, geometry added."""
+    import pyarrow as pa
+    import shapely
+
+    columns = dict(columns)
     lon = np.array([np.nan if v is None else v for v in columns["lon_wgs84"]], dtype=float)
     lat = np.array([np.nan if v is None else v for v in columns["lat_wgs84"]], dtype=float)
     located = ~np.isnan(lon)
-    wkb = np.full(len(records), None, dtype=object)
+    wkb = np.full(len(lon), None, dtype=object)
     if located.any():
         wkb[located] = shapely.to_wkb(shapely.points(lon[located], lat[located]))
     columns["geometry"] = wkb.tolist()

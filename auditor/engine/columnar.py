@@ -1,0 +1,461 @@
+"""Columnar judging of plain rows: a chunk judged as arrays, findings built only for the rows reported in detail.
+
+Most rows of a large facility list are *plain*: an id, a name, a kind, decimal coordinates with
+or without a stated system, and at most one IPv4 address. For such rows the rules reduce to a
+few cases (:mod:`auditor.rules._location`: declared inside, declared outside, doubted by the IP
+database, near the line), so a chunk of them is judged here column by column — coordinates
+parsed once per cell, containment in one vectorised call, the IP database asked once per distinct
+answer — into per-row status and message columns, and the table rows are rendered from those
+columns. :class:`~auditor.model.Finding` objects are built (by the per-row path) only for the
+rows the summary reports list in detail.
+
+What this path gives equals the per-row path (:func:`auditor.engine.judge.judge`), row for row
+and byte for byte in the tables: ``tests/engine/test_columnar.py`` compares the two on chunks made
+to reach every case. Anything else — a row that is not plain, evidence other than declared
+coordinates and ip2region, waivers, ISP access points (the operator's footprint rule reads
+their combined verdicts) — sends the chunk down the per-row path, which stays the reference.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from auditor.errors import InventoryError, UsageError
+from auditor.geo.containment import INDETERMINATE, INSIDE, OUTSIDE, VERDICT_CODES, radius_for_decimals
+from auditor.geo.crs import CRS, datum_ambiguity_m, parse_crs, to_wgs84
+from auditor.inventory.read import RawTable
+from auditor.inventory.validate import check_columns, extra_name, header_crs, text_cell
+from auditor.inventory.values import crs_word, kind_word, parse_degrees, tenure_word
+from auditor.iptext import is_dotted_quad
+from auditor.model import EvidenceSource
+from auditor.result import Tallies
+from auditor.rules._location import ASSUMPTION_MARK, part_names
+from auditor.rules._weights import caveats
+from auditor.rules.base import CDN_KINDS, ISP_KINDS
+
+if TYPE_CHECKING:
+    from auditor.config import AuditConfig
+    from auditor.engine.plan import AuditPlan
+    from auditor.regions import DataSource
+
+__all__ = ["PlainRows", "PlainJudgement", "plain_evidence_only", "read_plain", "judge_plain"]
+
+#: The canonical columns a plain row may fill; any other canonical column must be blank in the chunk.
+PLAIN_COLUMNS = frozenset({"id", "name", "kind", "tenure", "lon", "lat", "crs", "ip"})
+
+_VERDICT_TEXT = {OUTSIDE: "outside", INSIDE: "inside", INDETERMINATE: "indeterminate"}
+_NO_IP, _IP_UNRESOLVED, _IP_CONTAINED = 0, 1, 2
+_NO_VERDICT = -1
+
+_FIR, _CDN, _LEC = "facility_in_region", "cdn_nodes_in_region", "location_evidence_consistent"
+_IP_KEY = EvidenceSource.IP2REGION.value
+_COORDINATES_KEY = EvidenceSource.DECLARED_COORDINATES.value
+
+
+def plain_evidence_only(config: AuditConfig) -> bool:
+    """Whether the configuration asks for no evidence beyond declared coordinates, admin facts,
+    addresses and the ip2region database (the sources the columnar path reproduces)."""
+    return not (
+        config.mmdb or config.latency or config.dns_configured or config.asn_table or config.asn_recording
+        or config.cymru_server or config.rdap_url or config.sweep_server or config.online
+    )
+
+
+@dataclass
+class PlainRows:
+    """A chunk's rows as validated columns (only built when every row is plain)."""
+
+    rows: list[int]
+    ids: list[str]
+    names: list[str]
+    kinds: list[str]
+    tenures: list[str]
+    lon: np.ndarray
+    lat: np.ndarray
+    decimals: list[int]
+    crs: list[str]                  # the row's system ("" when neither the row nor a default states one)
+    ips: list[str]                  # the row's one address ("" when none)
+    extra_names: list[str]
+    extra_values: list[list[str]]   # per extra column, the raw cells
+
+
+def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str, int] | None) -> PlainRows | None:
+    """The table's rows as :class:`PlainRows`, or None when a row is not plain (the per-row path
+    then validates the chunk and says what is wrong with which row)."""
+    if table.file_crs is not None or table.row_problems or table.cell_problems or not table.rows:
+        return None
+    try:
+        cmap = table.column_map()
+        check_columns(table, cmap)
+        default = header_crs(table, cmap) or (parse_crs(default_crs).value if default_crs is not None else None)
+    except (InventoryError, UsageError):
+        return None
+    width = len(table.headers)
+    values = [v for _, v in table.rows]
+    if any(len(v) != width for v in values):
+        return None
+    read = dict(cmap.read)
+    for i, canon in read.items():
+        if canon not in PLAIN_COLUMNS and any(text_cell(v[i]) for v in values):
+            return None
+    index = {canon: i for i, canon in read.items()}
+    if "lon" not in index or "lat" not in index:
+        return None
+
+    def column(canon: str) -> list[str]:
+        i = index.get(canon)
+        return [""] * len(values) if i is None else [v[i] for v in values]
+
+    ids = [text_cell(x) for x in column("id")]
+    seen = set(ids_before or ())
+    for fid in ids:
+        if not fid or "#" in fid or fid in seen:
+            return None  # missing, duplicate (the per-row path words it) or not a plain claim id
+        seen.add(fid)
+    kinds = _by_value(column("kind"), _kind)
+    tenure_header = cmap.header("tenure") or ""
+    tenure_cells = column("tenure")
+    tenures = _by_value(tenure_cells, lambda t: _tenure(t, tenure_header))
+    if kinds is None or tenures is None:
+        return None
+    kind_codes = [k for k, _ in kinds]
+    # the kind's word (自建机房, 租用机房) implies a tenure where the tenure cell is empty
+    tenure_texts = [t if t or text_cell(cell) else implied for t, cell, (_, implied) in zip(tenures, tenure_cells, kinds)]
+    lon, lat, decimals = [], [], []
+    for lon_cell, lat_cell in zip(column("lon"), column("lat")):
+        x, y = _plain_degrees(lon_cell), _plain_degrees(lat_cell)
+        if x is None or y is None:
+            return None
+        lon.append(x[0])
+        lat.append(y[0])
+        decimals.append(min(x[1], y[1]))
+    lon_a, lat_a = np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64)
+    ok = np.isfinite(lon_a) & np.isfinite(lat_a) & (np.abs(lat_a) <= 90.0) & (np.abs(lon_a) <= 180.0) & ~((lon_a == 0.0) & (lat_a == 0.0))
+    if not ok.all():
+        return None
+    crs = _by_value(column("crs"), lambda t: _crs_of(t, default))
+    if crs is None:
+        return None
+    ips = [text_cell(x) for x in column("ip")]
+    if any(ip and not is_dotted_quad(ip) for ip in ips):
+        return None
+    extra_idx = [i for i in range(width) if i not in read]
+    extra_names = [_extra_name(cmap, i) for i in extra_idx]
+    return PlainRows(
+        rows=[r for r, _ in table.rows], ids=ids, names=[text_cell(x) for x in column("name")], kinds=kind_codes,
+        tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips,
+        extra_names=extra_names, extra_values=[[v[i] for v in values] for i in extra_idx],
+    )
+
+
+def _extra_name(cmap: Any, i: int) -> str:
+    return extra_name(cmap, i) or f"column_{i + 1}"
+
+
+_REJECT = object()
+
+
+def _by_value(cells: list[str], read: Any) -> list[Any] | None:
+    """``read(cell)`` for every cell, computed once per distinct cell; None when a reading is
+    refused (``_REJECT``: a warning or an error, which the per-row path words)."""
+    memo: dict[str, Any] = {}
+    out = []
+    for cell in cells:
+        got = memo.get(cell, memo)
+        if got is memo:
+            got = memo[cell] = read(cell)
+        if got is _REJECT:
+            return None
+        out.append(got)
+    return out
+
+
+def _kind(cell: str) -> Any:
+    code, implied, warning = kind_word(cell)
+    return _REJECT if warning else (code, implied)
+
+
+def _tenure(cell: str, header: str) -> Any:
+    tenure, warning = tenure_word(cell, header)
+    return _REJECT if warning else tenure
+
+
+def _crs_of(cell: str, default: str | None) -> Any:
+    t = text_cell(cell)
+    if not t:
+        return default or ""
+    try:
+        return crs_word(t) or parse_crs(t).value
+    except UsageError:
+        return _REJECT
+
+
+def _plain_degrees(cell: str) -> tuple[float, int] | None:
+    t = cell.strip()
+    if not t.isascii() or not t:
+        return None
+    try:
+        d = parse_degrees(t, decimal_comma=False)
+    except ValueError:
+        return None
+    if d.note or d.axis is not None or d.decimals is None:
+        return None
+    return d.value, d.decimals
+
+
+# -- judging -------------------------------------------------------------------------------------
+
+@dataclass
+class PlainJudgement:
+    """Per-row columns of a judged chunk: what the tables and tallies need."""
+
+    rows: PlainRows
+    w_lon: np.ndarray
+    w_lat: np.ndarray
+    uncertainty: np.ndarray
+    containment: list[str]
+    distance: list[float]
+    parts: list[str]                 # "+"-joined part ids
+    parts_key: list[str]             # " + "-joined, or "(none)", as the tallies count them
+    verdict: list[str]
+    basis: list[str]
+    failed_rules: list[str]
+    indeterminate_rules: list[str]
+    message: list[str]
+    rule_statuses: list[tuple[tuple[str, str], ...]]
+    unplaced: list[tuple[int, str, str, str]]   # (row, id, address, why) of addresses nothing placed
+    data_sources: list[DataSource] = field(default_factory=list)
+    any_ip: bool = False
+    # ISP access points in row order, as FacilityDigest holds them: (id, combined verdict, evidence ids)
+    access_points: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
+
+
+def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
+    """Judge plain rows as the per-row path would (None: a case it does not reproduce, e.g. an
+    IP database answer whose levels contradict each other)."""
+    region = plan.region
+    geom = region.geometry
+    n = len(p.rows)
+    crs = np.array(p.crs)
+    w_lon, w_lat = p.lon.copy(), p.lat.copy()
+    for system in (CRS.GCJ02, CRS.BD09):
+        sel = crs == system.value
+        if sel.any():
+            w_lon[sel], w_lat[sel] = to_wgs84(p.lon[sel], p.lat[sel], system)
+    unknown = crs == ""
+    ambiguity = np.zeros(n)
+    if unknown.any():
+        ambiguity[unknown] = datum_ambiguity_m(p.lon[unknown], p.lat[unknown])
+    radius = [0.0] * n
+    lat_list = p.lat.tolist()
+    for i, (la, dec) in enumerate(zip(lat_list, p.decimals)):
+        precision = radius_for_decimals(la, dec)
+        r = precision if precision > 0.0 else 0.0
+        if unknown[i]:
+            r += float(ambiguity[i])
+        radius[i] = r
+    res = geom.classify_points(w_lon, w_lat, np.array(radius))
+    assert res.distance_m is not None and res.nominal_inside is not None and res.part_mask is not None
+    verdicts = res.verdict.tolist()
+    distances = res.distance_m.tolist()
+    undecided = np.flatnonzero(res.verdict == INDETERMINATE)
+    accuracy: dict[int, float] = {}
+    if undecided.size:
+        acc = geom.nearest_part_accuracy_m(w_lon[undecided], w_lat[undecided])
+        accuracy = dict(zip(undecided.tolist(), acc.tolist()))
+    part_ids = [q.id for q in geom.parts]
+    codes = (np.asarray(res.part_mask, dtype=np.int64) << np.arange(len(part_ids), dtype=np.int64)).sum(axis=1).tolist()
+    parts_of = {code: tuple(pid for k, pid in enumerate(part_ids) if code >> k & 1) for code in set(codes)}
+
+    ip_state, ip_verdict, ip_suffix, ip_why, data_sources = _ip_columns(p, plan)
+    if ip_state is None:
+        return None
+
+    region_id = region.id
+    cav = caveats([_IP_KEY]) or "it cannot prove a location"
+    nominal = res.nominal_inside.tolist()
+    containment, parts_col, parts_key, verdict_col, basis_col = [], [], [], [], []
+    failed_col, indet_col, message_col, statuses = [], [], [], []
+    unplaced: list[tuple[int, str, str, str]] = []
+    access_points: list[tuple[str, Any, tuple[str, ...]]] = []
+    for i in range(n):
+        v, dist, parts = verdicts[i], distances[i], parts_of[codes[i]]
+        desc_p = f"declared coordinates: {_VERDICT_TEXT[v]}, {dist:,.0f} m from the boundary"
+        if parts:
+            desc_p += f" (in {part_names(parts)})"
+        if v == INDETERMINATE:
+            side = "inside" if nominal[i] else "outside"
+            desc_p += (f" — {dist:,.0f} m {side} the drawn line, within the claim's uncertainty "
+                       f"({radius[i]:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m)")
+        state, iv = ip_state[i], ip_verdict[i]
+        desc_i = f"ip2region:{p.ips[i]}: {_VERDICT_TEXT[iv]}{ip_suffix[i]}" if state == _IP_CONTAINED else ""
+        tenure = p.tenures[i]
+        cdn = p.kinds[i] in CDN_KINDS
+        if v == OUTSIDE:
+            status, basis = "fail", _COORDINATES_KEY
+            body = f" lies outside {region_id}: {desc_p}."
+        elif v == INSIDE and iv == OUTSIDE:
+            status, basis = "indeterminate", f"{_COORDINATES_KEY}+{_IP_KEY}"
+            body = (f" is declared inside {region_id} ({desc_p}), but weak independent evidence places it "
+                    f"outside ({desc_i}), and {cav}: check on site.")
+        elif v == INSIDE:
+            status, basis = "pass", _COORDINATES_KEY
+            body = f" lies inside {region_id}: {desc_p}."
+        else:
+            decided_ip = state == _IP_CONTAINED and iv != INDETERMINATE
+            status = "indeterminate"
+            basis = f"{_COORDINATES_KEY}+{_IP_KEY}" if decided_ip else _COORDINATES_KEY
+            body = f" cannot be placed inside or outside {region_id}: {desc_p}{'; ' + desc_i if decided_ip else ''}."
+        what = f"The facility ({tenure})" if tenure else "The facility"
+        message = what + body
+        if state == _IP_CONTAINED:
+            contradiction = (v == INSIDE and iv == OUTSIDE) or (v == OUTSIDE and iv == INSIDE)
+            lec = "indeterminate" if contradiction else "pass"
+        else:
+            lec = "not_applicable"
+        found = ((_FIR, status), (_CDN, status), (_LEC, lec)) if cdn else ((_FIR, status), (_LEC, lec))
+        statuses.append(found)
+        failed_col.append(";".join(r for r, s in found if s == "fail"))
+        indet_col.append(";".join(r for r, s in found if s == "indeterminate"))
+        verdict_col.append("fail" if status == "fail" else "indeterminate" if "indeterminate" in (status, lec) else "pass")
+        basis_col.append(basis)
+        message_col.append(message)
+        containment.append(_VERDICT_TEXT[v])
+        parts_col.append("+".join(parts))
+        parts_key.append(" + ".join(parts) or "(none)")
+        if state == _IP_UNRESOLVED:
+            unplaced.append((p.rows[i], p.ids[i], p.ips[i], ip_why[i]))
+        if p.kinds[i] in ISP_KINDS:
+            fid = p.ids[i]
+            with_ip = "+" in basis  # the address's claim is among the evidence the answer rests on
+            evidence = (f"{fid}#coordinates", f"{fid}#ip2region:{p.ips[i]}") if with_ip else (f"{fid}#coordinates",)
+            access_points.append((fid, _ANSWER_VERDICT[v if status != "indeterminate" else INDETERMINATE], evidence))
+    return PlainJudgement(
+        rows=p, w_lon=w_lon, w_lat=w_lat, uncertainty=np.array(radius), containment=containment, distance=distances,
+        parts=parts_col, parts_key=parts_key, verdict=verdict_col, basis=basis_col, failed_rules=failed_col,
+        indeterminate_rules=indet_col, message=message_col, rule_statuses=statuses, unplaced=unplaced,
+        data_sources=data_sources, any_ip=any(p.ips), access_points=access_points,
+    )
+
+
+def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
+    """Per row: whether its address was placed (state), the placing claim's verdict code, the text
+    a finding adds after the verdict, and why nothing placed it; plus the database's data source.
+    (None, ...) when an answer is a case the columnar path does not reproduce."""
+    n = len(p.rows)
+    state, verdict, suffix, why = [_NO_IP] * n, [_NO_VERDICT] * n, [""] * n, [""] * n
+    if not any(p.ips):
+        return state, verdict, suffix, why, []
+    from auditor.engine.gather import Evidence, ip_database
+    from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, normalise_ip
+
+    ev = Evidence()
+    db = ip_database(ev, plan.config)
+    resolver = Ip2regionResolver(db, plan.registry)
+    queries: list[str] = []
+    asked: list[int] = []
+    for i, ip in enumerate(p.ips):
+        if not ip:
+            continue
+        address, note = normalise_ip(ip, resolver.ip_version)
+        if address is None:
+            state[i], why[i] = _IP_UNRESOLVED, note
+        elif note:
+            return None, None, None, None, None  # a rewritten address (IPv4-mapped): its note is part of the claim
+        else:
+            queries.append(address)
+            asked.append(i)
+    answers: dict[int, tuple[int, int, str, str] | None] = {}
+    for i, rid in zip(asked, db.lookup(queries).tolist() if queries else []):
+        got = answers.get(rid, answers)
+        if got is answers:
+            got = answers[rid] = _ip_answer(resolver, plan, rid)
+        if got is None:
+            return None, None, None, None, None
+        state[i], verdict[i], suffix[i], why[i] = got
+    return state, verdict, suffix, why, list(ev.data_sources)
+
+
+def _ip_answer(resolver: Any, plan: AuditPlan, rid: int) -> tuple[int, int, str, str] | None:
+    """What one database answer means for the region, as :meth:`Ip2regionResolver.claims` and
+    :func:`auditor.engine.judge.contain` make of it: (state, verdict code, describe suffix, why unplaced)."""
+    from auditor.resolve.ipgeo.ip2region import CHINA_NAMES, cached_unit, parse_region_text
+
+    db = resolver.db
+    text = db.region_text(rid) if rid >= 0 else None
+    if text is None:
+        return _IP_UNRESOLVED, _NO_VERDICT, "", "not covered by the database"
+    answer = parse_region_text(text, resolver.layout)
+    unit, unit_note = cached_unit(plan.registry, answer)
+    notes = tuple(x for x in ("", unit_note) if x)
+    if unit is None:
+        if answer.country and answer.country not in CHINA_NAMES:
+            return _IP_CONTAINED, OUTSIDE, f" — {text}: outside mainland China", ""
+        if any("contradict" in x for x in notes):
+            return None  # the consistency rule fails such a row: per-row path
+        return _IP_UNRESOLVED, _NO_VERDICT, "", notes[0] if notes else "no evidence source placed it"
+    label = " ".join(x for x in (unit.name_zh, unit.name_en) if x) or unit.adcode
+    relation, note = plan.region.admin_relation(unit.adcode, text="")
+    code = _CODE_OF[relation.value]
+    reason = f"{label}: {note}" + ("; coordinates would settle it" if code == INDETERMINATE else "")
+    shown = reason and (code != INSIDE or ASSUMPTION_MARK in reason)
+    return _IP_CONTAINED, code, f" — {reason}" if shown else "", ""
+
+
+_ANSWER_VERDICT = dict(enumerate(VERDICT_CODES))
+_CODE_OF = {"outside": OUTSIDE, "inside": INSIDE, "indeterminate": INDETERMINATE}
+
+
+def plain_tallies(j: PlainJudgement) -> Tallies:
+    """The chunk's tallies, as :meth:`Tallies.of_facilities` counts them (first-seen order kept:
+    a Counter remembers the order its keys first came in)."""
+    t = Tallies(facility_count=len(j.verdict))
+    for found, count in collections.Counter(j.rule_statuses).items():
+        for rule, status in found:
+            counts = t.rules.setdefault(rule, {})
+            counts[status] = counts.get(status, 0) + count
+    t.verdicts = dict(collections.Counter(j.verdict))
+    t.bases = dict(collections.Counter(j.basis))
+    t.parts = dict(collections.Counter(j.parts_key))
+    if j.unplaced:
+        t.unplaced = {"ips_unplaced": len(j.unplaced)}
+        t.unplaced_items = {"ips_unplaced": j.unplaced[: Tallies.UNPLACED_LISTED]}
+    return t
+
+
+def table_columns(j: PlainJudgement) -> dict[str, Any]:
+    """The facility table's columns (:data:`auditor.report.table.COLUMNS`, then ``input:NAME``), as
+    :func:`auditor.report.table.facility_record` fills them row by row."""
+    p = j.rows
+    n = len(p.rows)
+    blank = [""] * n
+    cols: dict[str, Any] = {
+        "id": p.ids, "row": p.rows, "kind": p.kinds, "tenure": p.tenures, "name": p.names, "address": blank,
+        "lon": p.lon, "lat": p.lat, "crs": p.crs, "ip": p.ips, "hostname": blank,
+        "adcode": blank, "province": blank, "city": blank, "district": blank,
+        "verdict": j.verdict, "basis": j.basis, "lon_wgs84": j.w_lon, "lat_wgs84": j.w_lat, "uncertainty_m": j.uncertainty,
+        "containment": j.containment, "distance_to_boundary_m": np.asarray(j.distance, dtype=np.float64), "parts": j.parts,
+        "failed_rules": j.failed_rules, "indeterminate_rules": j.indeterminate_rules, "message": j.message,
+    }
+    for name, values in zip(p.extra_names, p.extra_values):
+        cols[f"input:{name}"] = values
+    return cols
+
+
+def detail_rows(table: RawTable, j: PlainJudgement, cap: int) -> RawTable:
+    """The first ``cap`` rows that did not pass, as a table the per-row path judges in detail."""
+    keep = {row for row, v in zip(j.rows.rows, j.verdict) if v != "pass"}
+    rows = [r for r in table.rows if r[0] in keep][:cap]
+    return replace(table, rows=rows, row_problems={}, cell_problems={})
+
+
+def sources_run(j: PlainJudgement) -> list[str]:
+    """The evidence sources the per-row path runs over such rows, in its order."""
+    out = [EvidenceSource.DECLARED_COORDINATES.value, EvidenceSource.ADMIN_FACT.value, EvidenceSource.ADDRESS.value]
+    return out + ([_IP_KEY] if j.any_ip else [])
+
