@@ -33,6 +33,8 @@ def _special_first_octets() -> frozenset[int]:
 
 
 _SPECIAL = _special_first_octets()
+#: First octets where a dotted quad may not be global (there :mod:`ipaddress` decides).
+SPECIAL_FIRST_OCTETS = _SPECIAL
 
 
 def is_dotted_quad(text: str) -> bool:

@@ -19,6 +19,7 @@ their combined verdicts) — sends the chunk down the per-row path, which stays 
 from __future__ import annotations
 
 import collections
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -30,9 +31,10 @@ from auditor.geo.containment import INDETERMINATE, INSIDE, OUTSIDE, VERDICT_CODE
 from auditor.geo.crs import CRS, datum_ambiguity_m, parse_crs, to_wgs84
 from auditor.inventory.read import RawTable
 from auditor.inventory.validate import check_columns, extra_name, header_crs, text_cell
-from auditor.inventory.values import crs_word, kind_word, parse_degrees, tenure_word
-from auditor.iptext import is_dotted_quad
+from auditor.inventory.values import crs_word, kind_word, tenure_word
+from auditor.iptext import SPECIAL_FIRST_OCTETS
 from auditor.model import EvidenceSource
+from auditor.resolve.ipgeo.xdb import parse_ipv4
 from auditor.result import Tallies
 from auditor.rules._location import ASSUMPTION_MARK, part_names
 from auditor.rules._weights import caveats
@@ -80,6 +82,8 @@ class PlainRows:
     decimals: list[int]
     crs: list[str]                  # the row's system ("" when neither the row nor a default states one)
     ips: list[str]                  # the row's one address ("" when none)
+    has_ip: np.ndarray
+    ip_values: np.ndarray           # the address as an integer (0 where none)
     extra_names: list[str]
     extra_values: list[list[str]]   # per extra column, the raw cells
 
@@ -111,7 +115,7 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
         i = index.get(canon)
         return [""] * len(values) if i is None else [v[i] for v in values]
 
-    ids = [text_cell(x) for x in column("id")]
+    ids = _texts(column("id"))
     seen = set(ids_before or ())
     for fid in ids:
         if not fid or "#" in fid or fid in seen:
@@ -126,29 +130,30 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
     kind_codes = [k for k, _ in kinds]
     # the kind's word (自建机房, 租用机房) implies a tenure where the tenure cell is empty
     tenure_texts = [t if t or text_cell(cell) else implied for t, cell, (_, implied) in zip(tenures, tenure_cells, kinds)]
-    lon, lat, decimals = [], [], []
-    for lon_cell, lat_cell in zip(column("lon"), column("lat")):
-        x, y = _plain_degrees(lon_cell), _plain_degrees(lat_cell)
-        if x is None or y is None:
-            return None
-        lon.append(x[0])
-        lat.append(y[0])
-        decimals.append(min(x[1], y[1]))
-    lon_a, lat_a = np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64)
+    lon_cells, lat_cells = _plain_degrees(column("lon")), _plain_degrees(column("lat"))
+    if lon_cells is None or lat_cells is None:
+        return None
+    lon_a, lat_a = np.array(lon_cells[0], dtype=np.float64), np.array(lat_cells[0], dtype=np.float64)
+    decimals = list(map(min, lon_cells[1], lat_cells[1]))
     ok = np.isfinite(lon_a) & np.isfinite(lat_a) & (np.abs(lat_a) <= 90.0) & (np.abs(lon_a) <= 180.0) & ~((lon_a == 0.0) & (lat_a == 0.0))
     if not ok.all():
         return None
     crs = _by_value(column("crs"), lambda t: _crs_of(t, default))
     if crs is None:
         return None
-    ips = [text_cell(x) for x in column("ip")]
-    if any(ip and not is_dotted_quad(ip) for ip in ips):
-        return None
+    ips = _texts(column("ip"))
+    has_ip = np.array([bool(ip) for ip in ips])
+    ip_values = np.zeros(len(ips), np.uint32)
+    if has_ip.any():
+        parsed, valid = parse_ipv4([ip for ip in ips if ip])  # valid: a canonical dotted quad, as is_dotted_quad says
+        if not valid.all():
+            return None
+        ip_values[has_ip] = parsed
     extra_idx = [i for i in range(width) if i not in read]
     extra_names = [_extra_name(cmap, i) for i in extra_idx]
     return PlainRows(
-        rows=[r for r, _ in table.rows], ids=ids, names=[text_cell(x) for x in column("name")], kinds=kind_codes,
-        tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips,
+        rows=[r for r, _ in table.rows], ids=ids, names=_texts(column("name")), kinds=kind_codes,
+        tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips, has_ip=has_ip, ip_values=ip_values,
         extra_names=extra_names, extra_values=[[v[i] for v in values] for i in extra_idx],
     )
 
@@ -195,17 +200,26 @@ def _crs_of(cell: str, default: str | None) -> Any:
         return _REJECT
 
 
-def _plain_degrees(cell: str) -> tuple[float, int] | None:
-    t = cell.strip()
-    if not t.isascii() or not t:
+def _texts(cells: list[str]) -> list[str]:
+    """:func:`text_cell` of every cell (a plain strip when the column is ASCII, as it leaves ASCII alone)."""
+    if "".join(cells).isascii():
+        return list(map(str.strip, cells))
+    return [text_cell(c) for c in cells]
+
+
+_DEGREES = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+#: a column of plain decimal degrees, one per line: what parse_degrees reads without notes or choices
+_DEGREES_COLUMN = re.compile(rf"{_DEGREES}(?:\n{_DEGREES})*")
+
+
+def _plain_degrees(cells: list[str]) -> tuple[list[float], list[int]] | None:
+    """(values, decimal places) of a column of plain decimal degrees, as
+    :func:`~auditor.inventory.values.parse_degrees` reads them; None when a cell is anything else."""
+    texts = list(map(str.strip, cells))
+    joined = "\n".join(texts)
+    if not joined.isascii() or _DEGREES_COLUMN.fullmatch(joined) is None:
         return None
-    try:
-        d = parse_degrees(t, decimal_comma=False)
-    except ValueError:
-        return None
-    if d.note or d.axis is not None or d.decimals is None:
-        return None
-    return d.value, d.decimals
+    return list(map(float, texts)), [len(t) - t.index(".") - 1 if "." in t else 0 for t in texts]
 
 
 # -- judging -------------------------------------------------------------------------------------
@@ -357,21 +371,31 @@ def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
     ev = Evidence()
     db = ip_database(ev, plan.config)
     resolver = Ip2regionResolver(db, plan.registry)
+    # a canonical dotted quad whose first octet begins no special-purpose block is global: looked up
+    # as its integer; the others are decided by normalise_ip, one by one
+    if resolver.ip_version == 4:
+        special = np.isin(p.ip_values >> 24, _SPECIAL) & p.has_ip
+        direct = np.flatnonzero(p.has_ip & ~special)
+        rids = db.lookup_uint32(p.ip_values[direct]).tolist()
+        asked, one_by_one = direct.tolist(), np.flatnonzero(special).tolist()
+    else:
+        rids, asked, one_by_one = [], [], np.flatnonzero(p.has_ip).tolist()
     queries: list[str] = []
-    asked: list[int] = []
-    for i, ip in enumerate(p.ips):
-        if not ip:
-            continue
-        address, note = normalise_ip(ip, resolver.ip_version)
+    queried: list[int] = []
+    for i in one_by_one:
+        address, note = normalise_ip(p.ips[i], resolver.ip_version)
         if address is None:
             state[i], why[i] = _IP_UNRESOLVED, note
         elif note:
             return None, None, None, None, None  # a rewritten address (IPv4-mapped): its note is part of the claim
         else:
             queries.append(address)
-            asked.append(i)
+            queried.append(i)
+    if queries:
+        rids += db.lookup(queries).tolist()
+        asked += queried
     answers: dict[int, tuple[int, int, str, str] | None] = {}
-    for i, rid in zip(asked, db.lookup(queries).tolist() if queries else []):
+    for i, rid in zip(asked, rids):
         got = answers.get(rid, answers)
         if got is answers:
             got = answers[rid] = _ip_answer(resolver, plan, rid)
@@ -407,6 +431,7 @@ def _ip_answer(resolver: Any, plan: AuditPlan, rid: int) -> tuple[int, int, str,
     return _IP_CONTAINED, code, f" — {reason}" if shown else "", ""
 
 
+_SPECIAL = np.array(sorted(SPECIAL_FIRST_OCTETS), dtype=np.uint32)
 _ANSWER_VERDICT = dict(enumerate(VERDICT_CODES))
 _CODE_OF = {"outside": OUTSIDE, "inside": INSIDE, "indeterminate": INDETERMINATE}
 

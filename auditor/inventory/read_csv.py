@@ -74,14 +74,17 @@ def sniff_encoding(p: Path) -> _TextFacts:
         decoder = codecs.getincrementaldecoder(enc)()
         plain = enc != "utf-16"
         try:
+            carry = ""  # a CR that ends a block is judged with the next block's first character
             with p.open("rb") as fh:
                 while block := fh.read(READ_BLOCK):
-                    text = decoder.decode(block)
+                    text = carry + decoder.decode(block)
+                    carry = "\r" if text.endswith("\r") else ""
+                    text = text[:-1] if carry else text
                     if "\x00" in text:
                         raise InputError("file contains NUL bytes; it is not a text CSV", source=str(p))
-                    # a CR at the end of a block may pair with the next block's LF: counted as lone (rare, safe)
                     plain = plain and '"' not in text and text.count("\r") == text.count("\r\n")
-                decoder.decode(b"", final=True)
+                rest = carry + decoder.decode(b"", final=True)
+                plain = plain and '"' not in rest and rest.count("\r") == rest.count("\r\n")
             return _TextFacts(enc, plain)
         except UnicodeDecodeError:
             continue
@@ -273,12 +276,45 @@ class CsvBlock:
 
     def table(self) -> tuple[RawTable, int]:
         """The block's rows (numbered by file line) and how many blank lines it held."""
-        records = Records(self.source, self.headers)
         text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
-        rows = list(records.rows(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), self.first_line))
-        table = RawTable(self.source, "csv", self.headers, rows, encoding=self.encoding, row_problems=records.take_problems(),
+        split = self._split(text)
+        if split is not None:
+            rows, blank, problems = split[0], split[1], {}
+        else:
+            records = Records(self.source, self.headers)
+            rows = list(records.rows(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), self.first_line))
+            blank, problems = records.blank, records.take_problems()
+        table = RawTable(self.source, "csv", self.headers, rows, encoding=self.encoding, row_problems=problems,
                          header_row=self.header_row, columns=self.columns, reading=self.reading)
-        return table, records.blank
+        return table, blank
+
+    def _split(self, text: str) -> tuple[list[tuple[int, list[str]]], int] | None:
+        """The records the csv module would read, by splitting lines at the delimiter: a block has no
+        quotes, so that is all it does when no line holds a lone carriage return or a NUL and every line
+        that is not blank is as wide as the header (else None: the csv module reads it, and says what is wrong)."""
+        if "\x00" in text or "\r" in text.replace("\r\n", ""):
+            return None
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        width, delimiter = len(self.headers), self.delimiter
+        rows: list[tuple[int, list[str]]] = []
+        blank = 0
+        row_no = self.first_line
+        for line in lines:
+            if line.endswith("\r"):
+                line = line[:-1]
+            fields = line.split(delimiter)
+            if len(fields) != width:
+                if line.replace(delimiter, "").strip():
+                    return None
+                blank += 1
+            elif not line.replace(delimiter, "").strip():
+                blank += 1
+            else:
+                rows.append((row_no, fields))
+            row_no += 1
+        return rows, blank
 
 
 class CsvBlocks:

@@ -10,6 +10,10 @@ answer that could not be read), the source stops sending and answers each remain
 as failed, with :attr:`CircuitBreaker.reason`. One usable answer resets the count; an answer that
 says "no such name" or "no ASN" is usable — the server is alive — so it resets too.
 
+A source whose server never answered at all does not wait for ``threshold`` failures:
+:meth:`CircuitBreaker.trip` opens it at once, with the reason the audit's
+:class:`~auditor.resolve.liveness.Liveness` gives ("<server> never answered (...)").
+
 There is no half-open state: a source that gave up does not try again during its life (one
 audit). An audit is a batch that ends; a source that came back later would leave the evidence
 uneven for no gain in bounding the audit's time.
@@ -23,6 +27,8 @@ False
 True
 >>> b.reason
 'not asked: cymru-dns gave up after 2 consecutive failures (last: timeout from 127.0.0.1@5353)'
+>>> t = CircuitBreaker("dns"); t.trip("timeout", "127.0.0.1@5353 never answered (no reply in 2 s)"); t.reason
+'not asked: dns gave up: 127.0.0.1@5353 never answered (no reply in 2 s)'
 """
 
 from __future__ import annotations
@@ -69,9 +75,11 @@ class CircuitBreaker:
         gives without asking carry it, so they keep the vocabulary the rules and reports know.
     last : str
         What the last failure was, for :attr:`reason`.
+    why : str
+        Set by :meth:`trip`: why the source gave up without counting (its server never answered).
     """
 
-    __slots__ = ("failures", "last", "source", "status", "threshold")
+    __slots__ = ("failures", "last", "source", "status", "threshold", "why")
 
     def __init__(self, source: str, threshold: int = DEFAULT_GIVE_UP_AFTER) -> None:
         self.source = source
@@ -79,11 +87,12 @@ class CircuitBreaker:
         self.failures = 0
         self.status = ""
         self.last = ""
+        self.why = ""
 
     @property
     def open(self) -> bool:
-        """True once ``threshold`` lookups in a row failed: ask nothing more."""
-        return self.failures >= self.threshold
+        """True once ``threshold`` lookups in a row failed, or once tripped: ask nothing more."""
+        return self.failures >= self.threshold or bool(self.why)
 
     def success(self) -> None:
         """A lookup got a usable answer (an answer, NXDOMAIN, NODATA, "no ASN"): start counting again."""
@@ -97,11 +106,25 @@ class CircuitBreaker:
             self.status = str(status)
             self.last = what
 
+    def trip(self, status: str, why: str) -> None:
+        """Give up now, whatever the count: the source's server never answered (``why`` says which and how).
+
+        ``status`` is what the answers given without asking carry (``"timeout"``). Does nothing once open:
+        the reason a source gave up does not change.
+        """
+        if not self.open:
+            self.status = str(status)
+            self.last = why
+            self.why = why
+
     @property
     def gave_up(self) -> str:
-        """``"<source> gave up after N consecutive failures (last: ...)"`` (empty while closed)."""
+        """``"<source> gave up after N consecutive failures (last: ...)"``, or ``"<source> gave up: <why>"``
+        once tripped (empty while closed)."""
         if not self.open:
             return ""
+        if self.why:
+            return f"{self.source} gave up: {self.why}"
         s = "" if self.failures == 1 else "s"
         return f"{self.source} gave up after {self.failures} consecutive failure{s} (last: {self.last})"
 
@@ -111,8 +134,11 @@ class CircuitBreaker:
         return f"not asked: {self.gave_up}" if self.open else ""
 
     def detail(self) -> dict[str, object]:
-        """JSON-serialisable facts for an answer's ``detail``."""
-        return {"source": self.source, "after": self.failures, "last_status": self.status, "last": self.last}
+        """JSON-serialisable facts for an answer's ``detail`` (``never_answered`` once tripped)."""
+        facts: dict[str, object] = {"source": self.source, "after": self.failures, "last_status": self.status, "last": self.last}
+        if self.why:
+            facts["never_answered"] = True
+        return facts
 
     def __repr__(self) -> str:
         return f"CircuitBreaker({self.source!r}, threshold={self.threshold}, failures={self.failures})"

@@ -34,6 +34,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from auditor.resolve.liveness import Liveness
+
 __all__ = ["REAL_NETWORK", "Network", "NetworkNameserver", "NetworkResolver", "RealNetwork", "udp_exchange"]
 
 Events = list[tuple[selectors.SelectorKey, int]]
@@ -105,6 +107,7 @@ def udp_exchange(
     ignore_trailing: bool = False,
     raise_on_truncation: bool = False,
     ignore_errors: bool = False,
+    copies: int = 1,
 ) -> dns.message.Message:
     """Send ``q`` over UDP and return the reply: :func:`dns.query.udp`, waiting through ``network``.
 
@@ -112,6 +115,10 @@ def udp_exchange(
     options); only the wait for the socket to become readable is the network's. Raises
     :class:`dns.exception.Timeout` when no usable reply came within ``timeout`` seconds (of
     ``network.monotonic()``), and whatever :func:`dns.query.udp` raises for a bad reply.
+
+    ``copies``: send the query that many times at once (same id, same socket) and take the first
+    reply — tries sent together rather than one after another's timeout, for a server's first query
+    (:mod:`auditor.resolve.liveness`), so that one lost datagram is not taken for a dead server.
     """
     wire = q.to_wire()
     af = dns.inet.af_for_address(where)
@@ -120,7 +127,8 @@ def udp_exchange(
     deadline = network.monotonic() + timeout
     with network.udp_socket(af) as s, selectors.DefaultSelector() as sel:
         sel.register(s, selectors.EVENT_READ)
-        dns.query.send_udp(s, wire, destination, begin + timeout)
+        for _ in range(max(1, copies)):
+            dns.query.send_udp(s, wire, destination, begin + timeout)
         while True:
             try:
                 # expiration 0: read what has arrived, never wait here (the network waits below)
@@ -141,11 +149,24 @@ def udp_exchange(
 
 
 class NetworkNameserver(dns.nameserver.Do53Nameserver):
-    """dnspython's Do53 nameserver, whose UDP queries go through :func:`udp_exchange` (TCP is dnspython's own)."""
+    """dnspython's Do53 nameserver, whose UDP queries go through :func:`udp_exchange` (TCP is dnspython's own).
 
-    def __init__(self, address: str, port: int = 53, network: Network = REAL_NETWORK) -> None:
+    With ``liveness`` (an audit's :class:`~auditor.resolve.liveness.Liveness`), every UDP query says
+    whether a reply came (``"host@port"``); the first query to a server not yet heard from is sent
+    ``first_copies`` times at once (a source's tries, sent together).
+    """
+
+    def __init__(self, address: str, port: int = 53, network: Network = REAL_NETWORK,
+                 liveness: Liveness | None = None, first_copies: int = 1) -> None:
         super().__init__(address, port)
         self.network = network
+        self.liveness = liveness
+        self.first_copies = first_copies
+
+    @property
+    def endpoint(self) -> str:
+        """``"host@port"``: the server's name in an audit's :class:`~auditor.resolve.liveness.Liveness`."""
+        return f"{self.address}@{self.port}"
 
     def query(
         self,
@@ -159,11 +180,25 @@ class NetworkNameserver(dns.nameserver.Do53Nameserver):
     ) -> dns.message.Message:
         if max_size or source or source_port:  # TCP, or a bound source address: as dnspython does it
             return super().query(request, timeout, source, source_port, max_size, one_rr_per_rrset, ignore_trailing)
-        return udp_exchange(  # the options Do53Nameserver.query gives dns.query.udp
-            self.network, request, self.address, self.port, timeout, raise_on_truncation=True,
-            one_rr_per_rrset=one_rr_per_rrset, ignore_trailing=ignore_trailing, ignore_errors=True,
-            ignore_unexpected=True,
-        )
+        live = self.liveness
+        copies = self.first_copies if live is not None and live.unproven(self.endpoint) else 1
+        try:
+            reply = udp_exchange(  # the options Do53Nameserver.query gives dns.query.udp
+                self.network, request, self.address, self.port, timeout, raise_on_truncation=True,
+                one_rr_per_rrset=one_rr_per_rrset, ignore_trailing=ignore_trailing, ignore_errors=True,
+                ignore_unexpected=True, copies=copies,
+            )
+        except dns.exception.Timeout:
+            if live is not None:
+                live.silent(self.endpoint, f"no reply in {timeout:.3g} s")
+            raise
+        except dns.message.Truncated:
+            if live is not None:
+                live.answered(self.endpoint)  # a reply, if a truncated one: something listens
+            raise
+        if live is not None:
+            live.answered(self.endpoint)
+        return reply
 
 
 class NetworkResolver(dns.resolver.Resolver):

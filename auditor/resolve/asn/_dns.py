@@ -11,6 +11,7 @@ import dns.rcode
 import dns.resolver
 
 from auditor.errors import AuditorError
+from auditor.resolve.liveness import Liveness
 from auditor.resolve.network import REAL_NETWORK, Network, NetworkNameserver, NetworkResolver
 
 __all__ = ["SourceConfigError", "make_resolver", "describe_dns_error"]
@@ -28,18 +29,22 @@ def make_resolver(
     online: bool,
     cls: type[NetworkResolver] = NetworkResolver,
     network: Network = REAL_NETWORK,
+    liveness: Liveness | None = None,
+    first_copies: int = 1,
 ) -> NetworkResolver:
     """A stub resolver with no cache and one try per call (retries are the caller's, bounded).
 
     With ``nameservers`` given, only they are asked (``configure=False``: ``/etc/resolv.conf``
-    is not read), over sockets from ``network`` and waiting on its clock. Without them, the
+    is not read), over sockets from ``network`` and waiting on its clock, telling ``liveness``
+    whether they replied (the first query to a server not heard from is sent ``first_copies``
+    times at once: see :class:`~auditor.resolve.network.NetworkNameserver`). Without them, the
     system's resolvers are used — but only if ``online``.
     """
     if timeout <= 0:
         raise SourceConfigError(f"timeout must be positive, got {timeout!r}")
     if nameservers:
         r = cls(configure=False)
-        r.nameservers = [NetworkNameserver(ns, port, network) for ns in nameservers]
+        r.nameservers = [NetworkNameserver(ns, port, network, liveness, first_copies) for ns in nameservers]
     elif online:
         r = cls(configure=True)
     else:

@@ -17,6 +17,11 @@ After ``give_up_after`` lookups in a row that got no usable answer (``timeout`` 
 the source stops asking and answers every remaining query at once with the last failure's status
 and the reason ``"not asked: cymru-dns gave up after 5 consecutive failures (last: ...)"``
 (:mod:`auditor.resolve.breaker`); an answer, NXDOMAIN or NODATA resets the count.
+
+With the audit's :class:`~auditor.resolve.liveness.Liveness`, the first lookup at a server not yet
+heard from sends its tries together (one timeout, not three plus backoff); if none gets a reply, the
+server never answered and the source gives up at once: "not asked: cymru-dns gave up: 127.0.0.1@5353
+never answered (...)".
 """
 
 from __future__ import annotations
@@ -100,6 +105,10 @@ class CymruDnsSource:
     network
         The clock, sockets and waits of the DNS queries (:data:`~.network.REAL_NETWORK`;
         tests pass a virtual one).
+    liveness
+        The audit's :class:`~auditor.resolve.liveness.Liveness` (None: not kept): the first query to
+        a nameserver not yet heard from is its probe, its tries sent together; when every nameserver
+        is found never to answer, the source gives up at once.
 
     Examples
     --------
@@ -127,6 +136,7 @@ class CymruDnsSource:
         clock: Clock = utc_now,
         sleep: Callable[[float], None] | None = None,
         network: Network = REAL_NETWORK,
+        liveness: Liveness | None = None,
     ) -> None:
         if retries < 0:
             raise SourceConfigError(f"retries must be >= 0, got {retries!r}")
@@ -134,7 +144,10 @@ class CymruDnsSource:
             self.breaker = CircuitBreaker(SOURCE, give_up_after)  # checks the threshold
         except ValueError as exc:
             raise SourceConfigError(str(exc)) from None
-        self._resolver = make_resolver(nameservers, port, timeout, online=online, network=network)
+        self._resolver = make_resolver(nameservers, port, timeout, online=online, network=network,
+                                       liveness=liveness, first_copies=retries + 1)
+        self._liveness = liveness
+        self._endpoints = [f"{ns}@{port}" for ns in nameservers or ()]
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -180,6 +193,7 @@ class CymruDnsSource:
         detail["server"] = self.endpoint
         if q.network is not None:
             detail["looked_up"] = str(q.address)
+        self._trip_if_dead()
         if self.breaker.open:  # the server is gone: say so at once, and cache nothing
             detail["attempts"] = 0
             detail["not_asked"] = self.breaker.detail()
@@ -245,6 +259,18 @@ class CymruDnsSource:
                 return (fields[4] or None), {"as_txt": s}
         return None, {"holder_lookup": f"unreadable AS TXT {res.strings[:2]!r}"}
 
+    def _trip_if_dead(self) -> None:
+        """Give up at once when every nameserver is known never to have answered (the audit's liveness)."""
+        if self._liveness is not None and not self.breaker.open:
+            why = self._liveness.all_dead(self._endpoints)
+            if why:
+                self.breaker.trip(AsnStatus.TIMEOUT, why)
+
+    def _probing(self) -> bool:
+        """True when this lookup's first query is a nameserver's first: its tries go out together."""
+        live = self._liveness
+        return live is not None and any(live.unproven(e) for e in self._endpoints)
+
     def _txt(self, qname: str) -> _Outcome:
         """TXT strings for ``qname``, with bounded retries and doubling backoff; tells the breaker."""
         res = self._ask(qname)
@@ -258,7 +284,12 @@ class CymruDnsSource:
         failures: list[str] = []
         last_kind = "error"
         attempts = self.retries + 1
+        # A server's first query is its probe: the tries go out together (udp_exchange's copies), the
+        # first reply is the answer, and no reply to any of them in one timeout is the end of it.
+        together = self._probing()
         for attempt in range(attempts):
+            if together and attempt:  # every try was made with the first
+                break
             if attempt:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:

@@ -32,6 +32,7 @@ import dns.rdatatype
 from auditor.errors import os_reason
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
 from auditor.resolve.clock import Clock, iso_utc, utc_now
+from auditor.resolve.liveness import Liveness
 from auditor.resolve.network import REAL_NETWORK, Network, udp_exchange
 
 from .chain import MAX_CHAIN, MAX_TTL, interpret, text_of
@@ -112,6 +113,11 @@ class DnsResolver:
         The clock the timeouts and the lifetime are kept on, and the sockets and waits of the UDP
         queries (:data:`~auditor.resolve.network.REAL_NETWORK`; tests pass a virtual one).
         TCP retries are dnspython's own.
+    liveness
+        The audit's :class:`~auditor.resolve.liveness.Liveness` (None: not kept). The first query a
+        nameserver gets is its probe: when every nameserver's first query got no reply at all, the
+        resolver gives up at once (the breaker is tripped) instead of after ``give_up_after`` names,
+        and a nameserver found dead is not asked again.
 
     Examples
     --------
@@ -136,6 +142,7 @@ class DnsResolver:
         give_up_after: int = DEFAULT_GIVE_UP_AFTER,
         clock: Clock = utc_now,
         network: Network = REAL_NETWORK,
+        liveness: Liveness | None = None,
     ) -> None:
         if timeout <= 0 or lifetime <= 0:
             raise ValueError(f"timeout and lifetime must be positive, got {timeout!r} and {lifetime!r}")
@@ -156,6 +163,7 @@ class DnsResolver:
         self.breaker = CircuitBreaker(self.name, give_up_after)
         self._clock = clock
         self._network = network
+        self._liveness = liveness
 
     # ------------------------------------------------------------------ public
     def resolve_many(self, hostnames: Iterable[str]) -> list[Resolution]:
@@ -181,6 +189,7 @@ class DnsResolver:
                 text_of(qname), ResolutionStatus.SERVER_FAILED.value, (text_of(qname),), (), None, None,
                 "no nameservers configured", "", queried_at,
             )
+        self._trip_if_dead()
         if self.breaker.open:  # the servers are gone: say so at once
             name = text_of(qname)
             return Resolution(
@@ -192,7 +201,15 @@ class DnsResolver:
             self.breaker.failure(res.status, res.reason)
         else:  # an answer about the name, whatever it says: the servers are alive
             self.breaker.success()
+        self._trip_if_dead()
         return res
+
+    def _trip_if_dead(self) -> None:
+        """Give up at once when every nameserver is known never to have answered (the audit's liveness)."""
+        if self._liveness is not None and not self.breaker.open:
+            why = self._liveness.all_dead(str(ns) for ns in self.nameservers)
+            if why:
+                self.breaker.trip(ResolutionStatus.TIMEOUT.value, why)
 
     # ------------------------------------------------------------------ the loop
     def _resolve(self, qname: dns.name.Name, queried_at: str) -> Resolution:
@@ -268,8 +285,11 @@ class DnsResolver:
         """Ask the servers in turn until one gives NOERROR/NXDOMAIN, bounded by ``deadline``."""
         ex = _Exchange()
         q = dns.message.make_query(qname, rdtype, use_edns=0, payload=_EDNS_PAYLOAD)
+        live = self._liveness
         for _round in range(self.rounds):
             for ns in self.nameservers:
+                if live is not None and live.dead(str(ns)):
+                    continue  # it never answered this audit: another server may
                 remaining = deadline - self._network.monotonic()
                 if remaining <= 0:
                     ex.failures.append(_Failure("timeout", ns, f"lifetime of {self.lifetime:g} s spent"))
@@ -279,16 +299,21 @@ class DnsResolver:
                     r = udp_exchange(self._network, q, ns.host, ns.port, wait, ignore_unexpected=True)
                 except dns.exception.Timeout:
                     ex.failures.append(_Failure("timeout", ns, f"no reply in {wait:.3g} s"))
+                    if live is not None:
+                        live.silent(str(ns), f"no reply in {wait:.3g} s")
                     continue
                 except dns.query.BadResponse:
+                    self._heard(ns)
                     ex.failures.append(_Failure("bad_response", ns, "a reply that does not match the question"))
                     continue
                 except dns.exception.DNSException as exc:  # FormError, trailing junk, bad names ...
+                    self._heard(ns)
                     ex.failures.append(_Failure("bad_response", ns, f"malformed reply ({type(exc).__name__}: {exc})"))
                     continue
                 except OSError as exc:
                     ex.failures.append(_Failure("server_failed", ns, f"socket error ({os_reason(exc)})"))
                     continue
+                self._heard(ns)
                 if r.flags & dns.flags.TC:
                     over_tcp = self._over_tcp(q, ns, deadline, ex)
                     if over_tcp is None:
@@ -300,6 +325,11 @@ class DnsResolver:
                     return ex
                 ex.failures.append(_Failure("server_failed", ns, dns.rcode.to_text(rcode)))
         return ex
+
+    def _heard(self, ns: Nameserver) -> None:
+        """A reply came from ``ns``, whatever it says: it is alive (the audit's liveness)."""
+        if self._liveness is not None:
+            self._liveness.answered(str(ns))
 
     def _over_tcp(
         self, q: dns.message.Message, ns: Nameserver, deadline: float, ex: _Exchange
