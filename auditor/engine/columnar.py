@@ -104,16 +104,18 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
     if any(len(v) != width for v in values):
         return None
     read = dict(cmap.read)
-    for i, canon in read.items():
-        if canon not in PLAIN_COLUMNS and any(text_cell(v[i]) for v in values):
-            return None
     index = {canon: i for i, canon in read.items()}
     if "lon" not in index or "lat" not in index:
         return None
 
+    transposed = list(zip(*values))  # one pass for every column
+    for canon, i in index.items():
+        if canon not in PLAIN_COLUMNS and any(_texts(list(transposed[i]))):
+            return None
+
     def column(canon: str) -> list[str]:
         i = index.get(canon)
-        return [""] * len(values) if i is None else [v[i] for v in values]
+        return [""] * len(values) if i is None else list(transposed[i])
 
     ids = _texts(column("id"))
     seen = set(ids_before or ())
@@ -154,7 +156,7 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
     return PlainRows(
         rows=[r for r, _ in table.rows], ids=ids, names=_texts(column("name")), kinds=kind_codes,
         tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips, has_ip=has_ip, ip_values=ip_values,
-        extra_names=extra_names, extra_values=[[v[i] for v in values] for i in extra_idx],
+        extra_names=extra_names, extra_values=[list(transposed[i]) for i in extra_idx],
     )
 
 
@@ -168,16 +170,10 @@ _REJECT = object()
 def _by_value(cells: list[str], read: Any) -> list[Any] | None:
     """``read(cell)`` for every cell, computed once per distinct cell; None when a reading is
     refused (``_REJECT``: a warning or an error, which the per-row path words)."""
-    memo: dict[str, Any] = {}
-    out = []
-    for cell in cells:
-        got = memo.get(cell, memo)
-        if got is memo:
-            got = memo[cell] = read(cell)
-        if got is _REJECT:
-            return None
-        out.append(got)
-    return out
+    memo = {cell: read(cell) for cell in dict.fromkeys(cells)}
+    if any(got is _REJECT for got in memo.values()):
+        return None
+    return [memo[cell] for cell in cells]
 
 
 def _kind(cell: str) -> Any:
@@ -292,69 +288,83 @@ def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
 
     region_id = region.id
     cav = caveats([_IP_KEY]) or "it cannot prove a location"
-    nominal = res.nominal_inside.tolist()
-    containment, parts_col, parts_key, verdict_col, basis_col = [], [], [], [], []
-    failed_col, indet_col, message_col, statuses = [], [], [], []
-    unplaced: list[tuple[int, str, str, str]] = []
+    v = res.verdict.astype(np.int64)
+    state, iv = np.array(ip_state), np.array(ip_verdict)
+    contained = state == _IP_CONTAINED
+    decided_ip = contained & ((iv == INSIDE) | (iv == OUTSIDE))
+    # the outcome of auditor.rules._location.locate for each row (one declared point, at most one weak claim)
+    case = np.full(n, _NEAR)
+    case[v == OUTSIDE] = _OUT
+    case[v == INSIDE] = _IN
+    case[(v == INSIDE) & (iv == OUTSIDE)] = _DOUBTED
+    case[(v == INDETERMINATE) & decided_ip] = _NEAR_IP
+    lec = np.where(contained, _LEC_PASS, _LEC_NA)
+    lec[contained & (((v == INSIDE) & (iv == OUTSIDE)) | ((v == OUTSIDE) & (iv == INSIDE)))] = _LEC_INDETERMINATE
+    cdn = np.array([k in CDN_KINDS for k in p.kinds], dtype=bool)
+    key = (case * 2 + cdn) * 3 + lec
+    cases = case.tolist()
+
+    # the declared point as auditor.rules._location.describe words it
+    parts_text = {code: f" (in {part_names(parts)})" if parts else "" for code, parts in parts_of.items()}
+    desc_p = [f"declared coordinates: {_VERDICT_TEXT[x]}, {d:,.0f} m from the boundary{parts_text[c]}"
+              for x, d, c in zip(verdicts, distances, codes)]
+    nominal = res.nominal_inside
+    for i in undecided.tolist():
+        side = "inside" if nominal[i] else "outside"
+        desc_p[i] += (f" — {distances[i]:,.0f} m {side} the drawn line, within the claim's uncertainty "
+                      f"({radius[i]:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m)")
+    desc_i = {i: f"ip2region:{p.ips[i]}: {_VERDICT_TEXT[ip_verdict[i]]}{ip_suffix[i]}" for i in np.flatnonzero(decided_ip).tolist()}
+    bodies = {
+        _OUT: lambda i: f" lies outside {region_id}: {desc_p[i]}.",
+        _IN: lambda i: f" lies inside {region_id}: {desc_p[i]}.",
+        _DOUBTED: lambda i: (f" is declared inside {region_id} ({desc_p[i]}), but weak independent evidence places it "
+                             f"outside ({desc_i[i]}), and {cav}: check on site."),
+        _NEAR: lambda i: f" cannot be placed inside or outside {region_id}: {desc_p[i]}.",
+        _NEAR_IP: lambda i: f" cannot be placed inside or outside {region_id}: {desc_p[i]}; {desc_i[i]}.",
+    }
+    message = [(f"The facility ({t})" if t else "The facility") + bodies[c](i) for i, (t, c) in enumerate(zip(p.tenures, cases))]
+
+    keys = key.tolist()
+    unplaced = [(p.rows[i], p.ids[i], p.ips[i], ip_why[i]) for i in np.flatnonzero(state == _IP_UNRESOLVED).tolist()]
     access_points: list[tuple[str, Any, tuple[str, ...]]] = []
-    for i in range(n):
-        v, dist, parts = verdicts[i], distances[i], parts_of[codes[i]]
-        desc_p = f"declared coordinates: {_VERDICT_TEXT[v]}, {dist:,.0f} m from the boundary"
-        if parts:
-            desc_p += f" (in {part_names(parts)})"
-        if v == INDETERMINATE:
-            side = "inside" if nominal[i] else "outside"
-            desc_p += (f" — {dist:,.0f} m {side} the drawn line, within the claim's uncertainty "
-                       f"({radius[i]:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m)")
-        state, iv = ip_state[i], ip_verdict[i]
-        desc_i = f"ip2region:{p.ips[i]}: {_VERDICT_TEXT[iv]}{ip_suffix[i]}" if state == _IP_CONTAINED else ""
-        tenure = p.tenures[i]
-        cdn = p.kinds[i] in CDN_KINDS
-        if v == OUTSIDE:
-            status, basis = "fail", _COORDINATES_KEY
-            body = f" lies outside {region_id}: {desc_p}."
-        elif v == INSIDE and iv == OUTSIDE:
-            status, basis = "indeterminate", f"{_COORDINATES_KEY}+{_IP_KEY}"
-            body = (f" is declared inside {region_id} ({desc_p}), but weak independent evidence places it "
-                    f"outside ({desc_i}), and {cav}: check on site.")
-        elif v == INSIDE:
-            status, basis = "pass", _COORDINATES_KEY
-            body = f" lies inside {region_id}: {desc_p}."
-        else:
-            decided_ip = state == _IP_CONTAINED and iv != INDETERMINATE
-            status = "indeterminate"
-            basis = f"{_COORDINATES_KEY}+{_IP_KEY}" if decided_ip else _COORDINATES_KEY
-            body = f" cannot be placed inside or outside {region_id}: {desc_p}{'; ' + desc_i if decided_ip else ''}."
-        what = f"The facility ({tenure})" if tenure else "The facility"
-        message = what + body
-        if state == _IP_CONTAINED:
-            contradiction = (v == INSIDE and iv == OUTSIDE) or (v == OUTSIDE and iv == INSIDE)
-            lec = "indeterminate" if contradiction else "pass"
-        else:
-            lec = "not_applicable"
-        found = ((_FIR, status), (_CDN, status), (_LEC, lec)) if cdn else ((_FIR, status), (_LEC, lec))
-        statuses.append(found)
-        failed_col.append(";".join(r for r, s in found if s == "fail"))
-        indet_col.append(";".join(r for r, s in found if s == "indeterminate"))
-        verdict_col.append("fail" if status == "fail" else "indeterminate" if "indeterminate" in (status, lec) else "pass")
-        basis_col.append(basis)
-        message_col.append(message)
-        containment.append(_VERDICT_TEXT[v])
-        parts_col.append("+".join(parts))
-        parts_key.append(" + ".join(parts) or "(none)")
-        if state == _IP_UNRESOLVED:
-            unplaced.append((p.rows[i], p.ids[i], p.ips[i], ip_why[i]))
-        if p.kinds[i] in ISP_KINDS:
-            fid = p.ids[i]
-            with_ip = "+" in basis  # the address's claim is among the evidence the answer rests on
-            evidence = (f"{fid}#coordinates", f"{fid}#ip2region:{p.ips[i]}") if with_ip else (f"{fid}#coordinates",)
-            access_points.append((fid, _ANSWER_VERDICT[v if status != "indeterminate" else INDETERMINATE], evidence))
+    for i, kind in enumerate(p.kinds):
+        if kind in ISP_KINDS:
+            fid, c = p.ids[i], cases[i]
+            evidence = (f"{fid}#coordinates", f"{fid}#ip2region:{p.ips[i]}") if c in (_DOUBTED, _NEAR_IP) else (f"{fid}#coordinates",)
+            access_points.append((fid, _CASE_VERDICT[c], evidence))
+    parts_key = {code: " + ".join(parts) or "(none)" for code, parts in parts_of.items()}
+    parts_joined = {code: "+".join(parts) for code, parts in parts_of.items()}
+    row = [_ROW_FACTS[k] for k in keys]
     return PlainJudgement(
-        rows=p, w_lon=w_lon, w_lat=w_lat, uncertainty=np.array(radius), containment=containment, distance=distances,
-        parts=parts_col, parts_key=parts_key, verdict=verdict_col, basis=basis_col, failed_rules=failed_col,
-        indeterminate_rules=indet_col, message=message_col, rule_statuses=statuses, unplaced=unplaced,
+        rows=p, w_lon=w_lon, w_lat=w_lat, uncertainty=np.array(radius), containment=[_VERDICT_TEXT[x] for x in verdicts],
+        distance=distances, parts=[parts_joined[c] for c in codes], parts_key=[parts_key[c] for c in codes],
+        verdict=[r[0] for r in row], basis=[r[1] for r in row], failed_rules=[r[2] for r in row],
+        indeterminate_rules=[r[3] for r in row], message=message, rule_statuses=[r[4] for r in row], unplaced=unplaced,
         data_sources=data_sources, any_ip=any(p.ips), access_points=access_points,
     )
+
+
+#: the location outcomes of a plain row (auditor.rules._location): declared outside, declared inside,
+#: declared inside but doubted by the IP database, near the line, near the line with the IP database decided
+_OUT, _IN, _DOUBTED, _NEAR, _NEAR_IP = range(5)
+_LEC_PASS, _LEC_NA, _LEC_INDETERMINATE = range(3)
+_CASE_STATUS = {_OUT: "fail", _IN: "pass", _DOUBTED: "indeterminate", _NEAR: "indeterminate", _NEAR_IP: "indeterminate"}
+_CASE_VERDICT = {_OUT: VERDICT_CODES[OUTSIDE], _IN: VERDICT_CODES[INSIDE], _DOUBTED: VERDICT_CODES[INDETERMINATE],
+                 _NEAR: VERDICT_CODES[INDETERMINATE], _NEAR_IP: VERDICT_CODES[INDETERMINATE]}
+_LEC_STATUS = {_LEC_PASS: "pass", _LEC_NA: "not_applicable", _LEC_INDETERMINATE: "indeterminate"}
+
+
+def _row_facts(case: int, cdn: int, lec: int) -> tuple[str, str, str, str, tuple[tuple[str, str], ...]]:
+    """(verdict, basis, failed rules, indeterminate rules, findings' rules and statuses) of one combination."""
+    status = _CASE_STATUS[case]
+    found = ((_FIR, status),) + (((_CDN, status),) if cdn else ()) + ((_LEC, _LEC_STATUS[lec]),)
+    statuses = [x for _, x in found]
+    verdict = "fail" if "fail" in statuses else "indeterminate" if "indeterminate" in statuses else "pass"
+    basis = f"{_COORDINATES_KEY}+{_IP_KEY}" if case in (_DOUBTED, _NEAR_IP) else _COORDINATES_KEY
+    return (verdict, basis, ";".join(r for r, x in found if x == "fail"), ";".join(r for r, x in found if x == "indeterminate"), found)
+
+
+_ROW_FACTS = {(case * 2 + cdn) * 3 + lec: _row_facts(case, cdn, lec) for case in range(5) for cdn in (0, 1) for lec in range(3)}
 
 
 def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:

@@ -22,6 +22,7 @@ from auditor.model import EvidenceSource, Facility, LocationClaim, Operator
 from auditor.regions import DataSource, Region, Registry
 from auditor.resolve.admin import AdminFacts
 from auditor.resolve.coordinates import DeclaredCoordinates
+from auditor.resolve.liveness import Liveness
 
 if TYPE_CHECKING:
     from auditor.resolve.asn import AsnSource
@@ -291,15 +292,25 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None, shared: dict[st
         system = _system_nameservers(config, shared if shared is not None else {})
         port = system[0].port
         ns = [s.host for s in system if s.port == port]
+    live = _liveness(shared)
     if ns or config.online:
         sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache,
-                                      give_up_after=config.give_up_after, **_network()))
+                                      give_up_after=config.give_up_after, liveness=live, **_network()))
     if config.rdap_url or config.online:
         sources.append(RdapSource(
             base_url=config.rdap_url, online=config.online and not config.rdap_url, nameservers=ns, port=port,
-            timeout=config.timeout_s, cache=cache, give_up_after=config.give_up_after, **_network(),
+            timeout=config.timeout_s, cache=cache, give_up_after=config.give_up_after, liveness=live, **_network(),
         ))
     return sources
+
+
+def _liveness(shared: dict[str, Any] | None) -> Liveness:
+    """The servers one audit's live sources have heard from (:mod:`auditor.resolve.liveness`), shared by
+    all of them: a server that never answered is given up on by every source that asks it, after one probe."""
+    if shared is None:
+        return Liveness()
+    live: Liveness = shared.setdefault("liveness", Liveness())
+    return live
 
 
 def _ip_evidence(ev: Evidence, facilities: Sequence[Facility], operator: Operator, registry: Registry, region: Region, config: AuditConfig) -> None:
@@ -356,9 +367,10 @@ def _dns_evidence(
     else:
         if "dns" not in shared:  # live: one resolver and sweeper per audit, so their give-up counts span it
             servers = [split_host_port(config.dns_resolver)] if config.dns_resolver else _system_nameservers(config, shared)
+            live = _liveness(shared)
             shared["dns"] = (
-                DnsResolver(servers, timeout=config.timeout_s, give_up_after=config.give_up_after, **_network()),
-                EcsSweeper(give_up_after=config.give_up_after, **_network()) if config.sweep_server else None,
+                DnsResolver(servers, timeout=config.timeout_s, give_up_after=config.give_up_after, liveness=live, **_network()),
+                EcsSweeper(give_up_after=config.give_up_after, liveness=live, **_network()) if config.sweep_server else None,
             )
         resolver, sweeper = shared["dns"]
         sweep_server = split_host_port(config.sweep_server) if config.sweep_server else None

@@ -14,6 +14,7 @@ with a byte-order mark, so that Excel and WPS on a Chinese Windows read it as UT
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -132,14 +133,13 @@ def csv_text(records: list[dict[str, Any]], extra: list[str]) -> str:
 #: the columns csv_fields neutralises as text (the others are numbers or the audit's own words)
 _TEXT_COLUMNS = frozenset({"id", "kind", "tenure", "name", "address", "ip", "hostname", "adcode", "province", "city", "district", "message"})
 _DIGITS = {"lon_wgs84": 7, "lat_wgs84": 7, "uncertainty_m": 2, "distance_to_boundary_m": 1}
-_FORMULA_MARKS = tuple("\x00" + c for c in FORMULA_START)
+_FORMULA_MARK = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
 
 
 def _neutralised(values: list[str]) -> list[str]:
     """:func:`csv_cell` of every value; a scan of the joined column spares the per-cell work when no
     cell starts like a formula (the usual case)."""
-    joined = "\x00" + "\x00".join(values)
-    if not any(mark in joined for mark in _FORMULA_MARKS):
+    if _FORMULA_MARK.search("\x00" + "\x00".join(values)) is None:
         return values
     return [csv_cell(v) for v in values]
 

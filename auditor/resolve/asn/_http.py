@@ -28,13 +28,24 @@ from urllib.parse import urlsplit
 import dns.exception
 import dns.resolver
 
+from auditor.resolve.liveness import Liveness
 from auditor.resolve.network import REAL_NETWORK, Network, NetworkResolver
 
 from ._dns import describe_dns_error
 
-__all__ = ["Recorder", "RecordingResolver", "build_opener"]
+__all__ = ["Recorder", "RecordingResolver", "build_opener", "http_endpoint"]
 
 MAX_BODY = 8 * 1024 * 1024  # an RDAP answer larger than this is not one
+
+
+def http_endpoint(url: str) -> str:
+    """``"http://127.0.0.1:8080"``: a URL's server, as an audit's liveness names it.
+
+    >>> http_endpoint("http://127.0.0.1:8080/rdap.arin.net/registry/ip/1.2.3.4")
+    'http://127.0.0.1:8080'
+    """
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(slots=True)
@@ -60,18 +71,24 @@ class _RecordingHandler(urllib.request.HTTPHandler):
     handler_order = 400  # before the stock handlers, should any be added
     https_request = urllib.request.AbstractHTTPHandler.do_request_
 
-    def __init__(self, recorder: Recorder, rewrite_base: str | None, network: Network = REAL_NETWORK) -> None:
+    def __init__(self, recorder: Recorder, rewrite_base: str | None, network: Network = REAL_NETWORK,
+                 liveness: Liveness | None = None) -> None:
         super().__init__()
         self._rec = recorder
         self._base = rewrite_base.rstrip("/") if rewrite_base else None
         self._ssl = ssl.create_default_context() if rewrite_base is None else None
         self._network = network
+        self._liveness = liveness
 
     def _connection(self, host: str, **kwargs: Any) -> http.client.HTTPConnection:
         """A plain HTTP connection whose socket comes from the network (what ``socket.create_connection`` does)."""
         conn = http.client.HTTPConnection(host, **kwargs)
         conn._create_connection = self._network.tcp_connect  # type: ignore[attr-defined]  # http.client's own seam
         return conn
+
+    def _silent(self, server: str, timeout: float | None) -> None:
+        if self._liveness is not None:
+            self._liveness.silent(server, "no response" if timeout is None else f"no response in {timeout:.3g} s")
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self._open(req)
@@ -102,17 +119,23 @@ class _RecordingHandler(urllib.request.HTTPHandler):
             else:
                 conn_cls = self._connection
                 kwargs = {}
+        server = http_endpoint(real.full_url)
         try:
             resp = self.do_open(conn_cls, real, **kwargs)
+            if self._liveness is not None:
+                self._liveness.answered(server)  # a status line came: something answers there
             try:
                 body = resp.read(MAX_BODY + 1)
             finally:
                 resp.close()
         except TimeoutError as exc:
             ev["error"] = "timeout"
+            self._silent(server, real.timeout)
             raise urllib.error.URLError(exc) from exc
         except urllib.error.URLError as exc:
             ev["error"] = "timeout" if isinstance(exc.reason, TimeoutError) else f"{exc.reason}"
+            if isinstance(exc.reason, TimeoutError):
+                self._silent(server, real.timeout)
             raise
         except (OSError, http.client.HTTPException) as exc:
             ev["error"] = f"{type(exc).__name__}: {exc}"
@@ -139,7 +162,7 @@ class _RecordingHandler(urllib.request.HTTPHandler):
 
 
 def build_opener(
-    recorder: Recorder, rewrite_base: str | None, network: Network = REAL_NETWORK
+    recorder: Recorder, rewrite_base: str | None, network: Network = REAL_NETWORK, liveness: Liveness | None = None,
 ) -> urllib.request.OpenerDirector:
     """A bare opener: the recording handler, redirects, and the stock error processing.
 
@@ -150,7 +173,7 @@ def build_opener(
     """
     opener = urllib.request.OpenerDirector()
     handlers: list[urllib.request.BaseHandler] = [
-        _RecordingHandler(recorder, rewrite_base, network),
+        _RecordingHandler(recorder, rewrite_base, network, liveness),
         urllib.request.HTTPRedirectHandler(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),

@@ -35,6 +35,7 @@ import dns.exception
 import dns.resolver
 
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
+from auditor.resolve.liveness import Liveness
 from auditor.resolve.network import REAL_NETWORK, Network
 
 from ._dns import SourceConfigError, describe_dns_error, make_resolver

@@ -30,6 +30,11 @@ last failure's status and the reason ``"not asked: rdap gave up after 5 consecut
 (last: HTTP 500 from rdap.apnic.net)"`` (:mod:`auditor.resolve.breaker`). An answer, a 404 or
 "no Team Cymru origin" resets the count; bad input and reserved addresses ask nothing and count
 neither way.
+
+With the audit's :class:`~auditor.resolve.liveness.Liveness`, a server that never answered is not
+waited for ``give_up_after`` times: the local RDAP server (``base_url``) whose first request got no
+response within the timeout, or Team Cymru nameservers none of which ever answered, end the source at
+once — "not asked: rdap gave up: http://127.0.0.1:8080 never answered (...)".
 """
 
 from __future__ import annotations
@@ -46,10 +51,11 @@ from ipwhois import IPWhois
 from ipwhois.exceptions import HTTPRateLimitError, IPDefinedError
 
 from auditor.resolve.breaker import DEFAULT_GIVE_UP_AFTER, CircuitBreaker
+from auditor.resolve.liveness import Liveness
 from auditor.resolve.network import REAL_NETWORK, Network
 
 from ._dns import SourceConfigError, make_resolver
-from ._http import Recorder, RecordingResolver, build_opener
+from ._http import Recorder, RecordingResolver, build_opener, http_endpoint
 from ._query import parse_query
 from .answer import AsnAnswer, AsnStatus, Clock, iso_utc, make_answer, utc_now
 from .cache import DEFAULT_TTL, AnswerCache
@@ -112,6 +118,10 @@ class RdapSource:
     network
         The clock, sockets and waits of the DNS step and the HTTP requests
         (:data:`~.network.REAL_NETWORK`; tests pass a virtual one).
+    liveness
+        The audit's :class:`~auditor.resolve.liveness.Liveness` (None: not kept). A timeout at a
+        server not heard from before is not retried, and the source gives up at once when its RDAP
+        server (offline) or every one of its Team Cymru nameservers never answered.
 
     Examples
     --------
@@ -142,6 +152,7 @@ class RdapSource:
         clock: Clock = utc_now,
         sleep: Callable[[float], None] | None = None,
         network: Network = REAL_NETWORK,
+        liveness: Liveness | None = None,
     ) -> None:
         if online and base_url is not None:
             raise SourceConfigError("give either base_url (a local RDAP server) or online=True, not both")
@@ -171,6 +182,10 @@ class RdapSource:
         self._clock = clock
         self._sleep = network.sleep if sleep is None else sleep
         self._network = network
+        self._liveness = liveness
+        # the servers whose silence ends the source: every Team Cymru nameserver, or the local RDAP server
+        self._dns_endpoints = [f"{ns}@{port}" for ns in nameservers or ()]
+        self._http_endpoint = http_endpoint(base_url) if base_url else ""
         # Built once to validate the configuration; each attempt gets its own recorder.
         self._resolver_args = (list(nameservers) if nameservers else None, port, timeout)
         self._resolver = make_resolver(*self._resolver_args, online=online, cls=RecordingResolver, network=network)
@@ -207,6 +222,7 @@ class RdapSource:
         if q.network is not None:
             detail["looked_up"] = str(q.address)  # ipwhois queries addresses, not prefixes
         detail["mode"] = "online" if self.online else f"offline via {self.base_url}"
+        self._trip_if_dead()
         if self.breaker.open and q.reserved is not None:  # nothing to ask anyway
             return make_answer(q.text, SOURCE, AsnStatus.RESERVED, iso_utc(self._clock()), reason=q.reserved,
                                detail=detail)
@@ -225,6 +241,8 @@ class RdapSource:
             if att.kind in ("ok", "not_found", "reserved", "error"):
                 break
             if n == self.retries:
+                break
+            if att.kind == "timeout" and self._why_dead():  # its first request got no reply: not waited for again
                 break
             if att.kind == "rate_limited" and att.retry_after is not None:
                 if att.retry_after > self.retry_after_cap:
@@ -268,6 +286,19 @@ class RdapSource:
                 answer.detail["cache_error"] = str(exc)
         return answer
 
+    def _why_dead(self) -> str:
+        """Why the source cannot get an answer: its RDAP server, or every Team Cymru nameserver, never answered."""
+        live = self._liveness
+        if live is None:
+            return ""
+        return (live.dead(self._http_endpoint) if self._http_endpoint else "") or live.all_dead(self._dns_endpoints)
+
+    def _trip_if_dead(self) -> None:
+        if not self.breaker.open:
+            why = self._why_dead()
+            if why:
+                self.breaker.trip(AsnStatus.TIMEOUT, why)
+
     def _tell_breaker(self, att: _Attempt, status: str) -> None:
         if att.kind in ("ok", "not_found") or (att.kind == "error" and att.fault == "data"):
             self.breaker.success()  # the servers answered
@@ -279,7 +310,8 @@ class RdapSource:
         # The shared special-purpose check runs first for addresses ipwhois would accept
         # (e.g. 100.64.0.0/10); ipwhois's own IPDefinedError covers the rest.
         try:
-            whois = IPWhois(addr, timeout=self.timeout, proxy_opener=build_opener(rec, self.base_url, self._network))
+            whois = IPWhois(addr, timeout=self.timeout,
+                            proxy_opener=build_opener(rec, self.base_url, self._network, self._liveness))
         except IPDefinedError as exc:
             return _Attempt("reserved", f"ipwhois: {exc}")
         except Exception as exc:  # e.g. no /etc/resolv.conf for ipwhois's default resolver
@@ -287,7 +319,8 @@ class RdapSource:
         pre = parse_query(addr)
         if pre.reserved is not None:
             return _Attempt("reserved", pre.reserved)
-        resolver = make_resolver(*self._resolver_args, online=self.online, cls=RecordingResolver, network=self._network)
+        resolver = make_resolver(*self._resolver_args, online=self.online, cls=RecordingResolver, network=self._network,
+                                 liveness=self._liveness)
         assert isinstance(resolver, RecordingResolver)
         resolver.recorder = rec
         whois.net.dns_resolver = resolver

@@ -46,6 +46,7 @@ from auditor.resolve.breaker import (
     check_threshold,
 )
 from auditor.resolve.clock import Clock, iso_utc, utc_now
+from auditor.resolve.liveness import Liveness
 from auditor.resolve.network import REAL_NETWORK, Network
 
 from .chain import MAX_TTL, text_of
@@ -99,6 +100,11 @@ class EcsSweeper:
     REFUSED or an unusable reply), later sweeps at that server send nothing and return a result with
     ``queries == 0`` and ``reason`` ``"ecs-sweep gave up after 5 consecutive failures (last: none of
     426 queries answered by 127.0.0.1@5353: 426 SERVFAIL)"``.
+
+    With ``liveness`` (the audit's :class:`~auditor.resolve.liveness.Liveness`), the first sweep at a
+    server not heard from is its probe (:func:`sweep`'s ``liveness``): if nothing came back in its
+    first timeout, it stops there, and later sweeps at that server — or at any server found never to
+    answer — send nothing: ``"ecs-sweep gave up: 127.0.0.1@5353 never answered (...)"``.
     """
 
     per_pair: int = 4
@@ -115,6 +121,7 @@ class EcsSweeper:
     name: str = "ecs-sweep"
     give_up_after: int = DEFAULT_GIVE_UP_AFTER
     network: Network = field(default=REAL_NETWORK, repr=False, compare=False)
+    liveness: Liveness | None = field(default=None, repr=False, compare=False)
     _breakers: dict[str, CircuitBreaker] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +145,7 @@ class EcsSweeper:
             raise SweepConfigError("a live sweep needs the ip2region database (XdbDatabase) to choose client subnets")
         ns = Nameserver.parse(server)
         breaker = self.breaker_for(ns)
+        self._trip_if_dead(ns, breaker)
         if breaker.open:  # the server is gone: nothing is sent
             return SweepResult(
                 domain=text_of(_qname(domain)), server=str(ns), queries=0, answered=0, failed=0, answers=[],
@@ -148,13 +156,21 @@ class EcsSweeper:
             domain, ns, db, per_pair=self.per_pair, rdtypes=self.rdtypes, carriers=self.carriers,
             provinces=self.provinces, timeout=self.timeout, retries=self.retries, window=self.window,
             sockets=self.sockets, rate_limit=self.rate_limit, max_queries=self.max_queries,
-            max_seconds=self.max_seconds, progress=progress, network=self.network,
+            max_seconds=self.max_seconds, progress=progress, network=self.network, liveness=self.liveness,
         )
         if result.answered:
             breaker.success()
         else:
             breaker.failure(_dominant_failure(result.answers), _no_answer(result))
+        self._trip_if_dead(ns, breaker)
         return result
+
+    def _trip_if_dead(self, ns: Nameserver, breaker: CircuitBreaker) -> None:
+        """Give up on ``ns`` at once when it is known never to have answered (the audit's liveness)."""
+        if self.liveness is not None and not breaker.open:
+            why = self.liveness.dead(str(ns))
+            if why:
+                breaker.trip(SweepStatus.TIMEOUT.value, why)
 
 
 def _dominant_failure(answers: Sequence[SweepAnswer]) -> str:
@@ -191,6 +207,7 @@ def sweep(
     progress: Progress | None = None,
     clock: Clock = utc_now,
     network: Network = REAL_NETWORK,
+    liveness: Liveness | None = None,
 ) -> SweepResult:
     """Ask ``domain`` at ``server`` from every planned client subnet, with an ECS option each.
 
@@ -227,6 +244,11 @@ def sweep(
     network
         The clock the timeouts, the pacing and the time limit are kept on, and the sockets and
         waits (:data:`~auditor.resolve.network.REAL_NETWORK`; tests pass a virtual one).
+    liveness
+        An audit's :class:`~auditor.resolve.liveness.Liveness`, told whether the server replied. If
+        it has not heard from the server before, this sweep is its probe: when the first query's
+        timeout passes with no reply to any query sent, the sweep stops there (the queries in
+        flight end ``timeout``, the rest ``not_sent``) and the server is dead for the audit.
 
     Raises
     ------
@@ -254,8 +276,14 @@ def sweep(
     t0 = network.monotonic()
     engine = _Engine(ns, templates, subnets, timeout=timeout, retries=retries, window=min(window, 30000),
                      nsockets=sockets, rate=rate_limit, cap=max_queries, max_seconds=max_seconds,
-                     max_ttl=max_ttl, progress=progress, network=network)
+                     max_ttl=max_ttl, progress=progress, network=network,
+                     probe=liveness is not None and liveness.unproven(str(ns)))
     answers = engine.run()
+    if liveness is not None:
+        if engine.heard:
+            liveness.answered(str(ns))
+        elif engine.gave_up:
+            liveness.silent(str(ns), engine.gave_up)
     duration = network.monotonic() - t0
     answered = sum(1 for a in answers if a.answered)
     notes = list(engine.notes)
@@ -315,7 +343,7 @@ class _Engine:
     def __init__(
         self, ns: Nameserver, templates: list[QueryTemplate], subnets: list[ClientSubnet], *,
         timeout: float, retries: int, window: int, nsockets: int, rate: float | None, cap: int,
-        max_seconds: float, max_ttl: int, progress: Progress | None, network: Network,
+        max_seconds: float, max_ttl: int, progress: Progress | None, network: Network, probe: bool = False,
     ) -> None:
         self.ns = ns
         self.templates = templates
@@ -341,6 +369,9 @@ class _Engine:
         self.last_sent = [0.0] * self.total
         self.refused = 0
         self.strays = 0
+        self.probe = probe  # the server has not been heard from: stop at the first timeout if it stays silent
+        self.heard = False  # a datagram came from the server
+        self.gave_up = ""  # why a probe sweep stopped early
 
     def _finish(self, i: int, status: SweepStatus, reply: Reply | None = None, reason: str = "", rtt: float | None = None) -> None:
         subnet = self.subnets[i // self.nt]
@@ -383,6 +414,24 @@ class _Engine:
                 self._finish(i, SweepStatus.NOT_SENT, reason="the sweep ended without an outcome for this query")
         return [r for r in self.results if r is not None]
 
+    def _stop_silent(self, inflight: dict[int, tuple[int, int, int]], pending: collections.deque[int]) -> int:
+        """End every query at once: the server answered none of those sent in the first timeout. Returns how many."""
+        sent = len(inflight)
+        self.gave_up = f"no reply in {self.timeout:g} s to any of the first {sent} queries of a sweep"
+        ended = 0
+        for i, _k, _s in inflight.values():
+            self._finish(i, SweepStatus.TIMEOUT, reason=f"no reply after {_sends(self.attempts[i])}, {self.timeout:g} s; "
+                                                        f"{self.ns} answered none of the sweep's first {sent} queries")
+            ended += 1
+        inflight.clear()
+        while pending:
+            self._finish(pending.popleft(), SweepStatus.NOT_SENT,
+                         reason=f"not sent: {self.ns} answered none of the sweep's first {sent} queries in {self.timeout:g} s")
+            ended += 1
+        self.notes.append(f"stopped after {self.timeout:g} s: {self.ns} answered none of the first {sent} queries "
+                          "(a server not heard from before)")
+        return ended
+
     def _loop(self, socks: list[socket.socket], sel: selectors.BaseSelector) -> None:  # noqa: C901 - one hot loop
         total, nt, timeout, retries, window = self.total, self.nt, self.timeout, self.retries, self.window
         templates, addr, attempts, last_sent = self.templates, self.addr, self.attempts, self.last_sent
@@ -414,6 +463,9 @@ class _Engine:
                 break
 
             # 1. expire queries whose reply is overdue: send again (bounded) or record the failure
+            if self.probe and not self.heard and deadlines and deadlines[0][0] <= now and not select(sel, 0):
+                done += self._stop_silent(inflight, pending)  # a server's first sweep, and not a word back
+                break
             while deadlines and deadlines[0][0] <= now:
                 _dl, key, s = deadlines.popleft()
                 entry = inflight.get(key)
@@ -497,6 +549,7 @@ class _Engine:
                         continue
                     except OSError:  # pragma: no cover - other socket errors: the queries will time out
                         break
+                    self.heard = True
                     if len(data) < 12:
                         self.strays += 1
                         continue
