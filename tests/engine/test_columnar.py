@@ -1,0 +1,189 @@
+"""The columnar path (auditor.engine.columnar) judges plain chunks exactly as the per-row path does.
+
+The per-row path is the reference: every test here judges the same rows both ways and compares
+what a report is made of — the table rows (CSV text and Parquet), the tallies with their key
+order (report.json lists them in that order), the operator's digest, the sources and notes, and
+the facilities listed in detail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import AS_OF
+
+from auditor.config import AuditConfig
+from auditor.engine.plan import prepare
+from auditor.engine.stream import ChunkOutcome, ChunkPlan, audit_streamed, detail_of, facility_view, judge_chunk
+from auditor.inventory.read import RawTable
+from auditor.report import write_reports
+
+HEADERS = ["id", "name", "kind", "tenure", "lon", "lat", "crs", "ip", "remark"]
+
+# places: inside (Pudong, Lingang, Xiaoyangshan), outside (Puxi, Hangzhou, Beijing), and points a
+# few hundred metres from the Huangpu (Pudong's western line) that two decimals cannot place
+PLACES = [
+    ("121.60", "31.20"), ("121.5443", "31.2215"), ("121.9123", "30.9001"), ("122.0512", "30.6333"),
+    ("121.4701", "31.2303"), ("120.1551", "30.2741"), ("116.3975", "39.9087"),
+    ("121.49", "31.24"), ("121.50", "31.23"), ("121.51", "31.22"), ("121.4976", "31.2391"),
+]
+KINDS = ["IDC", "CDN", "ISP_POP", "OFFICE", "", "自建机房", "CDN节点", "租用机房"]
+TENURES = ["", "", "owned", "自有", "租用"]
+SYSTEMS = ["", "wgs84", "gcj02", "bd09", "高德", "GPS", "WGS-84", "百度"]
+# Shanghai and Hangzhou blocks, foreign, private and special-purpose addresses, and global ones
+# whose first octet begins a special-purpose block
+ADDRESSES = [
+    "", "", "222.69.238.160", "203.156.215.207", "101.226.4.6", "115.236.1.1", "8.8.8.8", "1.1.1.1", "10.1.2.3",
+    "192.168.1.1", "100.64.1.1", "203.0.113.5", "127.0.0.1", "224.0.0.1", "172.32.1.1", "192.0.2.1", "58.32.0.1",
+]
+REMARKS = ["", "ok", "=HYPERLINK(\"http://x\")", "-1", "+86 21", "@who", "a,b", "line\nbreak", "tab\there", "说明"]
+
+
+def plain_rows(seed: int, n: int, *, quote_free: bool = False) -> list[list[str]]:
+    rng = random.Random(seed)
+    remarks = [r for r in REMARKS if not any(c in r for c in ',"\n')] if quote_free else REMARKS
+    rows = []
+    for i in range(n):
+        lon, lat = rng.choice(PLACES)
+        if rng.random() < 0.3:  # more decimals, near the same place
+            lon, lat = f"{float(lon) + rng.uniform(-0.02, 0.02):.6f}", f"{float(lat) + rng.uniform(-0.02, 0.02):.6f}"
+        name = rng.choice(["node", "=cmd|' /C calc'!A0", "机房", "edge, east"] if not quote_free else ["node", "=cmd", "机房"])
+        rows.append([f"N{i:05d}", f"{name} {i}", rng.choice(KINDS), rng.choice(TENURES), lon, lat, rng.choice(SYSTEMS),
+                     rng.choice(ADDRESSES), rng.choice(remarks)])
+    return rows
+
+
+def chunk_plan(tmp_path: Path, *, columnar: bool, default_crs: str | None = None, **changes: Any) -> ChunkPlan:
+    listing = tmp_path / "plan.csv"
+    listing.write_text(",".join(HEADERS) + "\n", encoding="utf-8")
+    plan = prepare(listing, region="shanghai", as_of=AS_OF)
+    return ChunkPlan(
+        operator=facility_view(plan.operator), region_id="shanghai", region_options=(), as_of=AS_OF, default_crs=default_crs,
+        config=changes.pop("config", plan.config), detail_cap=changes.pop("detail_cap", 40), columnar=columnar, **changes,
+    )
+
+
+def table_of(rows: list[list[str]], first_row: int = 2, headers: list[str] = HEADERS) -> RawTable:
+    return RawTable("inventory.csv", "csv", list(headers), [(first_row + i, r) for i, r in enumerate(rows)])
+
+
+def ordered(value: Any) -> Any:
+    """Dicts as lists of items, recursively: equal only when the key order is equal too."""
+    if isinstance(value, dict):
+        return [(k, ordered(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [ordered(v) for v in value]
+    return value
+
+
+def assert_same_outcome(columns: ChunkOutcome, rows: ChunkOutcome) -> None:
+    assert columns.csv_rows == rows.csv_rows
+    assert (columns.arrow is None) == (rows.arrow is None)
+    if rows.arrow is not None:
+        assert columns.arrow.schema == rows.arrow.schema
+        assert columns.arrow.equals(rows.arrow)
+    assert ordered(dataclasses.asdict(columns.tallies)) == ordered(dataclasses.asdict(rows.tallies))
+    assert columns.digest == rows.digest
+    assert (columns.rows, columns.extra, columns.ids) == (rows.rows, rows.extra, rows.ids)
+    assert (columns.sources_run, columns.data_sources, columns.notes) == (rows.sources_run, rows.data_sources, rows.notes)
+    assert (columns.crs_unstated, columns.blank_lines, columns.declared) == (rows.crs_unstated, rows.blank_lines, rows.declared)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_plain_chunk_is_judged_as_the_per_row_path_judges_it(tmp_path: Path, seed: int) -> None:
+    table = table_of(plain_rows(seed, 400))
+    by_columns = judge_chunk(table, chunk_plan(tmp_path, columnar=True, tables=("csv", "parquet")))
+    by_rows = judge_chunk(table, chunk_plan(tmp_path, columnar=False, tables=("csv", "parquet")))
+    assert by_columns.pending_detail is not None and by_rows.pending_detail is None  # each took its own path
+    assert_same_outcome(by_columns, by_rows)
+    # the facilities listed in detail are judged row by row, only when asked for
+    assert by_columns.detail == []
+    detail_of(by_columns, 40, chunk_plan(tmp_path, columnar=True), None)
+    assert by_columns.detail == by_rows.detail and len(by_rows.detail) == 40
+
+
+def test_the_generated_rows_reach_every_case(tmp_path: Path) -> None:
+    """The comparison above means something only if the rows reach every outcome the columnar path words."""
+    out = judge_chunk(table_of(plain_rows(1, 400)), chunk_plan(tmp_path, columnar=False))
+    t = out.tallies
+    assert set(t.verdicts) == {"pass", "fail", "indeterminate"}
+    assert set(t.bases) == {"declared_coordinates", "declared_coordinates+ip2region"}
+    assert set(t.rules["location_evidence_consistent"]) == {"pass", "not_applicable", "indeterminate"}
+    assert set(t.rules["facility_in_region"]) == set(t.rules["cdn_nodes_in_region"]) == {"pass", "fail", "indeterminate"}
+    assert t.unplaced["ips_unplaced"] > 0 and len(t.parts) >= 3
+    assert out.digest.access_points and {v.value for _, v, _ in out.digest.access_points} == {"inside", "outside", "indeterminate"}
+    messages = out.csv_rows
+    for words in ("lies inside", "lies outside", "weak independent evidence places it", "cannot be placed inside or outside",
+                  "the line's accuracy there", "outside mainland China", "(owned)", "'=cmd", "'-1"):
+        assert words in messages, words
+
+
+def test_a_stated_default_system_and_the_header_system(tmp_path: Path) -> None:
+    rows = [r[:6] + [""] + r[7:] for r in plain_rows(4, 120)]
+    for default in (None, "gcj02", "bd09"):
+        table = table_of(rows)
+        assert_same_outcome(judge_chunk(table, chunk_plan(tmp_path, columnar=True, default_crs=default)),
+                            judge_chunk(table, chunk_plan(tmp_path, columnar=False, default_crs=default)))
+    headers = HEADERS[:4] + ["经度（GCJ-02）", "纬度（GCJ-02）"] + HEADERS[6:]
+    table = table_of(rows, headers=headers)
+    by_columns = judge_chunk(table, chunk_plan(tmp_path, columnar=True))
+    assert by_columns.pending_detail is not None
+    assert_same_outcome(by_columns, judge_chunk(table, chunk_plan(tmp_path, columnar=False)))
+
+
+@pytest.mark.parametrize("change", [
+    "dms", "duplicate", "missing_id", "bad_ip", "two_ips", "address", "ipv6", "hash_id", "swapped", "decimal_comma", "unknown_crs",
+])
+def test_rows_that_are_not_plain_go_the_per_row_way(tmp_path: Path, change: str) -> None:
+    rows = plain_rows(5, 30)
+    headers = list(HEADERS)
+    edit = {
+        "dms": lambda: rows[3].__setitem__(4, "121°30'00\""),
+        "duplicate": lambda: rows[7].__setitem__(0, rows[2][0]),
+        "missing_id": lambda: rows[7].__setitem__(0, " "),
+        "bad_ip": lambda: rows[4].__setitem__(7, "300.1.1.1"),
+        "two_ips": lambda: rows[4].__setitem__(7, "1.1.1.1;8.8.8.8"),
+        "address": lambda: (headers.__setitem__(8, "address"), rows[1].__setitem__(8, "上海市浦东新区")),
+        "ipv6": lambda: rows[4].__setitem__(7, "2402:f000::1"),
+        "hash_id": lambda: rows[4].__setitem__(0, "A#1"),
+        "swapped": lambda: (rows[4].__setitem__(4, "31.2"), rows[4].__setitem__(5, "121.5")),
+        "decimal_comma": lambda: rows[4].__setitem__(4, "121,5"),
+        "unknown_crs": lambda: rows[4].__setitem__(6, "mars"),
+    }[change]
+    edit()
+    table = table_of(rows, headers=headers)
+    by_columns = judge_chunk(table, chunk_plan(tmp_path, columnar=True))
+    assert by_columns.pending_detail is None  # the per-row path judged it (and words what is wrong)
+    assert_same_outcome(by_columns, judge_chunk(table, chunk_plan(tmp_path, columnar=False)))
+
+
+def test_evidence_beyond_the_ip_database_and_waivers_go_the_per_row_way(tmp_path: Path) -> None:
+    table = table_of(plain_rows(6, 20))
+    waiver = object()
+    for plan in (chunk_plan(tmp_path, columnar=True, waivers=(waiver,)),
+                 chunk_plan(tmp_path, columnar=True, config=AuditConfig(mmdb=(str(tmp_path / "none.mmdb"),)))):
+        from auditor.engine.stream import _judge_columns
+
+        assert _judge_columns(table, 0, plan, None) is None
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 37, 10_000])
+def test_streamed_reports_are_byte_identical_either_way(tmp_path: Path, chunk_rows: int) -> None:
+    listing = tmp_path / "nodes.csv"
+    lines = [",".join(HEADERS)] + [",".join(r) for r in plain_rows(7, 300, quote_free=True)]
+    listing.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    outputs = []
+    for columnar in (True, False):
+        out = tmp_path / f"out-{columnar}"
+        streamed = audit_streamed(listing, out, region="shanghai", as_of=AS_OF, chunk_rows=chunk_rows, detail_cap=25,
+                                  formats=("csv", "parquet", "json", "md", "html", "sarif"), columnar=columnar)
+        write_reports(streamed.result, out, ("json", "md", "html", "sarif"), generated_at="2026-12-06T00:00:00+00:00")
+        outputs.append(out)
+    names = sorted(p.name for p in outputs[0].iterdir())
+    assert names == sorted(p.name for p in outputs[1].iterdir()) and "facilities.parquet" in names
+    for name in names:
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
