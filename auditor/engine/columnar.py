@@ -19,6 +19,7 @@ their combined verdicts) — sends the chunk down the per-row path, which stays 
 from __future__ import annotations
 
 import collections
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from auditor.errors import InventoryError, UsageError
-from auditor.geo.containment import INDETERMINATE, INSIDE, OUTSIDE, VERDICT_CODES, radius_for_decimals
+from auditor.geo.containment import INDETERMINATE, INSIDE, OUTSIDE, VERDICT_CODES
 from auditor.geo.crs import CRS, datum_ambiguity_m, parse_crs, to_wgs84
 from auditor.inventory.read import RawTable
 from auditor.inventory.validate import check_columns, extra_name, header_crs, text_cell
@@ -86,12 +87,17 @@ class PlainRows:
     ip_values: np.ndarray           # the address as an integer (0 where none)
     extra_names: list[str]
     extra_values: list[list[str]]   # per extra column, the raw cells
+    raw: list[Any] = field(default_factory=list, repr=False)  # every column's cells as read (for the rows listed in detail)
 
 
-def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str, int] | None) -> PlainRows | None:
+def read_plain(
+    table: RawTable, default_crs: str | None, ids_before: Mapping[str, int] | None,
+    columns: tuple[list[int], list[list[str]]] | None = None,
+) -> PlainRows | None:
     """The table's rows as :class:`PlainRows`, or None when a row is not plain (the per-row path
-    then validates the chunk and says what is wrong with which row)."""
-    if table.file_crs is not None or table.row_problems or table.cell_problems or not table.rows:
+    then validates the chunk and says what is wrong with which row). ``columns``: the rows given
+    as (row numbers, one list per header) instead of ``table.rows`` (a split CSV block)."""
+    if table.file_crs is not None or table.row_problems or table.cell_problems:
         return None
     try:
         cmap = table.column_map()
@@ -100,29 +106,36 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
     except (InventoryError, UsageError):
         return None
     width = len(table.headers)
-    values = [v for _, v in table.rows]
-    if any(len(v) != width for v in values):
+    transposed: list[Any]
+    if columns is None:
+        values = [v for _, v in table.rows]
+        if any(len(v) != width for v in values):
+            return None
+        row_numbers = [r for r, _ in table.rows]
+        transposed = list(zip(*values))  # one pass for every column
+    else:
+        row_numbers, transposed = columns
+        if len(transposed) != width:
+            return None
+    n = len(row_numbers)
+    if not n:
         return None
     read = dict(cmap.read)
     index = {canon: i for i, canon in read.items()}
     if "lon" not in index or "lat" not in index:
         return None
-
-    transposed = list(zip(*values))  # one pass for every column
     for canon, i in index.items():
         if canon not in PLAIN_COLUMNS and any(_texts(list(transposed[i]))):
             return None
 
     def column(canon: str) -> list[str]:
         i = index.get(canon)
-        return [""] * len(values) if i is None else list(transposed[i])
+        return [""] * n if i is None else list(transposed[i])
 
     ids = _texts(column("id"))
-    seen = set(ids_before or ())
-    for fid in ids:
-        if not fid or "#" in fid or fid in seen:
-            return None  # missing, duplicate (the per-row path words it) or not a plain claim id
-        seen.add(fid)
+    unique = set(ids)
+    if len(unique) != n or "" in unique or "#" in "".join(ids) or (ids_before and not unique.isdisjoint(ids_before)):
+        return None  # a missing or duplicate id (the per-row path words it), or one that is not a plain claim id
     kinds = _by_value(column("kind"), _kind)
     tenure_header = cmap.header("tenure") or ""
     tenure_cells = column("tenure")
@@ -144,7 +157,7 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
     if crs is None:
         return None
     ips = _texts(column("ip"))
-    has_ip = np.array([bool(ip) for ip in ips])
+    has_ip = np.fromiter(map(bool, ips), dtype=bool, count=n)
     ip_values = np.zeros(len(ips), np.uint32)
     if has_ip.any():
         parsed, valid = parse_ipv4([ip for ip in ips if ip])  # valid: a canonical dotted quad, as is_dotted_quad says
@@ -154,9 +167,9 @@ def read_plain(table: RawTable, default_crs: str | None, ids_before: Mapping[str
     extra_idx = [i for i in range(width) if i not in read]
     extra_names = [_extra_name(cmap, i) for i in extra_idx]
     return PlainRows(
-        rows=[r for r, _ in table.rows], ids=ids, names=_texts(column("name")), kinds=kind_codes,
+        rows=list(row_numbers), ids=ids, names=_texts(column("name")), kinds=kind_codes,
         tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips, has_ip=has_ip, ip_values=ip_values,
-        extra_names=extra_names, extra_values=[list(transposed[i]) for i in extra_idx],
+        extra_names=extra_names, extra_values=[list(transposed[i]) for i in extra_idx], raw=transposed,
     )
 
 
@@ -261,14 +274,13 @@ def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
     ambiguity = np.zeros(n)
     if unknown.any():
         ambiguity[unknown] = datum_ambiguity_m(p.lon[unknown], p.lat[unknown])
-    radius = [0.0] * n
-    lat_list = p.lat.tolist()
-    for i, (la, dec) in enumerate(zip(lat_list, p.decimals)):
-        precision = radius_for_decimals(la, dec)
-        r = precision if precision > 0.0 else 0.0
-        if unknown[i]:
-            r += float(ambiguity[i])
-        radius[i] = r
+    # radius_for_decimals, inlined with its own scalar arithmetic (numpy's cos and hypot differ from
+    # math's in the last bit for ~1 % of latitudes, which would change a printed uncertainty)
+    half_unit = {d: 0.5 * 10.0 ** (-d) * 111_320.0 for d in set(p.decimals)}
+    hypot, cos, radians = math.hypot, math.cos, math.radians
+    radius = [hypot(half_unit[d], half_unit[d] * cos(radians(la))) for la, d in zip(p.lat.tolist(), p.decimals)]
+    for i in np.flatnonzero(unknown).tolist():
+        radius[i] += float(ambiguity[i])
     res = geom.classify_points(w_lon, w_lat, np.array(radius))
     assert res.distance_m is not None and res.nominal_inside is not None and res.part_mask is not None
     verdicts = res.verdict.tolist()
@@ -484,8 +496,9 @@ def table_columns(j: PlainJudgement) -> dict[str, Any]:
 
 def detail_rows(table: RawTable, j: PlainJudgement, cap: int) -> RawTable:
     """The first ``cap`` rows that did not pass, as a table the per-row path judges in detail."""
-    keep = {row for row, v in zip(j.rows.rows, j.verdict) if v != "pass"}
-    rows = [r for r in table.rows if r[0] in keep][:cap]
+    p = j.rows
+    picked = [i for i, v in enumerate(j.verdict) if v != "pass"][:cap]
+    rows = [(p.rows[i], [col[i] for col in p.raw]) for i in picked]
     return replace(table, rows=rows, row_problems={}, cell_problems={})
 
 

@@ -157,6 +157,14 @@ def worker_session(audit_id: str | None) -> EvidenceSession | None:
 def _judge_chunk(
     chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None, session: EvidenceSession | None
 ) -> ChunkOutcome:
+    if plan.columnar and isinstance(chunk, CsvBlock):
+        split = chunk.split_columns()  # its lines as columns, without a row list in between
+        if split is not None:
+            header_only = RawTable(chunk.source, "csv", chunk.headers, [], encoding=chunk.encoding,
+                                   header_row=chunk.header_row, columns=chunk.columns, reading=chunk.reading)
+            outcome = _judge_columns(header_only, 0, plan, ids_before, split)
+            if outcome is not None:
+                return outcome
     table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
     if plan.columnar:
         outcome = _judge_columns(table, blank, plan, ids_before)
@@ -165,7 +173,10 @@ def _judge_chunk(
     return _judge_rows(table, blank, plan, ids_before, session)
 
 
-def _judge_columns(table: RawTable, blank: int, plan: ChunkPlan, ids_before: dict[str, int] | None) -> ChunkOutcome | None:
+def _judge_columns(
+    table: RawTable, blank: int, plan: ChunkPlan, ids_before: dict[str, int] | None,
+    columns: tuple[list[int], list[list[str]]] | None = None,
+) -> ChunkOutcome | None:
     """A chunk of plain rows judged as columns (:mod:`auditor.engine.columnar`); None when it is not one."""
     from auditor.engine.columnar import (
         detail_rows,
@@ -181,7 +192,7 @@ def _judge_columns(table: RawTable, blank: int, plan: ChunkPlan, ids_before: dic
 
     if plan.waivers or plan.collect_declared or not plain_evidence_only(plan.config):
         return None
-    rows = read_plain(table, plan.default_crs, ids_before)
+    rows = read_plain(table, plan.default_crs, ids_before, columns)
     if rows is None or len(set(rows.extra_names)) != len(rows.extra_names):
         return None
     j = judge_plain(rows, plan.audit_plan())

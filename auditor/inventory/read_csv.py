@@ -288,6 +288,27 @@ class CsvBlock:
                          header_row=self.header_row, columns=self.columns, reading=self.reading)
         return table, blank
 
+    def split_columns(self) -> tuple[list[int], list[list[str]]] | None:
+        """(row numbers, one list of cells per header) when every line holds a record of the header's
+        width and none is blank — what :meth:`table` reads, a column at a time; else None."""
+        text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
+        if "\x00" in text:
+            return None
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+        text = text.removesuffix("\n")
+        if not text:
+            return None
+        delimiter, width = self.delimiter, len(self.headers)
+        lines = text.split("\n")
+        gaps = width - 1
+        for line in lines:
+            if line.count(delimiter) != gaps or not line.replace(delimiter, "").strip():
+                return None
+        cells = text.replace("\n", delimiter).split(delimiter)
+        return list(range(self.first_line, self.first_line + len(lines))), [cells[k::width] for k in range(width)]
+
     def _split(self, text: str) -> tuple[list[tuple[int, list[str]]], int] | None:
         """The records the csv module would read, by splitting lines at the delimiter: a block has no
         quotes, so that is all it does when no line holds a lone carriage return or a NUL and every line

@@ -187,3 +187,15 @@ def test_streamed_reports_are_byte_identical_either_way(tmp_path: Path, chunk_ro
     assert names == sorted(p.name for p in outputs[1].iterdir()) and "facilities.parquet" in names
     for name in names:
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
+
+
+def test_point_wkb_is_what_shapely_writes() -> None:
+    import numpy as np
+    import shapely
+
+    from auditor.report.table import point_wkb
+
+    rng = np.random.default_rng(7)
+    lon = np.concatenate([rng.uniform(-180, 180, 500), [0.0, -0.0, 121.5, 180.0, -180.0, 1e-300]])
+    lat = np.concatenate([rng.uniform(-90, 90, 500), [0.0, 0.0, 31.25, 90.0, -90.0, -1e-300]])
+    assert point_wkb(lon, lat).to_pylist() == shapely.to_wkb(shapely.points(lon, lat)).tolist()

@@ -61,3 +61,19 @@ def test_chunks_of_a_crlf_file_are_blocks(tmp_path: Path) -> None:
     assert all(isinstance(c, CsvBlock) for c in chunks)
     rows = [r for c in chunks for r in c.table()[0].rows]
     assert [r[0] for r in rows] == list(range(2, 102)) and rows[-1][1] == ["N99", "121.5", "31.2"]
+
+
+@pytest.mark.parametrize("text", [
+    "a,b,c\r\nd,e,f\r\n", "a,b,c\nd,e,f", " a , b,c\n=1,-2,@3\n", "a,b,c\n\nd,e,f\n", "a,b\nd,e,f,g\n", "a,b,c\rd,e,f\n", ",,\n",
+])
+def test_split_columns_are_the_table_rows_or_nothing(text: str) -> None:
+    block = CsvBlock("f.csv", "utf-8", ",", ["h1", "h2", "h3"], 10, text.encode("utf-8"))
+    table, blank = block.table()
+    split = block.split_columns()
+    if split is None:  # a blank line, a row of another width or a lone CR: the rows are read the other way
+        assert blank or table.row_problems or len(table.rows) != text.replace("\r\n", "\n").rstrip("\n").count("\n") + 1 \
+            or any(len(r) != 3 for _, r in table.rows) or "\r" in text.replace("\r\n", "")
+        return
+    numbers, columns = split
+    assert (blank, table.row_problems) == (0, {})
+    assert list(zip(numbers, map(list, zip(*columns)))) == table.rows
