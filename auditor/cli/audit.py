@@ -341,8 +341,11 @@ def _streamed(run: _Run, target: str, waivers: Any, cli_config: dict[str, Any], 
 
     p = run.p
     chosen = [f.strip().lower() for f in p["formats"].split(",") if f.strip()]
+    # every row is in facilities.csv, always; facilities.parquet stands in for facilities.geojson
+    tables = ["csv"]
     if "geojson" in chosen:
         chosen.remove("geojson")
+        tables.append("parquet")
         run.notes.append("a streamed audit writes no facilities.geojson; facilities.parquet (GeoParquet) holds every row with its point")
     for fmt in chosen:
         if fmt not in TABLE_FORMATS:
@@ -354,7 +357,7 @@ def _streamed(run: _Run, target: str, waivers: Any, cli_config: dict[str, Any], 
     try:
         with ProgressBars(enabled=False if p["quiet"] else None) as progress, ReportFolder(p["out_dir"], protect=protect) as folder:
             out = audit_streamed(
-                target, folder, formats=tuple(dict.fromkeys(chosen + ["csv", "parquet"])), region=p["region"],
+                target, folder, formats=tuple(dict.fromkeys(chosen + tables)), region=p["region"],
                 region_options=_options(p["options"]), as_of=_as_of(p["as_of"]), crs=p["crs"], cli_config=cli_config,
                 waivers=waivers or (), chunk_rows=scale["chunk_rows"] or DEFAULT_CHUNK_ROWS, client=client, progress=progress,
             )

@@ -391,8 +391,9 @@ class _Fold:
 
     def add(self, outcome: ChunkOutcome) -> None:
         self.chunks += 1
-        for row, fid in outcome.ids:
-            self.first_row.setdefault(fid, row)
+        first = {fid: row for row, fid in reversed(outcome.ids)}  # each id's first row in the chunk
+        first.update((fid, self.first_row[fid]) for fid in first.keys() & self.first_row.keys())
+        self.first_row.update(first)
         self.totals.add(outcome.tallies)
         self.digest = self.digest.merged(outcome.digest)
         self.declared |= outcome.declared

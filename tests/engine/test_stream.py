@@ -207,7 +207,8 @@ def test_cli_streams_large_lists_by_itself(tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "o"), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "streamed: the summary reports detail 0 facilities" in result.output
-    assert (tmp_path / "o" / "facilities.parquet").exists()
+    # every row in facilities.csv; no facilities.parquet, since neither geojson nor parquet was asked for
+    assert (tmp_path / "o" / "facilities.csv").exists() and not (tmp_path / "o" / "facilities.parquet").exists()
     monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", path.stat().st_size)
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "p"), "--format", "json"])
     assert result.exit_code == 0 and "streamed" not in result.output
