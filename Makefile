@@ -41,6 +41,7 @@ check: setup-test
 	$(BIN)/mypy
 
 bench: setup-test
+	$(BIN)/python benchmarks/judging.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/containment.py
 	$(BIN)/python benchmarks/ip_lookup.py
