@@ -144,7 +144,8 @@ def read_plain(
         return None
     kind_codes = [k for k, _ in kinds]
     # the kind's word (自建机房, 租用机房) implies a tenure where the tenure cell is empty
-    tenure_texts = [t if t or text_cell(cell) else implied for t, cell, (_, implied) in zip(tenures, tenure_cells, kinds)]
+    tenure_texts = tenures if not any(implied for _, implied in kinds) else [
+        t if t or text_cell(cell) else implied for t, cell, (_, implied) in zip(tenures, tenure_cells, kinds)]
     lon_cells, lat_cells = _plain_degrees(column("lon")), _plain_degrees(column("lat"))
     if lon_cells is None or lat_cells is None:
         return None
@@ -228,7 +229,7 @@ def _plain_degrees(cells: list[str]) -> tuple[list[float], list[int]] | None:
     joined = "\n".join(texts)
     if not joined.isascii() or _DEGREES_COLUMN.fullmatch(joined) is None:
         return None
-    return list(map(float, texts)), [len(t) - t.index(".") - 1 if "." in t else 0 for t in texts]
+    return list(map(float, texts)), [len(t.partition(".")[2]) for t in texts]
 
 
 # -- judging -------------------------------------------------------------------------------------

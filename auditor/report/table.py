@@ -158,15 +158,14 @@ def csv_text_of_columns(columns: dict[str, Any], extra: list[str]) -> str:
     fields: list[list[str]] = []
     for c in COLUMNS:
         values = columns[c]
-        if c in ("lon", "lat"):
-            text = [repr(v) for v in np.asarray(values, dtype=np.float64).tolist()]
-        elif c in _DIGITS:
-            spec = f".{_DIGITS[c]}f"
-            text = [format(v, spec) for v in np.asarray(values, dtype=np.float64).tolist()]
-        elif c == "row":
-            text = [str(v) for v in values]
-        else:
-            text = _neutralised(list(values)) if c in _TEXT_COLUMNS else list(values)
+        if c in _NUMBERS:  # numbers are never quoted: no delimiter, quote or line break in them
+            if c == "row":
+                fields.append(list(map(str, values)))
+            else:
+                as_text = repr if c in ("lon", "lat") else ("{:." + str(_DIGITS[c]) + "f}").format
+                fields.append(list(map(as_text, np.asarray(values, dtype=np.float64).tolist())))
+            continue
+        text = _neutralised(list(values)) if c in _TEXT_COLUMNS else list(values)
         fields.append(_quoted(text))
     for c in extra:
         fields.append(_quoted(_neutralised(list(columns[f"input:{c}"]))))
