@@ -49,6 +49,7 @@ bench: setup-test
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/address.py
 	$(BIN)/python benchmarks/dns_sweep.py
+	$(BIN)/python benchmarks/dead_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

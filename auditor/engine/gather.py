@@ -171,6 +171,9 @@ def gather(
     ev = Evidence()
     ev.declared_addresses.update(declared_elsewhere)
     subjects = list(facilities) + ([registration] if registration is not None else [])
+    queries = _asn_queries(facilities, operator)
+    if queries:
+        _start_probes(config, shared)
     from auditor.resolve.address import AddressResolver
 
     for resolver in (DeclaredCoordinates(), AdminFacts(registry), AddressResolver(registry)):
@@ -184,8 +187,10 @@ def gather(
         _mmdb_evidence(ev, facilities, path)
     if config.latency:
         _latency_evidence(ev, facilities, config)
-    queries = _asn_queries(facilities, operator)
     if queries:
+        probes = shared.get("probes")
+        if probes is not None:
+            probes.wait(config.timeout_s)
         for source in _session_asn_sources(config, ev, shared):
             answers = source.lookup(queries)
             for q, answer in zip(queries, answers):
@@ -283,15 +288,7 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None, shared: dict[st
         sources.extend(replay_sources(recording, where=str(config.asn_recording)))
         if ev is not None:
             ev.data_sources.append(DataSource("asn_recording", str(config.asn_recording), _sha(str(config.asn_recording)), "recorded"))
-    ns: list[str] | None = None
-    port = 53
-    if config.cymru_server:
-        host, port = split_host_port(config.cymru_server)
-        ns = [host]
-    elif config.online:  # the system's resolvers, as resolv.conf names them (one port: dnspython asks all at one)
-        system = _system_nameservers(config, shared if shared is not None else {})
-        port = system[0].port
-        ns = [s.host for s in system if s.port == port]
+    ns, port = _cymru_nameservers(config, shared if shared is not None else {})
     live = _liveness(shared)
     if ns or config.online:
         sources.append(CymruDnsSource(nameservers=ns, port=port, online=config.online, timeout=config.timeout_s, cache=cache,
@@ -302,6 +299,49 @@ def asn_sources(config: AuditConfig, ev: Evidence | None = None, shared: dict[st
             timeout=config.timeout_s, cache=cache, give_up_after=config.give_up_after, liveness=live, **_network(),
         ))
     return sources
+
+
+def _cymru_nameservers(config: AuditConfig, shared: dict[str, Any]) -> tuple[list[str] | None, int]:
+    """The nameservers (and their one port) Team Cymru is asked at: ``cymru_server``, or the system's with ``online``."""
+    if config.cymru_server:
+        host, port = split_host_port(config.cymru_server)
+        return [host], port
+    if config.online:  # the system's resolvers, as resolv.conf names them (one port: dnspython asks all at one)
+        system = _system_nameservers(config, shared)
+        port = system[0].port
+        return [s.host for s in system if s.port == port], port
+    return None, 53
+
+
+def _start_probes(config: AuditConfig, shared: dict[str, Any]) -> None:
+    """Start probing, in threads, the servers only the IP-to-ASN sources ask (:mod:`auditor.resolve.probe`).
+
+    Those sources run last; a dead server's timeout is then waited out while hostnames are resolved
+    and domains swept, not after. A server the resolver or the sweeps ask as well is left to their
+    first query, which is its probe (and keeps the order a server sees its queries in). Once per audit.
+    """
+    from auditor.resolve.asn.cymru import CYMRU_ZONE, DEFAULT_RETRIES
+    from auditor.resolve.probe import Probes, probe_dns, probe_http
+
+    live = _liveness(shared)
+    probes: Probes = shared.setdefault("probes", Probes())
+    asked_first: set[str] = set()  # servers DNS evidence asks before the ASN sources do
+    if config.dns_configured and not config.dns_recording:
+        servers = [split_host_port(config.dns_resolver)] if config.dns_resolver else _system_nameservers(config, shared)
+        asked_first.update(f"{s[0]}@{s[1]}" if isinstance(s, tuple) else str(s) for s in servers)
+        if config.sweep_server:
+            asked_first.add("{}@{}".format(*split_host_port(config.sweep_server)))
+    ns, port = _cymru_nameservers(config, shared)
+    network = _network().get("network")
+    kwargs: dict[str, Any] = {} if network is None else {"network": network}
+    for host in ns or ():
+        if f"{host}@{port}" not in asked_first:
+            probes.start(f"{host}@{port}", functools.partial(
+                probe_dns, host, port, liveness=live, timeout=config.timeout_s, zone=CYMRU_ZONE, copies=DEFAULT_RETRIES + 1,
+                **kwargs))
+    if config.rdap_url:
+        probes.start(str(config.rdap_url), functools.partial(probe_http, str(config.rdap_url), liveness=live,
+                                                             timeout=config.timeout_s, **kwargs))
 
 
 def _liveness(shared: dict[str, Any] | None) -> Liveness:

@@ -70,6 +70,10 @@ DEFAULT_RATE = 2000.0
 """Queries per second to one server unless told otherwise: polite to a real authoritative
 server (a sweep of 426 subnets then takes a quarter of a second). Local benchmarks lift it."""
 
+PROBE_WINDOW = 16
+"""Queries in flight at most while a sweep waits for a server's first reply (``liveness``): a server
+that never answers gets these few, not a whole window."""
+
 _KIND_STATUS = {
     "answer": SweepStatus.OK,
     "nodata": SweepStatus.NODATA,
@@ -248,7 +252,8 @@ def sweep(
         An audit's :class:`~auditor.resolve.liveness.Liveness`, told whether the server replied. If
         it has not heard from the server before, this sweep is its probe: when the first query's
         timeout passes with no reply to any query sent, the sweep stops there (the queries in
-        flight end ``timeout``, the rest ``not_sent``) and the server is dead for the audit.
+        flight end ``timeout``, the rest ``not_sent``) and the server is dead for the audit. Until a
+        first reply comes, at most :data:`PROBE_WINDOW` queries are in flight.
 
     Raises
     ------
@@ -484,7 +489,8 @@ class _Engine:
                 allowance = window
             else:
                 allowance = int(burst + (now - start) * self.rate) - self.sent
-            while pending and len(inflight) < window and allowance > 0:
+            limit = window if self.heard or not self.probe else min(window, PROBE_WINDOW)  # a probe asks a few first
+            while pending and len(inflight) < limit and allowance > 0:
                 if self.sent >= self.cap:
                     break
                 i = pending.popleft()
@@ -531,7 +537,7 @@ class _Engine:
             wait = 0.05
             if deadlines:
                 wait = min(wait, max(0.0, deadlines[0][0] - now))
-            if pending and len(inflight) < window and self.rate is not None and allowance <= 0:
+            if pending and len(inflight) < limit and self.rate is not None and allowance <= 0:
                 wait = min(wait, 1.0 / self.rate)
             if not inflight and not pending:
                 wait = 0.0
