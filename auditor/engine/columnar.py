@@ -417,13 +417,12 @@ def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
     if queries:
         rids += db.lookup(queries).tolist()
         asked += queried
-    answers: dict[int, tuple[int, int, str, str] | None] = {}
+    answers = {rid: _ip_answer(resolver, plan, rid) for rid in set(rids)}  # once per distinct answer
+    if any(a is None for a in answers.values()):
+        return None, None, None, None, None
     for i, rid in zip(asked, rids):
-        got = answers.get(rid, answers)
-        if got is answers:
-            got = answers[rid] = _ip_answer(resolver, plan, rid)
-        if got is None:
-            return None, None, None, None, None
+        got = answers[rid]
+        assert got is not None
         state[i], verdict[i], suffix[i], why[i] = got
     return state, verdict, suffix, why, list(ev.data_sources)
 

@@ -198,11 +198,11 @@ def _judge_columns(
     j = judge_plain(rows, plan.audit_plan())
     if j is None:
         return None
-    columns, extra = table_columns(j), rows.extra_names
+    cells, extra = table_columns(j), rows.extra_names
     return ChunkOutcome(
         rows=len(rows.rows), extra=extra,
-        csv_rows=csv_text_of_columns(columns, extra) if "csv" in plan.tables else "",
-        arrow=arrow_table_of_columns(columns, extra) if "parquet" in plan.tables else None,
+        csv_rows=csv_text_of_columns(cells, extra) if "csv" in plan.tables else "",
+        arrow=arrow_table_of_columns(cells, extra) if "parquet" in plan.tables else None,
         tallies=plain_tallies(j), digest=FacilityDigest(frozenset(rows.kinds), tuple(j.access_points)), declared=set(), detail=[],
         sources_run=sources_run(j), data_sources=j.data_sources, notes=data_age_notes(j.data_sources, plan.as_of),
         crs_unstated=plan.default_crs is None and "" in rows.crs, ids=list(zip(rows.rows, rows.ids)), blank_lines=blank,
