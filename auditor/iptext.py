@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
-__all__ = ["is_dotted_quad", "is_plain_global_ipv4", "parse_host_port", "check_network_target", "NetworkTargetError"]
+__all__ = ["is_dotted_quad", "is_plain_global_ipv4", "global_ipv4", "parse_host_port", "check_network_target", "NetworkTargetError"]
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
@@ -33,8 +34,38 @@ def _special_first_octets() -> frozenset[int]:
 
 
 _SPECIAL = _special_first_octets()
-#: First octets where a dotted quad may not be global (there :mod:`ipaddress` decides).
-SPECIAL_FIRST_OCTETS = _SPECIAL
+
+
+def _constant_networks() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 network in :mod:`ipaddress`'s own tables (what ``is_global`` is decided from)."""
+    found = []
+    for value in vars(ipaddress.IPv4Address._constants).values():  # noqa: SLF001 - the tables is_global reads
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, ipaddress.IPv4Network):
+                found.append(item)
+    return found
+
+
+_GLOBAL_INTERVALS: tuple[Any, Any] | None = None
+
+
+def global_ipv4(values: Any) -> Any:
+    """``IPv4Address(v).is_global`` for each integer address (a numpy array), vectorised.
+
+    ``is_global`` is a function of membership in the networks of ipaddress's tables, so it is
+    constant between consecutive network boundaries: it is asked once per such interval (a few
+    dozen) and looked up by binary search. Tests compare it with ipaddress at every boundary.
+    """
+    import numpy as np
+
+    global _GLOBAL_INTERVALS
+    if _GLOBAL_INTERVALS is None:
+        nets = _constant_networks()
+        bounds = sorted({0} | {int(n.network_address) for n in nets} | {int(n.broadcast_address) + 1 for n in nets} - {1 << 32})
+        flags = [ipaddress.IPv4Address(b).is_global for b in bounds]
+        _GLOBAL_INTERVALS = np.array(bounds, dtype=np.uint64), np.array(flags, dtype=bool)
+    starts, flags = _GLOBAL_INTERVALS
+    return flags[np.searchsorted(starts, np.asarray(values).astype(np.uint64), side="right") - 1]
 
 
 def is_dotted_quad(text: str) -> bool:

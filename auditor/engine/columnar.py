@@ -33,7 +33,7 @@ from auditor.geo.crs import CRS, datum_ambiguity_m, parse_crs, to_wgs84
 from auditor.inventory.read import RawTable
 from auditor.inventory.validate import check_columns, extra_name, header_crs, text_cell
 from auditor.inventory.values import crs_word, kind_word, tenure_word
-from auditor.iptext import SPECIAL_FIRST_OCTETS
+from auditor.iptext import global_ipv4
 from auditor.model import EvidenceSource
 from auditor.resolve.ipgeo.xdb import parse_ipv4
 from auditor.result import Tallies
@@ -397,10 +397,14 @@ def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
     # a canonical dotted quad whose first octet begins no special-purpose block is global: looked up
     # as its integer; the others are decided by normalise_ip, one by one
     if resolver.ip_version == 4:
-        special = np.isin(p.ip_values >> 24, _SPECIAL) & p.has_ip
-        direct = np.flatnonzero(p.has_ip & ~special)
+        # normalise_ip for a canonical dotted quad: a global address is looked up as it is, any
+        # other is "private or reserved" (ipaddress's is_global, vectorised)
+        is_global = global_ipv4(p.ip_values)
+        direct = np.flatnonzero(p.has_ip & is_global)
         rids = db.lookup_uint32(p.ip_values[direct]).tolist()
-        asked, one_by_one = direct.tolist(), np.flatnonzero(special).tolist()
+        asked, one_by_one = direct.tolist(), []
+        for i in np.flatnonzero(p.has_ip & ~is_global).tolist():
+            state[i], why[i] = _IP_UNRESOLVED, _NOT_GLOBAL
     else:
         rids, asked, one_by_one = [], [], np.flatnonzero(p.has_ip).tolist()
     queries: list[str] = []
@@ -453,7 +457,8 @@ def _ip_answer(resolver: Any, plan: AuditPlan, rid: int) -> tuple[int, int, str,
     return _IP_CONTAINED, code, f" — {reason}" if shown else "", ""
 
 
-_SPECIAL = np.array(sorted(SPECIAL_FIRST_OCTETS), dtype=np.uint32)
+#: what normalise_ip says of an address that is not global
+_NOT_GLOBAL = "private or reserved address: no location"
 _ANSWER_VERDICT = dict(enumerate(VERDICT_CODES))
 _CODE_OF = {"outside": OUTSIDE, "inside": INSIDE, "indeterminate": INDETERMINATE}
 

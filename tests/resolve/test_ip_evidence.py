@@ -243,3 +243,24 @@ def test_plain_ipv4_fast_path_agrees_with_ipaddress() -> None:
             assert got == expected, t
         if expected is not None:
             assert got == expected, t
+
+
+def test_vectorised_is_global_equals_ipaddress_at_every_boundary_and_at_random() -> None:
+    import ipaddress
+    import random
+
+    import numpy as np
+
+    from auditor.iptext import _constant_networks, global_ipv4
+
+    values = {0, 2**32 - 1}
+    for n in _constant_networks():  # every boundary ipaddress's tables have, and both sides of it
+        for v in (int(n.network_address), int(n.broadcast_address)):
+            values.update(x for x in (v - 1, v, v + 1) if 0 <= x < 2**32)
+    rng = random.Random(11)
+    values.update(rng.getrandbits(32) for _ in range(50_000))
+    values.update((octet << 24) | rng.getrandbits(24) for octet in (0, 10, 100, 127, 169, 172, 192, 198, 203, 224, 240, 255) for _ in range(2_000))
+    ordered = sorted(values)
+    got = global_ipv4(np.array(ordered, dtype=np.uint32)).tolist()
+    assert got == [ipaddress.IPv4Address(v).is_global for v in ordered]
+    assert sum(got) not in (0, len(got))  # both answers occur
