@@ -18,6 +18,7 @@ import collections
 import csv
 import dataclasses
 import datetime as dt
+import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -387,11 +388,13 @@ class _Fold:
 
     def ids_used_before(self, outcome: ChunkOutcome) -> dict[str, int]:
         """The outcome's ids that earlier chunks used, with their first row."""
-        return {fid: self.first_row[fid] for _, fid in outcome.ids if fid in self.first_row}
+        used = self.first_row.keys() & set(map(operator.itemgetter(1), outcome.ids))
+        return {fid: self.first_row[fid] for fid in used}
 
     def add(self, outcome: ChunkOutcome) -> None:
         self.chunks += 1
-        first = {fid: row for row, fid in reversed(outcome.ids)}  # each id's first row in the chunk
+        backwards = outcome.ids[::-1]  # so that each id keeps its first row in the chunk
+        first = dict(zip(map(operator.itemgetter(1), backwards), map(operator.itemgetter(0), backwards)))
         first.update((fid, self.first_row[fid]) for fid in first.keys() & self.first_row.keys())
         self.first_row.update(first)
         self.totals.add(outcome.tallies)
