@@ -51,7 +51,8 @@ __all__ = ["PlainRows", "PlainJudgement", "plain_evidence_only", "read_plain", "
 #: The canonical columns a plain row may fill; any other canonical column must be blank in the chunk.
 PLAIN_COLUMNS = frozenset({"id", "name", "kind", "tenure", "lon", "lat", "crs", "ip"})
 
-_VERDICT_TEXT = {OUTSIDE: "outside", INSIDE: "inside", INDETERMINATE: "indeterminate"}
+_VERDICT_TEXT = {code: verdict.value for code, verdict in enumerate(VERDICT_CODES)}  # describe()'s words
+_CODE_OF = {verdict: code for code, verdict in enumerate(VERDICT_CODES)}
 _NO_IP, _IP_UNRESOLVED, _IP_CONTAINED = 0, 1, 2
 _NO_VERDICT = -1
 
@@ -389,13 +390,11 @@ def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
     if not any(p.ips):
         return state, verdict, suffix, why, []
     from auditor.engine.gather import Evidence, ip_database
-    from auditor.resolve.ipgeo.ip2region import Ip2regionResolver, normalise_ip
+    from auditor.resolve.ipgeo.ip2region import NOT_GLOBAL, Ip2regionResolver, normalise_ip
 
     ev = Evidence()
     db = ip_database(ev, plan.config)
     resolver = Ip2regionResolver(db, plan.registry)
-    # a canonical dotted quad whose first octet begins no special-purpose block is global: looked up
-    # as its integer; the others are decided by normalise_ip, one by one
     if resolver.ip_version == 4:
         # normalise_ip for a canonical dotted quad: a global address is looked up as it is, any
         # other is "private or reserved" (ipaddress's is_global, vectorised)
@@ -404,7 +403,7 @@ def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
         rids = db.lookup_uint32(p.ip_values[direct]).tolist()
         asked, one_by_one = direct.tolist(), []
         for i in np.flatnonzero(p.has_ip & ~is_global).tolist():
-            state[i], why[i] = _IP_UNRESOLVED, _NOT_GLOBAL
+            state[i], why[i] = _IP_UNRESOLVED, NOT_GLOBAL
     else:
         rids, asked, one_by_one = [], [], np.flatnonzero(p.has_ip).tolist()
     queries: list[str] = []
@@ -442,25 +441,20 @@ def _ip_answer(resolver: Any, plan: AuditPlan, rid: int) -> tuple[int, int, str,
         return _IP_UNRESOLVED, _NO_VERDICT, "", "not covered by the database"
     answer = parse_region_text(text, resolver.layout)
     unit, unit_note = cached_unit(plan.registry, answer)
-    notes = tuple(x for x in ("", unit_note) if x)
     if unit is None:
         if answer.country and answer.country not in CHINA_NAMES:
             return _IP_CONTAINED, OUTSIDE, f" — {text}: outside mainland China", ""
-        if any("contradict" in x for x in notes):
+        if "contradict" in unit_note:
             return None  # the consistency rule fails such a row: per-row path
-        return _IP_UNRESOLVED, _NO_VERDICT, "", notes[0] if notes else "no evidence source placed it"
+        return _IP_UNRESOLVED, _NO_VERDICT, "", unit_note or "no evidence source placed it"
     label = " ".join(x for x in (unit.name_zh, unit.name_en) if x) or unit.adcode
     relation, note = plan.region.admin_relation(unit.adcode, text="")
-    code = _CODE_OF[relation.value]
+    code = _CODE_OF[relation]
     reason = f"{label}: {note}" + ("; coordinates would settle it" if code == INDETERMINATE else "")
     shown = reason and (code != INSIDE or ASSUMPTION_MARK in reason)
     return _IP_CONTAINED, code, f" — {reason}" if shown else "", ""
 
 
-#: what normalise_ip says of an address that is not global
-_NOT_GLOBAL = "private or reserved address: no location"
-_ANSWER_VERDICT = dict(enumerate(VERDICT_CODES))
-_CODE_OF = {"outside": OUTSIDE, "inside": INSIDE, "indeterminate": INDETERMINATE}
 
 
 def plain_tallies(j: PlainJudgement) -> Tallies:

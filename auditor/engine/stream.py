@@ -158,16 +158,15 @@ def worker_session(audit_id: str | None) -> EvidenceSession | None:
 def _judge_chunk(
     chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None, session: EvidenceSession | None
 ) -> ChunkOutcome:
-    if plan.columnar and isinstance(chunk, CsvBlock):
-        split = chunk.split_columns()  # its lines as columns, without a row list in between
-        if split is not None:
-            header_only = RawTable(chunk.source, "csv", chunk.headers, [], encoding=chunk.encoding,
-                                   header_row=chunk.header_row, columns=chunk.columns, reading=chunk.reading)
-            outcome = _judge_columns(header_only, 0, plan, ids_before, split)
-            if outcome is not None:
-                return outcome
+    split = chunk.split_columns() if plan.columnar and isinstance(chunk, CsvBlock) else None
+    if split is not None:  # the block's lines as columns, without a row list in between
+        header_only = RawTable(chunk.source, "csv", chunk.headers, [], encoding=chunk.encoding,
+                               header_row=chunk.header_row, columns=chunk.columns, reading=chunk.reading)
+        outcome = _judge_columns(header_only, 0, plan, ids_before, split)
+        if outcome is not None:
+            return outcome
     table, blank = chunk.table() if isinstance(chunk, CsvBlock) else (chunk, 0)
-    if plan.columnar:
+    if plan.columnar and split is None:  # a split block was already tried as columns
         outcome = _judge_columns(table, blank, plan, ids_before)
         if outcome is not None:
             return outcome

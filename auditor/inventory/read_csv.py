@@ -276,11 +276,11 @@ class CsvBlock:
 
     def table(self) -> tuple[RawTable, int]:
         """The block's rows (numbered by file line) and how many blank lines it held."""
-        text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
-        split = self._split(text)
+        split = self._split()
         if split is not None:
             rows, blank, problems = split[0], split[1], {}
         else:
+            text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
             records = Records(self.source, self.headers)
             rows = list(records.rows(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), self.first_line))
             blank, problems = records.blank, records.take_problems()
@@ -291,51 +291,46 @@ class CsvBlock:
     def split_columns(self) -> tuple[list[int], list[list[str]]] | None:
         """(row numbers, one list of cells per header) when every line holds a record of the header's
         width and none is blank — what :meth:`table` reads, a column at a time; else None."""
+        lines = self._lines()
+        if not lines:
+            return None
+        delimiter, gaps, width = self.delimiter, len(self.headers) - 1, len(self.headers)
+        for line in lines:
+            if line.count(delimiter) != gaps or not line.replace(delimiter, "").strip():
+                return None
+        cells = delimiter.join(lines).split(delimiter)
+        return list(range(self.first_line, self.first_line + len(lines))), [cells[k::width] for k in range(width)]
+
+    def _split(self) -> tuple[list[tuple[int, list[str]]], int] | None:
+        """The records the csv module would read, by splitting lines at the delimiter: a block has no
+        quotes, so that is all it does when :meth:`_lines` can split it and every line that is not
+        blank is as wide as the header (else None: the csv module reads it, and says what is wrong)."""
+        lines = self._lines()
+        if lines is None:
+            return None
+        width, delimiter = len(self.headers), self.delimiter
+        rows: list[tuple[int, list[str]]] = []
+        blank = 0
+        for row_no, line in enumerate(lines, self.first_line):
+            fields = line.split(delimiter)
+            if not line.replace(delimiter, "").strip():
+                blank += 1
+            elif len(fields) != width:
+                return None
+            else:
+                rows.append((row_no, fields))
+        return rows, blank
+
+    def _lines(self) -> list[str] | None:
+        """The block's lines without their ends, or None when it holds a NUL or a lone carriage return
+        (which the csv module reads otherwise than a line split does)."""
         text = self.data.decode("utf-8" if self.encoding == "utf-8-sig" else self.encoding)
         if "\x00" in text:
             return None
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             return None
-        text = text.removesuffix("\n")
-        if not text:
-            return None
-        delimiter, width = self.delimiter, len(self.headers)
-        lines = text.split("\n")
-        gaps = width - 1
-        for line in lines:
-            if line.count(delimiter) != gaps or not line.replace(delimiter, "").strip():
-                return None
-        cells = text.replace("\n", delimiter).split(delimiter)
-        return list(range(self.first_line, self.first_line + len(lines))), [cells[k::width] for k in range(width)]
-
-    def _split(self, text: str) -> tuple[list[tuple[int, list[str]]], int] | None:
-        """The records the csv module would read, by splitting lines at the delimiter: a block has no
-        quotes, so that is all it does when no line holds a lone carriage return or a NUL and every line
-        that is not blank is as wide as the header (else None: the csv module reads it, and says what is wrong)."""
-        if "\x00" in text or "\r" in text.replace("\r\n", ""):
-            return None
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        width, delimiter = len(self.headers), self.delimiter
-        rows: list[tuple[int, list[str]]] = []
-        blank = 0
-        row_no = self.first_line
-        for line in lines:
-            if line.endswith("\r"):
-                line = line[:-1]
-            fields = line.split(delimiter)
-            if len(fields) != width:
-                if line.replace(delimiter, "").strip():
-                    return None
-                blank += 1
-            elif not line.replace(delimiter, "").strip():
-                blank += 1
-            else:
-                rows.append((row_no, fields))
-            row_no += 1
-        return rows, blank
+        return text.removesuffix("\n").split("\n") if text else []
 
 
 class CsvBlocks:

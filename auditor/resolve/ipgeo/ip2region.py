@@ -99,6 +99,10 @@ def unit_for_answer(registry: Registry, answer: Ip2regionAnswer) -> tuple[AdminU
     return province, f"city {answer.city!r} is ambiguous under {province.name_zh}; using the province"
 
 
+#: Why an address that is not global has no location.
+NOT_GLOBAL = "private or reserved address: no location"
+
+
 def normalise_ip(text: str, ip_version: int = 4) -> tuple[str | None, str]:
     """An address for lookup in an ip2region database of ``ip_version`` (4, or 6 for an IPv6 xdb), or None with the reason.
 
@@ -123,14 +127,14 @@ def normalise_ip(text: str, ip_version: int = 4) -> tuple[str | None, str]:
         if isinstance(ip, ipaddress.IPv4Address) or ip.ipv4_mapped is not None:
             return None, "IPv4: the ip2region database given has IPv6 data only"
         if not ip.is_global:
-            return None, "private or reserved address: no location"
+            return None, NOT_GLOBAL
         return str(ip), ""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped), f"IPv4-mapped IPv6 {text} looked up as {ip.ipv4_mapped}"
         return None, "IPv6: the embedded ip2region database has IPv4 data only"
     if not ip.is_global:
-        return None, "private or reserved address: no location"
+        return None, NOT_GLOBAL
     return str(ip), ""
 
 
