@@ -84,7 +84,8 @@ def stage_profile(path: Path, region: str) -> dict[str, float]:
         rows = step("validate (read_plain)", columnar.read_plain, header, None, None, split)
         judged = step("contain + look up + judge + word (judge_plain)", columnar.judge_plain, rows, plan)
         step("tallies", columnar.plain_tallies, judged)
-        step("write: facilities.csv text", csv_text_of_columns, columnar.table_columns(judged), rows.extra_names)
+        step("write: facilities.csv text", csv_text_of_columns, columnar.table_columns(judged), rows.extra_names,
+             columnar.written_coordinates(judged))
     return dict(spent)
 
 

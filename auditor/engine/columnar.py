@@ -19,7 +19,9 @@ their combined verdicts) — sends the chunk down the per-row path, which stays 
 from __future__ import annotations
 
 import collections
+import itertools
 import math
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from auditor.engine.plan import AuditPlan
     from auditor.regions import DataSource
 
-__all__ = ["PlainRows", "PlainJudgement", "plain_evidence_only", "read_plain", "judge_plain"]
+__all__ = ["PlainRows", "PlainJudgement", "plain_evidence_only", "read_plain", "judge_plain", "written_coordinates"]
 
 #: The canonical columns a plain row may fill; any other canonical column must be blank in the chunk.
 PLAIN_COLUMNS = frozenset({"id", "name", "kind", "tenure", "lon", "lat", "crs", "ip"})
@@ -89,6 +91,10 @@ class PlainRows:
     extra_names: list[str]
     extra_values: list[list[str]]   # per extra column, the raw cells
     raw: list[Any] = field(default_factory=list, repr=False)  # every column's cells as read (for the rows listed in detail)
+    # the coordinates as repr() writes them, read off their cells where that is the cell without trailing zeros
+    # (facilities.csv writes the coordinates as given with repr; None: it formats them itself)
+    lon_text: list[str] | None = None
+    lat_text: list[str] | None = None
 
 
 def read_plain(
@@ -150,8 +156,8 @@ def read_plain(
     lon_cells, lat_cells = _plain_degrees(column("lon")), _plain_degrees(column("lat"))
     if lon_cells is None or lat_cells is None:
         return None
-    lon_a, lat_a = np.array(lon_cells[0], dtype=np.float64), np.array(lat_cells[0], dtype=np.float64)
-    decimals = list(map(min, lon_cells[1], lat_cells[1]))
+    lon_a, lat_a = lon_cells[0], lat_cells[0]
+    decimals = np.minimum(lon_cells[1], lat_cells[1]).tolist()
     ok = np.isfinite(lon_a) & np.isfinite(lat_a) & (np.abs(lat_a) <= 90.0) & (np.abs(lon_a) <= 180.0) & ~((lon_a == 0.0) & (lat_a == 0.0))
     if not ok.all():
         return None
@@ -172,6 +178,7 @@ def read_plain(
         rows=list(row_numbers), ids=ids, names=_texts(column("name")), kinds=kind_codes,
         tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips, has_ip=has_ip, ip_values=ip_values,
         extra_names=extra_names, extra_values=[list(transposed[i]) for i in extra_idx], raw=transposed,
+        lon_text=lon_cells[2], lat_text=lat_cells[2],
     )
 
 
@@ -218,19 +225,41 @@ def _texts(cells: list[str]) -> list[str]:
     return [text_cell(c) for c in cells]
 
 
-_DEGREES = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
-#: a column of plain decimal degrees, one per line: what parse_degrees reads without notes or choices
-_DEGREES_COLUMN = re.compile(rf"{_DEGREES}(?:\n{_DEGREES})*")
+#: the characters of plain decimal degrees (and the line ends between them)
+_DEGREE_CHARS = b"0123456789.+-\n"
+#: a number whose repr() is its text without trailing zeros (and "0" after a bare point): up to 999 in
+#: magnitude, no sign but a minus, no leading zeros, at most 15 digits (then no other decimal of as few
+#: digits reads back as the same double, so the shortest one repr picks is this one), and not below
+#: 1e-4 unless zero (where repr turns to an exponent)
+_REPR = r"(?=-?[0-9.]{3,16}(?:\n|\Z))-?(?:[1-9][0-9]{0,2}\.[0-9]+|0\.(?:0+|0{0,3}[1-9][0-9]*))"
+_REPR_COLUMN = re.compile(rf"{_REPR}(?:\n{_REPR})*")
 
 
-def _plain_degrees(cells: list[str]) -> tuple[list[float], list[int]] | None:
-    """(values, decimal places) of a column of plain decimal degrees, as
-    :func:`~auditor.inventory.values.parse_degrees` reads them; None when a cell is anything else."""
+def _plain_degrees(cells: list[str]) -> tuple[np.ndarray, np.ndarray, list[str] | None] | None:
+    """(values, decimal places, what repr() writes of each value where the cells tell it) of a column of
+    plain decimal degrees, as :func:`~auditor.inventory.values.parse_degrees` reads them; None when a
+    cell is anything else. Made only of digits, signs and points, a cell is plain decimal degrees
+    exactly when ``float`` reads it (no exponent, no underscores, no words are left to it)."""
     texts = list(map(str.strip, cells))
     joined = "\n".join(texts)
-    if not joined.isascii() or _DEGREES_COLUMN.fullmatch(joined) is None:
+    if not joined.isascii() or joined.encode("ascii").translate(None, _DEGREE_CHARS):
         return None
-    return list(map(float, texts)), [len(t.partition(".")[2]) for t in texts]
+    try:
+        values = np.array(list(map(float, texts)), dtype=np.float64)
+    except ValueError:  # "", ".", "1.2.3", "+-1", "1-2"
+        return None
+    n = len(texts)
+    points = np.fromiter(map(str.find, texts, itertools.repeat(".")), dtype=np.int64, count=n)
+    decimals = np.where(points >= 0, np.fromiter(map(len, texts), dtype=np.int64, count=n) - points - 1, 0)
+    return values, decimals, _as_repr(texts) if _REPR_COLUMN.fullmatch(joined) else None
+
+
+def _as_repr(texts: list[str]) -> list[str]:
+    """What repr() writes of each number matched by ``_REPR`` (its text without trailing zeros)."""
+    out = list(map(str.rstrip, texts, itertools.repeat("0")))
+    if "." in map(operator.itemgetter(-1), out):  # "121.000" -> "121." -> "121.0"
+        out = [t + "0" if t.endswith(".") else t for t in out]
+    return out
 
 
 # -- judging -------------------------------------------------------------------------------------
@@ -303,7 +332,7 @@ def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
     region_id = region.id
     cav = caveats([_IP_KEY]) or "it cannot prove a location"
     v = res.verdict.astype(np.int64)
-    state, iv = np.array(ip_state), np.array(ip_verdict)
+    state, iv = ip_state, ip_verdict
     contained = state == _IP_CONTAINED
     decided_ip = contained & ((iv == INSIDE) | (iv == OUTSIDE))
     # the outcome of auditor.rules._location.locate for each row (one declared point, at most one weak claim)
@@ -318,25 +347,28 @@ def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
     key = (case * 2 + cdn) * 3 + lec
     cases = case.tolist()
 
-    # the declared point as auditor.rules._location.describe words it
+    # the message: "The facility (tenure)" + the case's lead + the declared point as
+    # auditor.rules._location.describe words it + the case's tail (with the IP claim where one is decided)
+    head = {t: f"The facility ({t})" if t else "The facility" for t in set(p.tenures)}
+    lead = {_OUT: f" lies outside {region_id}: ", _IN: f" lies inside {region_id}: ", _DOUBTED: f" is declared inside {region_id} (",
+            _NEAR: f" cannot be placed inside or outside {region_id}: ", _NEAR_IP: f" cannot be placed inside or outside {region_id}: "}
+    said = {(x, code): f"declared coordinates: {_VERDICT_TEXT[x]}, " for x in set(verdicts) for code in set(codes)}
     parts_text = {code: f" (in {part_names(parts)})" if parts else "" for code, parts in parts_of.items()}
-    desc_p = [f"declared coordinates: {_VERDICT_TEXT[x]}, {d:,.0f} m from the boundary{parts_text[c]}"
-              for x, d, c in zip(verdicts, distances, codes)]
+    after = {(x, code): f" m from the boundary{parts_text[code]}" for x, code in said}
+    tails = [_TAIL] * n
     nominal = res.nominal_inside
     for i in undecided.tolist():
         side = "inside" if nominal[i] else "outside"
-        desc_p[i] += (f" — {distances[i]:,.0f} m {side} the drawn line, within the claim's uncertainty "
-                      f"({radius[i]:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m)")
-    desc_i = {i: f"ip2region:{p.ips[i]}: {_VERDICT_TEXT[ip_verdict[i]]}{ip_suffix[i]}" for i in np.flatnonzero(decided_ip).tolist()}
-    bodies = {
-        _OUT: lambda i: f" lies outside {region_id}: {desc_p[i]}.",
-        _IN: lambda i: f" lies inside {region_id}: {desc_p[i]}.",
-        _DOUBTED: lambda i: (f" is declared inside {region_id} ({desc_p[i]}), but weak independent evidence places it "
-                             f"outside ({desc_i[i]}), and {cav}: check on site."),
-        _NEAR: lambda i: f" cannot be placed inside or outside {region_id}: {desc_p[i]}.",
-        _NEAR_IP: lambda i: f" cannot be placed inside or outside {region_id}: {desc_p[i]}; {desc_i[i]}.",
-    }
-    message = [(f"The facility ({t})" if t else "The facility") + bodies[c](i) for i, (t, c) in enumerate(zip(p.tenures, cases))]
+        tails[i] = (f" — {distances[i]:,.0f} m {side} the drawn line, within the claim's uncertainty "
+                    f"({radius[i]:,.0f} m) plus the line's accuracy there ({accuracy.get(i, 0):,.0f} m).")
+    for i in np.flatnonzero((case == _DOUBTED) | (case == _NEAR_IP)).tolist():  # the IP claim is said
+        ip_said = f"ip2region:{p.ips[i]}: {_VERDICT_TEXT[int(iv[i])]}{ip_suffix[i]}"
+        if cases[i] == _DOUBTED:
+            tails[i] = f"{tails[i][:-1]}), but weak independent evidence places it outside ({ip_said}), and {cav}: check on site."
+        else:
+            tails[i] = f"{tails[i][:-1]}; {ip_said}."
+    message = [f"{head[t]}{lead[c]}{said[x, code]}{d:,.0f}{after[x, code]}{tail}"
+               for t, c, x, code, d, tail in zip(p.tenures, cases, verdicts, codes, distances, tails)]
 
     keys = key.tolist()
     unplaced = [(p.rows[i], p.ids[i], p.ips[i], ip_why[i]) for i in np.flatnonzero(state == _IP_UNRESOLVED).tolist()]
@@ -365,6 +397,7 @@ _LEC_PASS, _LEC_NA, _LEC_INDETERMINATE = range(3)
 _CASE_STATUS = {_OUT: "fail", _IN: "pass", _DOUBTED: "indeterminate", _NEAR: "indeterminate", _NEAR_IP: "indeterminate"}
 _CASE_VERDICT = {_OUT: VERDICT_CODES[OUTSIDE], _IN: VERDICT_CODES[INSIDE], _DOUBTED: VERDICT_CODES[INDETERMINATE],
                  _NEAR: VERDICT_CODES[INDETERMINATE], _NEAR_IP: VERDICT_CODES[INDETERMINATE]}
+_TAIL = "."  # a message's end where nothing more is said
 _LEC_STATUS = {_LEC_PASS: "pass", _LEC_NA: "not_applicable", _LEC_INDETERMINATE: "indeterminate"}
 
 
@@ -382,12 +415,13 @@ _ROW_FACTS = {(case * 2 + cdn) * 3 + lec: _row_facts(case, cdn, lec) for case in
 
 
 def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
-    """Per row: whether its address was placed (state), the placing claim's verdict code, the text
-    a finding adds after the verdict, and why nothing placed it; plus the database's data source.
-    (None, ...) when an answer is a case the columnar path does not reproduce."""
+    """Per row (arrays): whether its address was placed (state), the placing claim's verdict code,
+    the text a finding adds after the verdict, and why nothing placed it; plus the database's data
+    source. (None, ...) when an answer is a case the columnar path does not reproduce."""
     n = len(p.rows)
-    state, verdict, suffix, why = [_NO_IP] * n, [_NO_VERDICT] * n, [""] * n, [""] * n
-    if not any(p.ips):
+    state, verdict = np.full(n, _NO_IP, dtype=np.int64), np.full(n, _NO_VERDICT, dtype=np.int64)
+    suffix, why = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    if not p.has_ip.any():
         return state, verdict, suffix, why, []
     from auditor.engine.gather import Evidence, ip_database
     from auditor.resolve.ipgeo.ip2region import NOT_GLOBAL, Ip2regionResolver, normalise_ip
@@ -399,35 +433,51 @@ def _ip_columns(p: PlainRows, plan: AuditPlan) -> tuple[Any, ...]:
         # normalise_ip for a canonical dotted quad: a global address is looked up as it is, any
         # other is "private or reserved" (ipaddress's is_global, vectorised)
         is_global = global_ipv4(p.ip_values)
-        direct = np.flatnonzero(p.has_ip & is_global)
-        rids = db.lookup_uint32(p.ip_values[direct]).tolist()
-        asked, one_by_one = direct.tolist(), []
-        for i in np.flatnonzero(p.has_ip & ~is_global).tolist():
-            state[i], why[i] = _IP_UNRESOLVED, NOT_GLOBAL
+        asked = np.flatnonzero(p.has_ip & is_global)
+        rids = db.lookup_uint32(p.ip_values[asked])
+        not_global = p.has_ip & ~is_global
+        state[not_global], why[not_global] = _IP_UNRESOLVED, NOT_GLOBAL
     else:
-        rids, asked, one_by_one = [], [], np.flatnonzero(p.has_ip).tolist()
-    queries: list[str] = []
-    queried: list[int] = []
-    for i in one_by_one:
-        address, note = normalise_ip(p.ips[i], resolver.ip_version)
-        if address is None:
-            state[i], why[i] = _IP_UNRESOLVED, note
-        elif note:
-            return None, None, None, None, None  # a rewritten address (IPv4-mapped): its note is part of the claim
-        else:
-            queries.append(address)
-            queried.append(i)
-    if queries:
-        rids += db.lookup(queries).tolist()
-        asked += queried
-    answers = {rid: _ip_answer(resolver, plan, rid) for rid in set(rids)}  # once per distinct answer
-    if any(a is None for a in answers.values()):
+        queries, queried = [], []
+        for i in np.flatnonzero(p.has_ip).tolist():
+            address, note = normalise_ip(p.ips[i], resolver.ip_version)
+            if address is None:
+                state[i], why[i] = _IP_UNRESOLVED, note
+            elif note:
+                return None, None, None, None, None  # a rewritten address (IPv4-mapped): its note is part of the claim
+            else:
+                queries.append(address)
+                queried.append(i)
+        asked = np.array(queried, dtype=np.int64)
+        rids = db.lookup(queries) if queries else np.zeros(0, dtype=np.int64)
+    distinct, which = np.unique(rids, return_inverse=True)
+    memo = _answers_memo(db, plan)
+    answers = []
+    for rid in distinct.tolist():  # each distinct answer worded once, and once per process
+        if rid not in memo:
+            memo[rid] = _ip_answer(resolver, plan, rid)
+        answers.append(memo[rid])
+    if any(a is None for a in answers):
         return None, None, None, None, None
-    for i, rid in zip(asked, rids):
-        got = answers[rid]
-        assert got is not None
-        state[i], verdict[i], suffix[i], why[i] = got
+    if answers:
+        a_state, a_verdict, a_suffix, a_why = (np.array(x, dtype=object if k >= 2 else np.int64) for k, x in enumerate(zip(*answers)))
+        state[asked], verdict[asked], suffix[asked], why[asked] = a_state[which], a_verdict[which], a_suffix[which], a_why[which]
     return state, verdict, suffix, why, list(ev.data_sources)
+
+
+#: (database, region) -> {region id in the database: what that answer means for the region}; a few
+#: audits' worth, holding the objects themselves so that the ids in the key stay theirs
+_ANSWERS: collections.OrderedDict[tuple[int, int], tuple[Any, Any, dict[int, Any]]] = collections.OrderedDict()
+_ANSWERS_KEPT = 8
+
+
+def _answers_memo(db: Any, plan: AuditPlan) -> dict[int, Any]:
+    key = (id(db), id(plan.region))
+    if key not in _ANSWERS:
+        _ANSWERS[key] = (db, plan.region, {})
+        while len(_ANSWERS) > _ANSWERS_KEPT:
+            _ANSWERS.popitem(last=False)
+    return _ANSWERS[key][2]
 
 
 def _ip_answer(resolver: Any, plan: AuditPlan, rid: int) -> tuple[int, int, str, str] | None:
@@ -491,6 +541,12 @@ def table_columns(j: PlainJudgement) -> dict[str, Any]:
     for name, values in zip(p.extra_names, p.extra_values):
         cols[f"input:{name}"] = values
     return cols
+
+
+def written_coordinates(j: PlainJudgement) -> dict[str, list[str]]:
+    """The coordinate columns already as facilities.csv writes them (repr of the value), where the cells gave them."""
+    p = j.rows
+    return {c: text for c, text in (("lon", p.lon_text), ("lat", p.lat_text)) if text is not None}
 
 
 def detail_rows(table: RawTable, j: PlainJudgement, cap: int) -> RawTable:

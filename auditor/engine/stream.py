@@ -18,7 +18,6 @@ import collections
 import csv
 import dataclasses
 import datetime as dt
-import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -102,7 +101,7 @@ class ChunkOutcome:
     notes: list[str]
     crs_unstated: bool
     dns: dict[str, Any] = field(default_factory=dict)  # resolutions of the detailed facilities' hostnames
-    ids: list[tuple[int, str]] = field(default_factory=list)  # (row, id) of every row with an id
+    first_rows: dict[str, int] = field(default_factory=dict)  # every id the chunk uses, with the first row it is on
     waivers_used: set[int] = field(default_factory=set)        # numbers of the waivers that waived a finding
     gave_up: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)  # see auditor.engine.gather.gave_up_notes
     blank_lines: int = 0                                       # blank lines in a CsvBlock
@@ -186,6 +185,7 @@ def _judge_columns(
         read_plain,
         sources_run,
         table_columns,
+        written_coordinates,
     )
     from auditor.engine.judge import data_age_notes
     from auditor.report.table import arrow_table_of_columns, csv_text_of_columns
@@ -201,11 +201,11 @@ def _judge_columns(
     cells, extra = table_columns(j), rows.extra_names
     return ChunkOutcome(
         rows=len(rows.rows), extra=extra,
-        csv_rows=csv_text_of_columns(cells, extra) if "csv" in plan.tables else "",
+        csv_rows=csv_text_of_columns(cells, extra, written_coordinates(j)) if "csv" in plan.tables else "",
         arrow=arrow_table_of_columns(cells, extra) if "parquet" in plan.tables else None,
         tallies=plain_tallies(j), digest=FacilityDigest(frozenset(rows.kinds), tuple(j.access_points)), declared=set(), detail=[],
         sources_run=sources_run(j), data_sources=j.data_sources, notes=data_age_notes(j.data_sources, plan.as_of),
-        crs_unstated=plan.default_crs is None and "" in rows.crs, ids=list(zip(rows.rows, rows.ids)), blank_lines=blank,
+        crs_unstated=plan.default_crs is None and "" in rows.crs, first_rows=dict(zip(rows.ids, rows.rows)), blank_lines=blank,
         pending_detail=detail_rows(table, j, plan.detail_cap),
     )
 
@@ -270,7 +270,7 @@ def _judge_rows(
         notes=notes,
         crs_unstated=crs_unstated(facilities, plan.default_crs),
         dns={h: j.evidence.dns[h] for f, *_ in detail for h in f.hostname if h in j.evidence.dns},
-        ids=facility_ids(table), blank_lines=blank, waivers_used=waivers_used, gave_up=j.evidence.gave_up,
+        first_rows=_first_rows(facility_ids(table)), blank_lines=blank, waivers_used=waivers_used, gave_up=j.evidence.gave_up,
     )
 
 
@@ -311,7 +311,14 @@ def _run_one(fn: Callable[..., ChunkOutcome], job: tuple[Any, ...], client: Any)
 # -- writing the tables ------------------------------------------------------------------------
 
 class TableWriter:
-    """Appends the chunks' rendered rows to facilities.csv and facilities.parquet as they arrive."""
+    """Appends the chunks' rendered rows to facilities.csv and facilities.parquet as they arrive.
+
+    Parquet is compressed and written on a thread of its own (pyarrow releases the GIL while it
+    encodes), so that it overlaps the judging of the next chunk instead of following it; at most
+    ``PARQUET_QUEUED`` chunks wait for it, which bounds the memory they hold.
+    """
+
+    PARQUET_QUEUED = 2
 
     def __init__(self, folder: ReportFolder, formats: tuple[str, ...]) -> None:
         # staged: a table shows under its final name only once the whole audit is done
@@ -319,6 +326,8 @@ class TableWriter:
         self.parquet_path = folder.path("facilities.parquet") if "parquet" in formats else None
         self._csv_file: Any = None
         self._parquet: Any = None
+        self._pool: Any = None
+        self._queued: collections.deque[Any] = collections.deque()
 
     def write(self, outcome: ChunkOutcome) -> None:
         from auditor.report.csv_report import csv_header
@@ -330,27 +339,44 @@ class TableWriter:
             self._csv_file.write(outcome.csv_rows)
         if self.parquet_path is not None and outcome.arrow is not None:
             if self._parquet is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 import pyarrow.parquet as pq
 
                 self._parquet = pq.ParquetWriter(self.parquet_path, outcome.arrow.schema, compression="zstd")
-            self._parquet.write_table(outcome.arrow)
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="auditor-parquet")
+            while len(self._queued) >= self.PARQUET_QUEUED:
+                self._queued.popleft().result()  # raises what the writer raised
+            self._queued.append(self._pool.submit(self._parquet.write_table, outcome.arrow))
 
     def abort(self) -> None:
         """Close and delete what was written (the audit did not finish)."""
-        for path in self.close():
+        try:
+            paths = self.close()
+        except Exception:  # noqa: BLE001 - the audit's own error is the one to report; the tables go either way
+            paths = [p for p in (self.csv_path, self.parquet_path) if p is not None]
+        for path in paths:
             path.unlink(missing_ok=True)
 
     def close(self) -> list[Path]:
-        """Close the tables; the paths written."""
+        """Wait for the Parquet thread, close the tables; the paths written (raises what a write raised)."""
         written = []
-        if self._csv_file is not None:
-            self._csv_file.close()
-            self._csv_file = None
-            written.append(self.csv_path)
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-            written.append(self.parquet_path)
+        try:
+            while self._queued:
+                self._queued.popleft().result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+            self._queued.clear()
+            if self._csv_file is not None:
+                self._csv_file.close()
+                self._csv_file = None
+                written.append(self.csv_path)
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
+                written.append(self.parquet_path)
         return [p for p in written if p is not None]
 
 
@@ -387,14 +413,14 @@ class _Fold:
 
     def ids_used_before(self, outcome: ChunkOutcome) -> dict[str, int]:
         """The outcome's ids that earlier chunks used, with their first row."""
-        used = self.first_row.keys() & set(map(operator.itemgetter(1), outcome.ids))
-        return {fid: self.first_row[fid] for fid in used}
+        first_row = self.first_row
+        return {fid: first_row[fid] for fid in outcome.first_rows.keys() & first_row.keys()}
 
     def add(self, outcome: ChunkOutcome) -> None:
         self.chunks += 1
-        backwards = outcome.ids[::-1]  # so that each id keeps its first row in the chunk
-        first = dict(zip(map(operator.itemgetter(1), backwards), map(operator.itemgetter(0), backwards)))
-        first.update((fid, self.first_row[fid]) for fid in first.keys() & self.first_row.keys())
+        first = outcome.first_rows
+        if first.keys() & self.first_row.keys():  # an id used before keeps the row it was first used on
+            first = {fid: row for fid, row in first.items() if fid not in self.first_row}
         self.first_row.update(first)
         self.totals.add(outcome.tallies)
         self.digest = self.digest.merged(outcome.digest)
@@ -409,6 +435,14 @@ class _Fold:
         self.waivers_used |= outcome.waivers_used
         self.blank_lines += outcome.blank_lines
         merge_gave_up(self.gave_up, outcome.gave_up)
+
+
+def _first_rows(ids: list[tuple[int, str]]) -> dict[str, int]:
+    """Each id of (row, id) pairs in file order, with the first row it is on."""
+    first: dict[str, int] = {}
+    for row, fid in ids:
+        first.setdefault(fid, row)
+    return first
 
 
 def _merge_sources(items: Iterable[DataSource], into: list[DataSource]) -> None:

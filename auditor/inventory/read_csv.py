@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,12 +295,15 @@ class CsvBlock:
         lines = self._lines()
         if not lines:
             return None
-        delimiter, gaps, width = self.delimiter, len(self.headers) - 1, len(self.headers)
-        for line in lines:
-            if line.count(delimiter) != gaps or not line.replace(delimiter, "").strip():
-                return None
+        delimiter, width = self.delimiter, len(self.headers)
+        if set(map(str.count, lines, itertools.repeat(delimiter))) != {width - 1}:
+            return None
         cells = delimiter.join(lines).split(delimiter)
-        return list(range(self.first_line, self.first_line + len(lines))), [cells[k::width] for k in range(width)]
+        columns = [cells[k::width] for k in range(width)]
+        # a blank line has a blank first cell: only when some first cell is blank are the lines looked at
+        if not all(map(str.strip, columns[0])) and not all(line.replace(delimiter, "").strip() for line in lines):
+            return None
+        return list(range(self.first_line, self.first_line + len(lines))), columns
 
     def _split(self) -> tuple[list[tuple[int, list[str]]], int] | None:
         """The records the csv module would read, by splitting lines at the delimiter: a block has no
@@ -351,8 +355,6 @@ class CsvBlocks:
         self.blank_before_header = 0
 
     def __iter__(self) -> Iterator[CsvBlock]:
-        import itertools
-
         with self.path.open("rb") as fh:
             line_no = 0
             lines: list[tuple[int, bytes]] = []         # every line read while the header is not settled

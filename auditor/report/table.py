@@ -153,13 +153,16 @@ def _quoted(values: list[str]) -> list[str]:
     return [('"' + v.replace('"', '""') + '"') if ("," in v or '"' in v or "\r" in v or "\n" in v) else v for v in values]
 
 
-def csv_text_of_columns(columns: dict[str, Any], extra: list[str]) -> str:
-    """Rows given as columns (every one filled: no None), as :func:`csv_text` writes the same records."""
+def csv_text_of_columns(columns: dict[str, Any], extra: list[str], written: dict[str, list[str]] | None = None) -> str:
+    """Rows given as columns (every one filled: no None), as :func:`csv_text` writes the same records.
+    ``written``: number columns already as this writes them (coordinates whose input text is repr's)."""
     fields: list[list[str]] = []
     for c in COLUMNS:
         values = columns[c]
         if c in _NUMBERS:  # numbers are never quoted: no delimiter, quote or line break in them
-            if c == "row":
+            if written and c in written:
+                fields.append(written[c])
+            elif c == "row":
                 fields.append(list(map(str, values)))
             else:
                 as_text = repr if c in ("lon", "lat") else ("{:." + str(_DIGITS[c]) + "f}").format

@@ -88,7 +88,7 @@ def assert_same_outcome(columns: ChunkOutcome, rows: ChunkOutcome) -> None:
         assert columns.arrow.equals(rows.arrow)
     assert ordered(dataclasses.asdict(columns.tallies)) == ordered(dataclasses.asdict(rows.tallies))
     assert columns.digest == rows.digest
-    assert (columns.rows, columns.extra, columns.ids) == (rows.rows, rows.extra, rows.ids)
+    assert (columns.rows, columns.extra, list(columns.first_rows.items())) == (rows.rows, rows.extra, list(rows.first_rows.items()))
     assert (columns.sources_run, columns.data_sources, columns.notes) == (rows.sources_run, rows.data_sources, rows.notes)
     assert (columns.crs_unstated, columns.blank_lines, columns.declared) == (rows.crs_unstated, rows.blank_lines, rows.declared)
 
@@ -120,6 +120,46 @@ def test_the_generated_rows_reach_every_case(tmp_path: Path) -> None:
     for words in ("lies inside", "lies outside", "weak independent evidence places it", "cannot be placed inside or outside",
                   "the line's accuracy there", "outside mainland China", "(owned)", "'=cmd", "'-1"):
         assert words in messages, words
+
+
+def test_coordinates_written_from_their_cells_where_these_tell_repr(tmp_path: Path) -> None:
+    """A chunk whose coordinate cells are all repr's text with or without trailing zeros has them
+    written from the cells: the table is still the per-row path's, which formats every value."""
+    rows = plain_rows(5, 300)
+    for i, r in enumerate(rows):
+        r[4], r[5] = f"{float(r[4]):.{i % 7}f}", f"{float(r[5]):.6f}"  # "121" ... "121.600000"
+    table = table_of(rows)
+    by_columns = judge_chunk(table, chunk_plan(tmp_path, columnar=True, tables=("csv", "parquet")))
+    assert_same_outcome(by_columns, judge_chunk(table, chunk_plan(tmp_path, columnar=False, tables=("csv", "parquet"))))
+    from auditor.engine.columnar import read_plain
+    plain = read_plain(table, None, None)
+    assert plain is not None and plain.lon_text is None  # "121" (no point): formatted
+    rows = [r for i, r in enumerate(rows) if i % 7]
+    rows[0][4] = "121.000"
+    plain = read_plain(table_of(rows), None, None)
+    assert plain is not None and plain.lon_text == [repr(float(r[4])) for r in rows] and plain.lat_text == [repr(float(r[5])) for r in rows]
+    assert plain.lon_text[0] == "121.0"
+    assert_same_outcome(judge_chunk(table_of(rows), chunk_plan(tmp_path, columnar=True)), judge_chunk(table_of(rows), chunk_plan(tmp_path, columnar=False)))
+
+
+def test_the_repr_pattern_admits_only_what_repr_writes() -> None:
+    from auditor.engine.columnar import _REPR_COLUMN, _as_repr
+
+    rng = random.Random(7)
+    admitted = 0
+    for _ in range(20_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 3)))
+        text = rng.choice(["", "-", "+"]) + digits + rng.choice(["", ".", "." + "".join(rng.choice("00123456789") for _ in range(rng.randint(1, 16)))])
+        if _REPR_COLUMN.fullmatch(text):
+            admitted += 1
+            assert _as_repr([text]) == [repr(float(text))], text
+        elif rng.random() < 0.5:  # and a column of admitted cells with this one among them is refused as a whole
+            assert not _REPR_COLUMN.fullmatch("121.5\n" + text + "\n31.2")
+    assert admitted > 2_000  # about 15 % of these random texts
+    for text in ("121.5", "121.50", "-0.5", "0.0", "0.000", "180.0", "180.000", "0.0001", "31.123456789012"):
+        assert _REPR_COLUMN.fullmatch(text) and _as_repr([text]) == [repr(float(text))]
+    for text in ("+121.5", "121", "121.", ".5", "0.00001", "01.5", "31.12345678901234", "1e5", "-"):
+        assert not _REPR_COLUMN.fullmatch(text)
 
 
 def test_a_stated_default_system_and_the_header_system(tmp_path: Path) -> None:

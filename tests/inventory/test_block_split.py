@@ -65,6 +65,9 @@ def test_chunks_of_a_crlf_file_are_blocks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", [
     "a,b,c\r\nd,e,f\r\n", "a,b,c\nd,e,f", " a , b,c\n=1,-2,@3\n", "a,b,c\n\nd,e,f\n", "a,b\nd,e,f,g\n", "a,b,c\rd,e,f\n", ",,\n",
+    " ,b,c\n,e,\n",          # blank first cells on lines that are not blank: still columns
+    "a,b,c\n \t, ,\n",       # a whitespace-only line is blank
+    "a,b,c,d\ne,f\n",         # as many delimiters in all as two lines of three cells, spread otherwise
 ])
 def test_split_columns_are_the_table_rows_or_nothing(text: str) -> None:
     block = CsvBlock("f.csv", "utf-8", ",", ["h1", "h2", "h3"], 10, text.encode("utf-8"))
