@@ -22,7 +22,6 @@ import collections
 import itertools
 import math
 import operator
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -227,14 +226,6 @@ def _texts(cells: list[str]) -> list[str]:
 
 #: the characters of plain decimal degrees (and the line ends between them)
 _DEGREE_CHARS = b"0123456789.+-\n"
-#: a number whose repr() is its text without trailing zeros (and "0" after a bare point): up to 999 in
-#: magnitude, no sign but a minus, no leading zeros, at most 15 digits (then no other decimal of as few
-#: digits reads back as the same double, so the shortest one repr picks is this one), and not below
-#: 1e-4 unless zero (where repr turns to an exponent)
-_REPR = r"(?=-?[0-9.]{3,16}(?:\n|\Z))-?(?:[1-9][0-9]{0,2}\.[0-9]+|0\.(?:0+|0{0,3}[1-9][0-9]*))"
-_REPR_COLUMN = re.compile(rf"{_REPR}(?:\n{_REPR})*")
-
-
 def _plain_degrees(cells: list[str]) -> tuple[np.ndarray, np.ndarray, list[str] | None] | None:
     """(values, decimal places, what repr() writes of each value where the cells tell it) of a column of
     plain decimal degrees, as :func:`~auditor.inventory.values.parse_degrees` reads them; None when a
@@ -242,16 +233,40 @@ def _plain_degrees(cells: list[str]) -> tuple[np.ndarray, np.ndarray, list[str] 
     exactly when ``float`` reads it (no exponent, no underscores, no words are left to it)."""
     texts = list(map(str.strip, cells))
     joined = "\n".join(texts)
-    if not joined.isascii() or joined.encode("ascii").translate(None, _DEGREE_CHARS):
+    if not joined.isascii():
+        return None
+    raw = joined.encode("ascii")
+    if raw.translate(None, _DEGREE_CHARS):
         return None
     try:
         values = np.array(list(map(float, texts)), dtype=np.float64)
     except ValueError:  # "", ".", "1.2.3", "+-1", "1-2"
         return None
     n = len(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     points = np.fromiter(map(str.find, texts, itertools.repeat(".")), dtype=np.int64, count=n)
-    decimals = np.where(points >= 0, np.fromiter(map(len, texts), dtype=np.int64, count=n) - points - 1, 0)
-    return values, decimals, _as_repr(texts) if _REPR_COLUMN.fullmatch(joined) else None
+    decimals = np.where(points >= 0, lengths - points - 1, 0)
+    return values, decimals, _as_repr(texts) if _repr_is_trimmed(raw, lengths, points, values) else None
+
+
+def _repr_is_trimmed(raw: bytes, lengths: np.ndarray, points: np.ndarray, values: np.ndarray) -> bool:
+    """Whether repr() of every value is its cell without trailing zeros (``raw``: the cells joined by
+    line ends, each of digits, signs and points, read by ``float``). So it is for a cell with no sign
+    but a minus, one to three digits before its point, no leading zero, digits after it, at most 15
+    digits in all (then no other decimal of as few digits reads back as the same double, so the
+    shortest one repr picks is this one), and not below 1e-4 unless zero (where repr turns to an exponent)."""
+    n = len(lengths)
+    if b"+" in raw or raw.count(b".") != n or (points < 0).any():
+        return False
+    data = np.frombuffer(raw, dtype=np.uint8)
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    minus = (data[starts] == ord("-")).astype(np.int64)
+    whole = points - minus  # digits before the point
+    if raw.count(b"-") != minus.sum() or ((whole < 1) | (whole > 3)).any() or (lengths - points < 2).any() or (lengths - minus > 16).any():
+        return False
+    if ((whole > 1) & (data[starts + minus] == ord("0"))).any():
+        return False
+    return bool(((np.abs(values) >= 1e-4) | (values == 0)).all())
 
 
 def _as_repr(texts: list[str]) -> list[str]:

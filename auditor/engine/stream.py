@@ -414,12 +414,17 @@ class _Fold:
     def ids_used_before(self, outcome: ChunkOutcome) -> dict[str, int]:
         """The outcome's ids that earlier chunks used, with their first row."""
         first_row = self.first_row
-        return {fid: first_row[fid] for fid in outcome.first_rows.keys() & first_row.keys()}
+        if first_row.keys().isdisjoint(outcome.first_rows.keys()):  # (walks the smaller of the two)
+            return {}
+        return {fid: first_row[fid] for fid in outcome.first_rows if fid in first_row}
 
-    def add(self, outcome: ChunkOutcome) -> None:
+    def add(self, outcome: ChunkOutcome, used_before: dict[str, int] | None = None) -> None:
+        """Take the chunk's outcome; ``used_before``: what :meth:`ids_used_before` said of its ids, if asked."""
         self.chunks += 1
         first = outcome.first_rows
-        if first.keys() & self.first_row.keys():  # an id used before keeps the row it was first used on
+        if used_before is None:
+            used_before = self.ids_used_before(outcome)
+        if used_before:  # an id used before keeps the row it was first used on
             first = {fid: row for fid, row in first.items() if fid not in self.first_row}
         self.first_row.update(first)
         self.totals.add(outcome.tallies)
@@ -516,7 +521,7 @@ def audit_streamed(
                     outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash, session), client)
                 detail_of(outcome, detail_cap - len(fold.detail), chunk_plan, session)
                 writer.write(outcome)
-                fold.add(outcome)
+                fold.add(outcome, clash)
                 step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
         except BaseException:
             writer.abort()  # no half-written table may pass for a whole one

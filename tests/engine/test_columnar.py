@@ -142,24 +142,30 @@ def test_coordinates_written_from_their_cells_where_these_tell_repr(tmp_path: Pa
     assert_same_outcome(judge_chunk(table_of(rows), chunk_plan(tmp_path, columnar=True)), judge_chunk(table_of(rows), chunk_plan(tmp_path, columnar=False)))
 
 
-def test_the_repr_pattern_admits_only_what_repr_writes() -> None:
-    from auditor.engine.columnar import _REPR_COLUMN, _as_repr
+def test_coordinates_are_taken_from_their_cells_only_where_repr_writes_them_so() -> None:
+    from auditor.engine.columnar import _plain_degrees
+
+    def from_cells(texts: list[str]) -> list[str] | None:
+        read = _plain_degrees(texts)
+        assert read is not None, texts
+        return read[2]
 
     rng = random.Random(7)
     admitted = 0
     for _ in range(20_000):
         digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 3)))
         text = rng.choice(["", "-", "+"]) + digits + rng.choice(["", ".", "." + "".join(rng.choice("00123456789") for _ in range(rng.randint(1, 16)))])
-        if _REPR_COLUMN.fullmatch(text):
+        if from_cells([text]) is not None:
             admitted += 1
-            assert _as_repr([text]) == [repr(float(text))], text
-        elif rng.random() < 0.5:  # and a column of admitted cells with this one among them is refused as a whole
-            assert not _REPR_COLUMN.fullmatch("121.5\n" + text + "\n31.2")
+            assert from_cells([text]) == [repr(float(text))], text
+            assert from_cells(["121.5", text, "-31.25"]) == ["121.5", repr(float(text)), "-31.25"]
+        else:  # and a column of admitted cells with this one among them is formatted as a whole
+            assert from_cells(["121.5", text, "31.2"]) is None
     assert admitted > 2_000  # about 15 % of these random texts
-    for text in ("121.5", "121.50", "-0.5", "0.0", "0.000", "180.0", "180.000", "0.0001", "31.123456789012"):
-        assert _REPR_COLUMN.fullmatch(text) and _as_repr([text]) == [repr(float(text))]
-    for text in ("+121.5", "121", "121.", ".5", "0.00001", "01.5", "31.12345678901234", "1e5", "-"):
-        assert not _REPR_COLUMN.fullmatch(text)
+    for text in ("121.5", "121.50", "-0.5", "0.0", "-0.0", "0.000", "180.0", "180.000", "0.0001", "31.123456789012", "9.0"):
+        assert from_cells([text]) == [repr(float(text))], text
+    for text in ("+121.5", "121", "121.", ".5", "0.00001", "01.5", "-01.5", "31.12345678901234", "1000.5", "1-2"):
+        assert _plain_degrees([text]) is None or from_cells([text]) is None, text
 
 
 def test_a_stated_default_system_and_the_header_system(tmp_path: Path) -> None:

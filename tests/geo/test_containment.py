@@ -426,3 +426,24 @@ def test_classify_geometries_point_with_radius_agrees_with_classify_points():
     pts = classify_m(geom, xy, 100.0)
     assert got == [Verdict.INSIDE, Verdict.INDETERMINATE, Verdict.OUTSIDE]
     assert got == pts.verdicts()
+
+
+def test_nearest_part_accuracy_is_the_exact_nearest_parts() -> None:
+    """Shanghai's parts differ in accuracy (Pudong 300 m, Lingang 1,000 m) and share lines: the
+    k-d trees' answer, measured exactly where it is unclear, is what exact distances to every part give."""
+    from auditor.regions import load_registry
+
+    geom = load_registry().region("shanghai").geometry
+    rng = np.random.default_rng(11)
+    shared = shapely.get_coordinates(shapely.boundary(geom.parts[1].geometry))
+    lon = np.concatenate([rng.uniform(121.4, 122.1, 3_000), shared[:, 0], shared[:, 0] + 2e-6, shared[:, 0] - 2e-5])
+    lat = np.concatenate([rng.uniform(30.6, 31.4, 3_000), shared[:, 1], shared[:, 1], shared[:, 1] + 1e-5])
+    x, y = geom.projection.forward(lon, lat)
+    exact = np.column_stack([shapely.distance(shapely.boundary(g), shapely.points(x, y)) for g in geom.projected_parts])
+    accuracy = np.array([p.accuracy_m for p in geom.parts])
+    expected = accuracy[np.argmin(exact, axis=1)]
+    got = geom.nearest_part_accuracy_m(lon, lat)
+    assert (got == expected).all()
+    assert set(expected) == {300.0, 1000.0}
+    one_part = load_registry().region("beijing").geometry
+    assert (one_part.nearest_part_accuracy_m(lon, lat) == one_part.parts[0].accuracy_m).all()
