@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from auditor.engine.plan import AuditPlan
     from auditor.regions import DataSource
 
-__all__ = ["PlainRows", "PlainJudgement", "plain_evidence_only", "read_plain", "judge_plain", "written_coordinates"]
+__all__ = ["PlainRows", "PlainJudgement", "PlainStart", "PlainPlaces", "plain_evidence_only", "read_plain", "judge_plain",
+           "start_plain", "locate_plain", "finish_plain", "written_coordinates"]
 
 #: The canonical columns a plain row may fill; any other canonical column must be blank in the chunk.
 PLAIN_COLUMNS = frozenset({"id", "name", "kind", "tenure", "lon", "lat", "crs", "ip"})
@@ -304,11 +305,37 @@ class PlainJudgement:
     access_points: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
 
 
+@dataclass
+class PlainStart:
+    """What is known of plain rows before the geometry: their WGS-84 points and radii, and what the
+    IP database says of their addresses (per row: state, verdict code, suffix, why unplaced)."""
+
+    rows: PlainRows
+    w_lon: np.ndarray
+    w_lat: np.ndarray
+    radius: list[float]
+    ip: tuple[Any, ...]
+
+
+@dataclass
+class PlainPlaces:
+    """What the region's geometry says of a PlainStart's points."""
+
+    containment: Any                 # auditor.geo.containment.PointContainment
+    accuracy: dict[int, float]       # the nearest part's accuracy, for the rows near the line
+
+
 def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
     """Judge plain rows as the per-row path would (None: a case it does not reproduce, e.g. an
-    IP database answer whose levels contradict each other)."""
-    region = plan.region
-    geom = region.geometry
+    IP database answer whose levels contradict each other): :func:`start_plain`, then
+    :func:`locate_plain`, then :func:`finish_plain`."""
+    start = start_plain(p, plan)
+    return None if start is None else finish_plain(start, locate_plain(start, plan.region.geometry), plan)
+
+
+def start_plain(p: PlainRows, plan: AuditPlan) -> PlainStart | None:
+    """The rows' WGS-84 points, their radii and the IP database's answers (None: a case the columnar
+    path does not reproduce). Touches no GEOS geometry."""
     n = len(p.rows)
     crs = np.array(p.crs)
     w_lon, w_lat = p.lon.copy(), p.lat.copy()
@@ -327,22 +354,37 @@ def judge_plain(p: PlainRows, plan: AuditPlan) -> PlainJudgement | None:
     radius = [hypot(half_unit[d], half_unit[d] * cos(radians(la))) for la, d in zip(p.lat.tolist(), p.decimals)]
     for i in np.flatnonzero(unknown).tolist():
         radius[i] += float(ambiguity[i])
-    res = geom.classify_points(w_lon, w_lat, np.array(radius))
+    ip = _ip_columns(p, plan)
+    return None if ip[0] is None else PlainStart(p, w_lon, w_lat, radius, ip)
+
+
+def locate_plain(start: PlainStart, geom: Any) -> PlainPlaces:
+    """The geometry's part: three-valued containment, distance and parts of every point, and the
+    nearest part's accuracy where a point is near the line. Mostly GEOS and k-d tree queries, which
+    release the GIL, so a streamed audit runs it on a thread of its own (:func:`auditor.engine.stream`)."""
+    res = geom.classify_points(start.w_lon, start.w_lat, np.array(start.radius))
+    undecided = np.flatnonzero(res.verdict == INDETERMINATE)
+    accuracy: dict[int, float] = {}
+    if undecided.size:
+        acc = geom.nearest_part_accuracy_m(start.w_lon[undecided], start.w_lat[undecided])
+        accuracy = dict(zip(undecided.tolist(), acc.tolist()))
+    return PlainPlaces(res, accuracy)
+
+
+def finish_plain(start: PlainStart, places: PlainPlaces, plan: AuditPlan) -> PlainJudgement:
+    """The rules' outcomes and the words, from what :func:`start_plain` and :func:`locate_plain` found
+    (touches no GEOS geometry)."""
+    p, region = start.rows, plan.region
+    n = len(p.rows)
+    w_lon, w_lat, radius, res, accuracy = start.w_lon, start.w_lat, start.radius, places.containment, places.accuracy
+    ip_state, ip_verdict, ip_suffix, ip_why, data_sources = start.ip
     assert res.distance_m is not None and res.nominal_inside is not None and res.part_mask is not None
     verdicts = res.verdict.tolist()
     distances = res.distance_m.tolist()
     undecided = np.flatnonzero(res.verdict == INDETERMINATE)
-    accuracy: dict[int, float] = {}
-    if undecided.size:
-        acc = geom.nearest_part_accuracy_m(w_lon[undecided], w_lat[undecided])
-        accuracy = dict(zip(undecided.tolist(), acc.tolist()))
-    part_ids = [q.id for q in geom.parts]
+    part_ids = [q.id for q in region.geometry.parts]
     codes = (np.asarray(res.part_mask, dtype=np.int64) << np.arange(len(part_ids), dtype=np.int64)).sum(axis=1).tolist()
     parts_of = {code: tuple(pid for k, pid in enumerate(part_ids) if code >> k & 1) for code in set(codes)}
-
-    ip_state, ip_verdict, ip_suffix, ip_why, data_sources = _ip_columns(p, plan)
-    if ip_state is None:
-        return None
 
     region_id = region.id
     cav = caveats([_IP_KEY]) or "it cannot prove a location"

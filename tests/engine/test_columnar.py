@@ -212,9 +212,10 @@ def test_evidence_beyond_the_ip_database_and_waivers_go_the_per_row_way(tmp_path
     waiver = object()
     for plan in (chunk_plan(tmp_path, columnar=True, waivers=(waiver,)),
                  chunk_plan(tmp_path, columnar=True, config=AuditConfig(mmdb=(str(tmp_path / "none.mmdb"),)))):
-        from auditor.engine.stream import _judge_columns
+        from auditor.engine.stream import _start_columns
 
-        assert _judge_columns(table, 0, plan, None) is None
+        assert _start_columns(table, plan, None) == (None, None)
+    assert _start_columns(table, chunk_plan(tmp_path, columnar=True), None)[0] is not None
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 37, 10_000])
@@ -233,6 +234,65 @@ def test_streamed_reports_are_byte_identical_either_way(tmp_path: Path, chunk_ro
     assert names == sorted(p.name for p in outputs[1].iterdir()) and "facilities.parquet" in names
     for name in names:
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
+
+
+def test_chunks_judged_here_are_judge_chunks_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process runner (each plain chunk's geometry on a thread while the chunk before is
+    worded) gives every chunk's judge_chunk outcome, in order, with plain and row-by-row chunks mixed,
+    a duplicate id across chunks among them, and no geometry left running when an outcome is handed on."""
+    from auditor.engine import columnar, stream
+    from auditor.inventory.read import TableChunks
+
+    running = []
+
+    def locate(start: Any, geom: Any) -> Any:
+        running.append(1)
+        try:
+            return real(start, geom)
+        finally:
+            running.pop()
+
+    real = columnar.locate_plain
+
+    rows = plain_rows(8, 200, quote_free=True)
+    rows[45][4] = "121°30'00\""      # chunk 2 of 40-row chunks goes row by row
+    rows[130][0] = rows[10][0]       # a duplicate of chunk 1's id in chunk 4
+    rows[199][4] = "121°30'00\""     # and the last chunk row by row
+    listing = tmp_path / "nodes.csv"
+    listing.write_text("\n".join([",".join(HEADERS)] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
+    plan = chunk_plan(tmp_path, columnar=True, tables=("csv", "parquet"))
+    expected = [judge_chunk(c, plan) for c in TableChunks(listing, 40)]
+    monkeypatch.setattr(columnar, "locate_plain", locate)
+    got = []
+    for job, outcome in stream._judged_here(TableChunks(listing, 40), plan, None):
+        assert not running  # the caller may judge row by row (detail, clashes): no geometry runs on the thread
+        got.append((job[0], outcome))
+    assert len(got) == len(expected) == 5
+    for (_, outcome), reference in zip(got, expected):
+        assert_same_outcome(outcome, reference)
+    assert [o.pending_detail is None for _, o in got] == [False, True, False, False, True]
+
+
+def test_a_failure_in_the_geometry_thread_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.engine import columnar, stream
+    from auditor.inventory.read import TableChunks
+
+    listing = tmp_path / "nodes.csv"
+    listing.write_text("\n".join([",".join(HEADERS)] + [",".join(r) for r in plain_rows(9, 90, quote_free=True)]) + "\n", encoding="utf-8")
+    calls = []
+
+    def broken(start: Any, geom: Any) -> Any:
+        calls.append(len(start.rows.rows))
+        if len(calls) == 2:
+            raise RuntimeError("the geometry failed")
+        return real(start, geom)
+
+    real = columnar.locate_plain
+    monkeypatch.setattr(columnar, "locate_plain", broken)
+    judged = stream._judged_here(TableChunks(listing, 40), chunk_plan(tmp_path, columnar=True), None)
+    with pytest.raises(RuntimeError, match="the geometry failed"):
+        list(judged)
+    assert calls == [40, 40]
 
 
 def test_point_wkb_is_what_shapely_writes() -> None:
