@@ -167,9 +167,9 @@ def test_streamed_tables_are_staged_until_the_audit_is_done(tmp_path: Path, monk
     seen: list[list[str]] = []
     real_add = stream._Fold.add
 
-    def add_and_look(self, outcome):  # noqa: ANN001
+    def add_and_look(self, outcome, *more):  # noqa: ANN001, ANN002
         seen.append(sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
-        return real_add(self, outcome)
+        return real_add(self, outcome, *more)
 
     monkeypatch.setattr(stream._Fold, "add", add_and_look)
     result = stream.audit_streamed(listing, out, region="shanghai", as_of=AS_OF, chunk_rows=1, formats=("csv", "parquet"))
