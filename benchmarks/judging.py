@@ -15,7 +15,8 @@ the region and the IP database), best of ``--repeat``, interleaved:
   before issue 21), once, for the before/after figure.
 
 Target (issue 21): the audit within 8x the bare join. Then a profile of the audit's stages on the
-same rows (each chunk's functions timed one by one) beside the floor the bare libraries give for
+same rows (each chunk's functions timed one by one, one after another: in the audit the geometry of
+a chunk runs on a thread while the chunk before it is worded) beside the floor the bare libraries give for
 the same work: read (``pandas.read_csv``), contain (``shapely.contains_xy`` on the prepared union),
 look up (``XdbDatabase.lookup`` of the address strings) and write (``DataFrame.to_csv``).
 """
@@ -82,7 +83,9 @@ def stage_profile(path: Path, region: str) -> dict[str, float]:
         split = step("read: block into columns", block.split_columns)
         header = RawTable(block.source, "csv", block.headers, [], columns=block.columns, reading=block.reading)
         rows = step("validate (read_plain)", columnar.read_plain, header, None, None, split)
-        judged = step("contain + look up + judge + word (judge_plain)", columnar.judge_plain, rows, plan)
+        started = step("points, radii, IP database (start_plain)", columnar.start_plain, rows, plan)
+        places = step("contain: geometry (locate_plain, own thread)", columnar.locate_plain, started, plan.region.geometry)
+        judged = step("rules + words (finish_plain)", columnar.finish_plain, started, places, plan)
         step("tallies", columnar.plain_tallies, judged)
         step("write: facilities.csv text", csv_text_of_columns, columnar.table_columns(judged), rows.extra_names,
              columnar.written_coordinates(judged))
