@@ -9,7 +9,11 @@ The summary reports (JSON, Markdown, HTML, SARIF) count every row but list in de
 the first ``detail_cap`` facilities that did not pass, and name the tables that hold every row.
 
 A streamed audit gives the same verdicts, findings and facilities.csv as :func:`auditor.engine.audit`
-on the same input (tests compare them), because both run :func:`auditor.engine.judge`.
+on the same input (tests compare them): a chunk of plain rows is judged as columns
+(:mod:`auditor.engine.columnar`, tested byte for byte against the per-row path), any other chunk
+by :func:`auditor.engine.judge`, as an in-memory audit judges every row. In this process the
+geometry of a plain chunk runs on a thread while the chunk before it is worded
+(:func:`_judged_here`), and Parquet is compressed on another (:class:`TableWriter`).
 """
 
 from __future__ import annotations
@@ -339,7 +343,8 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             return _judge_rows(table, blank, plan, None, session)
 
     # the geometry thread holds the GIL only between its C calls; by default it would wait up to 5 ms
-    # for it after each one while this thread words rows (measured: 1,000,000 rows 14.9 s -> 14.0 s)
+    # for it after each one while this thread words rows (1,000,000 rows, benchmarks/scale.py's
+    # list, in one process: 14.9 s with the default 5 ms, 14.0 s with this)
     with _switch_interval(_GEOMETRY_SWITCH_S), ThreadPoolExecutor(1, thread_name_prefix="auditor-geometry") as pool:
         for chunk in chunks:
             job = (chunk, plan, None, session)

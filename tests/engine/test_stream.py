@@ -239,3 +239,35 @@ def test_parquet_is_geoparquet_and_equal_in_memory_and_streamed(tmp_path: Path) 
     located = frame[frame.geometry.notna()]
     assert len(located) == frame["lon_wgs84"].notna().sum() > 30
     assert (located.geometry.x == located["lon_wgs84"]).all() and (located.geometry.y == located["lat_wgs84"]).all()
+
+
+def test_a_parquet_write_that_fails_on_its_thread_stops_the_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet is written on a thread: what it raises reaches the audit (at a later write or at close),
+    and abort removes both half-written tables."""
+    import dataclasses
+
+    import pyarrow as pa
+
+    from auditor.engine.stream import TableWriter
+    from auditor.report.folder import ReportFolder
+
+    path = write_csv(tmp_path / "f.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(6)])
+    outcomes = []
+    real_write = TableWriter.write
+    monkeypatch.setattr(TableWriter, "write", lambda self, outcome: (outcomes.append(outcome), real_write(self, outcome))[1])
+    audit_streamed(path, tmp_path / "ok", region="shanghai", as_of=AS_OF, chunk_rows=3, formats=("csv", "parquet"))
+    monkeypatch.undo()
+    good, other = outcomes
+    wrong_schema = dataclasses.replace(other, arrow=other.arrow.append_column("surprise", pa.array([1] * other.arrow.num_rows)))
+    with ReportFolder(tmp_path / "out") as folder:
+        writer = TableWriter(folder, ("csv", "parquet"))
+        writer.write(good)
+        with pytest.raises(ValueError, match="schema"):
+            writer.write(wrong_schema)
+            for _ in range(TableWriter.PARQUET_QUEUED):
+                writer.write(good)
+            writer.close()
+        staged = [writer.csv_path, writer.parquet_path]
+        assert all(p is not None and p.exists() for p in staged)
+        writer.abort()
+        assert not any(p is not None and p.exists() for p in staged)
