@@ -601,9 +601,25 @@ def table_columns(j: PlainJudgement) -> dict[str, Any]:
 
 
 def written_coordinates(j: PlainJudgement) -> dict[str, list[str]]:
-    """The coordinate columns already as facilities.csv writes them (repr of the value), where the cells gave them."""
+    """The coordinate columns already as facilities.csv writes them, where the cells gave them: as given
+    (repr of the value), and as WGS-84 (seven decimals) where no row was moved from another datum and no
+    cell has more than seven decimals — then the seven-decimal text is repr's padded with zeros, since a
+    double read from a decimal of at most seven places is far nearer it than half of the seventh place."""
     p = j.rows
-    return {c: text for c, text in (("lon", p.lon_text), ("lat", p.lat_text)) if text is not None}
+    written = {c: text for c, text in (("lon", p.lon_text), ("lat", p.lat_text)) if text is not None}
+    if "lon" in written and "lat" in written and not any(c in _MOVED for c in dict.fromkeys(p.crs)):
+        for c in ("lon", "lat"):
+            text = written[c]
+            pad = 7 + 1 + np.fromiter(map(str.find, text, itertools.repeat(".")), dtype=np.int64, count=len(text)) \
+                - np.fromiter(map(len, text), dtype=np.int64, count=len(text))
+            if len(pad) and pad.min() >= 0:
+                written[f"{c}_wgs84"] = list(map(str.__add__, text, map(_ZEROS.__getitem__, pad.tolist())))
+    return written
+
+
+#: systems whose points are moved to WGS-84 (their WGS-84 text is not the cell's)
+_MOVED = frozenset({CRS.GCJ02.value, CRS.BD09.value})
+_ZEROS = ["0" * k for k in range(8)]
 
 
 def detail_rows(table: RawTable, j: PlainJudgement, cap: int) -> RawTable:

@@ -150,6 +150,8 @@ def _quoted(values: list[str]) -> list[str]:
     joined = "\x00".join(values)
     if not ("," in joined or '"' in joined or "\r" in joined or "\n" in joined):
         return values
+    if not ('"' in joined or "\r" in joined or "\n" in joined):  # only delimiters (messages with "1,234 m"): nothing to double
+        return [f'"{v}"' if "," in v else v for v in values]
     return [('"' + v.replace('"', '""') + '"') if ("," in v or '"' in v or "\r" in v or "\n" in v) else v for v in values]
 
 

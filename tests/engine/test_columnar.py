@@ -142,6 +142,33 @@ def test_coordinates_written_from_their_cells_where_these_tell_repr(tmp_path: Pa
     assert_same_outcome(judge_chunk(table_of(rows), chunk_plan(tmp_path, columnar=True)), judge_chunk(table_of(rows), chunk_plan(tmp_path, columnar=False)))
 
 
+def test_wgs84_columns_written_from_the_cells_when_no_row_is_moved(tmp_path: Path) -> None:
+    from auditor.engine.columnar import judge_plain, read_plain, written_coordinates
+
+    rows = plain_rows(12, 300)
+    for i, r in enumerate(rows):
+        r[4], r[5] = f"{float(r[4]):.{i % 8}f}", f"{float(r[5]):.{(i + 3) % 8}f}".rstrip("0") or "0"
+        r[6] = ["", "wgs84", "GPS", "WGS-84"][i % 4]
+        if "." not in r[5]:
+            r[5] += ".0"
+        if "." not in r[4]:
+            r[4] += ".0"
+    rows[0][4], rows[0][5] = "-0.5", "31.0"
+    table = table_of(rows)
+    plan = chunk_plan(tmp_path, columnar=True, tables=("csv", "parquet"))
+    j = judge_plain(read_plain(table, None, None), plan.audit_plan())
+    written = written_coordinates(j)
+    assert set(written) == {"lon", "lat", "lon_wgs84", "lat_wgs84"}
+    assert written["lon_wgs84"] == [f"{v:.7f}" for v in j.w_lon.tolist()] and written["lat_wgs84"][0] == "31.0000000"
+    assert_same_outcome(judge_chunk(table, plan), judge_chunk(table, chunk_plan(tmp_path, columnar=False, tables=("csv", "parquet"))))
+    rows[5][6] = "gcj02"  # one row moved to WGS-84: its text is formatted, so the columns are
+    j = judge_plain(read_plain(table_of(rows), None, None), plan.audit_plan())
+    assert set(written_coordinates(j)) == {"lon", "lat"}
+    rows[5][6], rows[9][4] = "", "121.12345678"  # eight decimals: formatted
+    j = judge_plain(read_plain(table_of(rows), None, None), plan.audit_plan())
+    assert set(written_coordinates(j)) == {"lon", "lat", "lat_wgs84"}
+
+
 def test_coordinates_are_taken_from_their_cells_only_where_repr_writes_them_so() -> None:
     from auditor.engine.columnar import _plain_degrees
 
