@@ -92,7 +92,7 @@ class Tallies:
     @classmethod
     def of_facilities(cls, result: AuditResult) -> Tallies:
         """Facility verdicts, facility findings per rule, declared points per region part, and location bases."""
-        t = cls.of_findings([x for f in result.facilities for x in result.facility_findings.get(f.id, [])])
+        t = cls.of_findings([x for f in result.facilities for x in result.findings_of(f)])
         t.facility_count = len(result.facilities)
         for f in result.facilities:
             v = result.facility_verdict(f)._value_
@@ -189,6 +189,11 @@ class AuditResult:
         """The facility's own claims: none for an unreadable row (its id may be another row's, e.g. a duplicate)."""
         return () if f.errors else self.claims.get(f.id, ())
 
+    def findings_of(self, f: Facility) -> list[Finding]:
+        """The facility's own findings: none for an unreadable row (its id may be another row's, e.g. a
+        duplicate, whose findings are that row's)."""
+        return [] if f.errors else self.facility_findings.get(f.id, [])
+
     def tallies(self) -> Tallies:
         """Counts over every facility (and every finding): ``totals`` when streamed, else counted here."""
         whole = Tallies.of_findings(self.operator_findings)
@@ -231,7 +236,7 @@ class AuditResult:
     def all_findings(self) -> list[Finding]:
         out = list(self.operator_findings)
         for f in self.facilities:
-            out.extend(self.facility_findings.get(f.id, []))
+            out.extend(self.findings_of(f))
         return out
 
     @property
@@ -297,7 +302,7 @@ def facilities_frame(result: AuditResult) -> GeoDataFrame:
     rows, geoms = [], []
     for f in result.facilities:
         point, cont = _point_of(result, f)
-        findings = result.facility_findings.get(f.id, []) if not f.errors else []
+        findings = result.findings_of(f)
         distance = None if cont is None else cont.distance_m
         inside_line = cont is not None and bool(core.intersection(cont.parts))
         record: dict[str, Any] = {

@@ -114,6 +114,7 @@ class ChunkOutcome:
     # a columnar chunk's candidates for detail (its first rows that did not pass), judged row by row
     # only when the audit still lists facilities in detail (see detail_of)
     pending_detail: RawTable | None = None
+    continues: bool = False  # a later piece of the chunk before it (see _judged_here): not a chunk of its own
 
 
 def facility_view(operator: Operator) -> Operator:
@@ -193,9 +194,9 @@ def _start_columns(
     """The chunk read as plain rows (:mod:`auditor.engine.columnar`: validated as columns, points in
     WGS-84, the IP database asked), or None when it is not a plain chunk; with the chunk as a table
     where it had to be parsed into one on the way (so that the per-row path need not parse it again)."""
-    from auditor.engine.columnar import plain_evidence_only, read_plain, start_plain
+    from auditor.engine.columnar import read_plain, start_plain
 
-    if not plan.columnar or plan.waivers or plan.collect_declared or not plain_evidence_only(plan.config):
+    if not _columnar_possible(plan):
         return None, None
     split = chunk.split_columns() if isinstance(chunk, CsvBlock) else None
     parsed = None
@@ -210,6 +211,13 @@ def _start_columns(
     aplan = plan.audit_plan()
     plain = start_plain(rows, aplan)
     return (None, parsed) if plain is None else (_Started(table, blank, plain, aplan), parsed)
+
+
+def _columnar_possible(plan: ChunkPlan) -> bool:
+    """Whether the plan lets plain chunks be judged as columns (no waivers, no ECS sweeps, plain evidence)."""
+    from auditor.engine.columnar import plain_evidence_only
+
+    return plan.columnar and not plan.waivers and not plan.collect_declared and plain_evidence_only(plan.config)
 
 
 def _finish_columns(started: _Started, places: Any, plan: ChunkPlan) -> ChunkOutcome:
@@ -229,6 +237,35 @@ def _finish_columns(started: _Started, places: Any, plan: ChunkPlan) -> ChunkOut
         sources_run=sources_run(j), data_sources=j.data_sources, notes=data_age_notes(j.data_sources, plan.as_of),
         crs_unstated=plan.default_crs is None and "" in rows.crs, first_rows=dict(zip(rows.ids, rows.rows)), blank_lines=started.blank,
         pending_detail=detail_rows(started.table, j, plan.detail_cap),
+    )
+
+
+#: a chunk that is not plain is cut in halves until its pieces are plain or this small (see _judged_here)
+PIECE_ROWS = 2_000
+
+
+def _plain_pieces(table: RawTable, plan: ChunkPlan) -> Iterator[tuple[RawTable, _Started | None]]:
+    """The table's rows in order as pieces: each plain one with its start (as columns), each other one
+    of at most PIECE_ROWS rows with None (row by row). The whole table is known not to be plain."""
+    n = len(table.rows)
+    if n <= PIECE_ROWS:
+        yield table, None
+        return
+    for half in (_rows_of(table, 0, n // 2), _rows_of(table, n // 2, n)):
+        started, _ = _start_columns(half, plan, None)
+        if started is not None:
+            yield half, started
+        else:
+            yield from _plain_pieces(half, plan)
+
+
+def _rows_of(table: RawTable, start: int, stop: int) -> RawTable:
+    """Rows ``start:stop`` of a table, with what the reader said of those rows."""
+    rows = table.rows[start:stop]
+    numbers = {r for r, _ in rows}
+    return dataclasses.replace(
+        table, rows=rows, row_problems={r: p for r, p in table.row_problems.items() if r in numbers},
+        cell_problems={r: p for r, p in table.cell_problems.items() if r in numbers},
     )
 
 
@@ -275,7 +312,7 @@ def _judge_rows(
             claims = result.claims_of(f)
             detail.append((
                 f, claims, {c.id: result.containment[c.id] for c in claims if c.id in result.containment},
-                result.facility_findings.get(f.id, []), {ip: result.asn[ip] for ip in f.ip if ip in result.asn},
+                result.findings_of(f), {ip: result.asn[ip] for ip in f.ip if ip in result.asn},
             ))
     records = [facility_record(result, f) for f in facilities]
     extra = extra_columns(facilities)
@@ -342,6 +379,28 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             table, blank = more or _parsed(job[0])
             return _judge_rows(table, blank, plan, None, session)
 
+    def pieces(job: tuple[Any, ...], parsed: tuple[RawTable, int] | None) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
+        """A chunk that is not plain, cut in halves until each piece is plain (judged as columns) or
+        at most PIECE_ROWS rows (judged row by row): one odd row no longer sends 50,000 rows the slow
+        way. The caller folds the pieces as chunks, and an audit's outcome does not depend on where
+        its chunks are cut (tests compare chunk sizes); ids a piece shares with an earlier one are
+        the caller's clash, as between chunks."""
+        table, blank = parsed or _parsed(job[0])
+        if not _columnar_possible(plan) or len(table.rows) <= PIECE_ROWS:
+            yield job, outcome_of(job, None, (table, blank))
+            return
+        first = True
+        for piece, started in _plain_pieces(table, plan):
+            with paused_gc():
+                if started is not None:
+                    started.blank = blank if first else 0
+                    outcome = _finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)
+                else:
+                    outcome = _judge_rows(piece, blank if first else 0, plan, None, session)
+            outcome.continues = not first
+            first = False
+            yield (piece, plan, None, session), outcome
+
     # the geometry thread holds the GIL only between its C calls; by default it would wait up to 5 ms
     # for it after each one while this thread words rows (1,000,000 rows, benchmarks/scale.py's
     # list, in one process: 14.9 s with the default 5 ms, 14.0 s with this)
@@ -350,8 +409,8 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             job = (chunk, plan, None, session)
             with paused_gc():
                 started, parsed = _start_columns(chunk, plan, None)
-            if held is not None and held[1] is None:  # row by row, before any geometry runs on the thread
-                yield held[0], outcome_of(*held)
+            if held is not None and held[1] is None:  # not plain: before any geometry runs on the thread
+                yield from pieces(held[0], held[2])
                 held = None
             future = pool.submit(locate_plain, started.plain, started.plan.region.geometry) if started is not None else None
             try:
@@ -362,7 +421,10 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
                 yield held[0], outcome
             held = (job, started, places if started is not None else parsed)
         if held is not None:
-            yield held[0], outcome_of(*held)
+            if held[1] is None:
+                yield from pieces(held[0], held[2])
+            else:
+                yield held[0], outcome_of(*held)
 
 
 #: the interpreter's thread switch interval while a chunk's geometry runs beside the wording of another
@@ -398,7 +460,8 @@ class TableWriter:
 
     Parquet is compressed and written on a thread of its own (pyarrow releases the GIL while it
     encodes), so that it overlaps the judging of the next chunk instead of following it; at most
-    ``PARQUET_QUEUED`` chunks wait for it, which bounds the memory they hold.
+    ``PARQUET_QUEUED`` chunks wait for it, which bounds the memory they hold. A chunk judged in
+    pieces (``ChunkOutcome.continues``) is written as one row group, as it would be whole.
     """
 
     PARQUET_QUEUED = 2
@@ -411,6 +474,7 @@ class TableWriter:
         self._parquet: Any = None
         self._pool: Any = None
         self._queued: collections.deque[Any] = collections.deque()
+        self._chunk: list[Any] = []  # the Arrow tables of the chunk being written (its pieces)
 
     def write(self, outcome: ChunkOutcome) -> None:
         from auditor.report.csv_report import csv_header
@@ -421,30 +485,44 @@ class TableWriter:
                 csv.writer(self._csv_file, lineterminator="\r\n").writerow(csv_header(outcome.extra))
             self._csv_file.write(outcome.csv_rows)
         if self.parquet_path is not None and outcome.arrow is not None:
-            if self._parquet is None:
-                from concurrent.futures import ThreadPoolExecutor
+            if not outcome.continues:
+                self._write_chunk()
+            self._chunk.append(outcome.arrow)
 
-                import pyarrow.parquet as pq
+    def _write_chunk(self) -> None:
+        """Hand the chunk's Arrow table (its pieces joined) to the Parquet thread."""
+        if not self._chunk:
+            return
+        import pyarrow as pa
 
-                self._parquet = pq.ParquetWriter(self.parquet_path, outcome.arrow.schema, compression="zstd")
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="auditor-parquet")
-            while len(self._queued) >= self.PARQUET_QUEUED:
-                self._queued.popleft().result()  # raises what the writer raised
-            self._queued.append(self._pool.submit(self._parquet.write_table, outcome.arrow))
+        table = self._chunk[0] if len(self._chunk) == 1 else pa.concat_tables(self._chunk).combine_chunks()
+        self._chunk = []
+        if self._parquet is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            import pyarrow.parquet as pq
+
+            self._parquet = pq.ParquetWriter(self.parquet_path, table.schema, compression="zstd")
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="auditor-parquet")
+        while len(self._queued) >= self.PARQUET_QUEUED:
+            self._queued.popleft().result()  # raises what the writer raised
+        self._queued.append(self._pool.submit(self._parquet.write_table, table))
 
     def abort(self) -> None:
         """Close and delete what was written (the audit did not finish)."""
         try:
-            paths = self.close()
-        except Exception:  # noqa: BLE001 - the audit's own error is the one to report; the tables go either way
-            paths = [p for p in (self.csv_path, self.parquet_path) if p is not None]
-        for path in paths:
-            path.unlink(missing_ok=True)
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - the audit's own error is the one to report; the tables go either way
+            pass
+        for path in (self.csv_path, self.parquet_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
 
     def close(self) -> list[Path]:
         """Wait for the Parquet thread, close the tables; the paths written (raises what a write raised)."""
         written = []
         try:
+            self._write_chunk()
             while self._queued:
                 self._queued.popleft().result()
         finally:
@@ -503,7 +581,7 @@ class _Fold:
 
     def add(self, outcome: ChunkOutcome, used_before: dict[str, int] | None = None) -> None:
         """Take the chunk's outcome; ``used_before``: what :meth:`ids_used_before` said of its ids, if asked."""
-        self.chunks += 1
+        self.chunks += not outcome.continues
         first = outcome.first_rows
         if used_before is None:
             used_before = self.ids_used_before(outcome)
@@ -602,7 +680,9 @@ def audit_streamed(
             for job, outcome in judged:
                 clash = fold.ids_used_before(outcome)
                 if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
+                    continues = outcome.continues
                     outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash, session), client)
+                    outcome.continues = continues
                 detail_of(outcome, detail_cap - len(fold.detail), chunk_plan, session)
                 writer.write(outcome)
                 fold.add(outcome, clash)
@@ -651,9 +731,10 @@ def audit_streamed(
     facilities = []
     for f, f_claims, f_cont, f_findings, f_asn in detail:
         facilities.append(f)
-        claims[f.id] = f_claims
+        if not f.errors:  # an unreadable row's id may be another row's (a duplicate): it has no claims or findings of its own
+            claims[f.id] = f_claims
+            facility_findings[f.id] = f_findings
         containment.update(f_cont)
-        facility_findings[f.id] = f_findings
         asn.update(f_asn)
     result = AuditResult(
         operator=op, region=plan.region, as_of=plan.as_of, facilities=facilities, claims=claims, containment=containment,

@@ -125,17 +125,23 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
 
 
 def _invert(forward: Callable[[Floats, Floats], tuple[Floats, Floats]], lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
-    """Solve forward(w) = g for w by fixed-point iteration, elementwise."""
+    """Solve forward(w) = g for w by fixed-point iteration, elementwise: each point stops at its own
+    last step (its residual below ``_TOL_DEG``), so its answer does not depend on the points converted
+    with it (a streamed audit's chunks, a piece of one, or a single row give the same bits)."""
     g_lon, g_lat = _arrays(lon, lat)
+    shape = g_lon.shape
+    g_lon, g_lat = g_lon.ravel(), g_lat.ravel()
     w_lon, w_lat = g_lon.copy(), g_lat.copy()
+    active = np.arange(g_lon.size)
     for _ in range(_MAX_ITER):
-        f_lon, f_lat = forward(w_lon, w_lat)
-        r_lon, r_lat = f_lon - g_lon, f_lat - g_lat
-        w_lon = w_lon - r_lon
-        w_lat = w_lat - r_lat
-        if np.all(np.abs(r_lon) < _TOL_DEG) and np.all(np.abs(r_lat) < _TOL_DEG):
+        f_lon, f_lat = forward(w_lon[active], w_lat[active])
+        r_lon, r_lat = f_lon - g_lon[active], f_lat - g_lat[active]
+        w_lon[active] -= r_lon
+        w_lat[active] -= r_lat
+        active = active[~((np.abs(r_lon) < _TOL_DEG) & (np.abs(r_lat) < _TOL_DEG))]
+        if not active.size:
             break
-    return w_lon, w_lat
+    return w_lon.reshape(shape), w_lat.reshape(shape)
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:

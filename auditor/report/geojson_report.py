@@ -25,7 +25,7 @@ def render_geojson(result: AuditResult) -> str:
     for f in result.facilities:
         point = next((c for c in result.claims_of(f) if c.kind == "point"), None)
         cont = result.containment.get(point.id) if point else None
-        findings = result.facility_findings.get(f.id, [])
+        findings = result.findings_of(f)
         features.append(
             {
                 "type": "Feature",

@@ -57,7 +57,7 @@ def _facility(result: AuditResult, f: Any) -> dict[str, Any]:
         d["hostname"] = list(f.hostname)
     d["claims"] = [c.as_dict() for c in claims]
     d["containment"] = [result.containment[c.id].as_dict() for c in claims if c.id in result.containment]
-    d["findings"] = [x.as_dict() for x in result.facility_findings.get(f.id, [])]
+    d["findings"] = [x.as_dict() for x in result.findings_of(f)]
     if f.errors:
         d["errors"] = [e.as_dict() for e in f.errors]
     if f.warnings:

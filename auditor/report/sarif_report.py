@@ -211,7 +211,7 @@ def _with_waivers(report: dict[str, Any], result: Any, waived: Mapping[Any, Any]
         if finding in waived:
             d.setdefault("waiver", waived[finding].as_dict())
     for f, fd in zip(result.facilities, report["facilities"]):
-        for finding, d in zip(result.facility_findings.get(f.id, []), fd["findings"]):
+        for finding, d in zip(result.findings_of(f), fd["findings"]):
             if finding in waived:
                 d.setdefault("waiver", waived[finding].as_dict())
     return report

@@ -71,7 +71,7 @@ def facility_record(result: AuditResult, f: Facility) -> dict[str, Any]:
     """One facility's row: verdict, declared point, its containment and the leading finding."""
     point = next((c for c in result.claims_of(f) if c.kind == "point"), None)
     cont = result.containment.get(point.id) if point else None
-    findings = result.facility_findings.get(f.id, [])
+    findings = result.findings_of(f)
     if f.errors:
         message = "; ".join(f"{e.column or 'row'}: {e.message}" for e in f.errors)
     else:

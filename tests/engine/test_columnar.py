@@ -300,6 +300,43 @@ def test_chunks_judged_here_are_judge_chunks_in_order(tmp_path: Path, monkeypatc
     assert [o.pending_detail is None for _, o in got] == [False, True, False, False, True]
 
 
+def test_a_chunk_with_odd_rows_is_judged_in_pieces_as_the_per_row_path_judges_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One odd row (DMS, an address, a duplicate id, a bad IP) no longer sends its whole chunk row by row:
+    the chunk is cut in halves until the pieces are plain or small, and the reports are still byte for
+    byte the per-row path's; the audit still counts its chunks, not the pieces."""
+    from auditor.engine import columnar, stream
+
+    monkeypatch.setattr(stream, "PIECE_ROWS", 16)
+    rows = plain_rows(10, 400, quote_free=True)
+    headers = list(HEADERS)
+    headers[8] = "address"  # the remark column read as an address: blank but in two rows
+    for r in rows:
+        r[8] = ""
+    rows[33][8] = "上海市浦东新区张江路1号"
+    rows[34][4] = "121°30'00\""
+    rows[250][0] = rows[120][0]      # a duplicate id within the chunk
+    rows[251][7] = "300.1.1.1"
+    rows[399][0] = rows[3][0]        # and one of the first piece's ids at the very end
+    listing = tmp_path / "nodes.csv"
+    listing.write_text("\n".join([",".join(headers)] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
+    judged_as_columns = []
+    real_finish = columnar.finish_plain
+    monkeypatch.setattr(columnar, "finish_plain", lambda start, places, plan: judged_as_columns.append(len(start.rows.rows)) or real_finish(start, places, plan))
+    outputs = []
+    for is_columnar in (True, False):
+        out = tmp_path / f"out-{is_columnar}"
+        streamed = audit_streamed(listing, out, region="shanghai", as_of=AS_OF, chunk_rows=10_000, detail_cap=30,
+                                  formats=("csv", "parquet", "json", "md"), columnar=is_columnar)
+        assert streamed.chunks == 1
+        write_reports(streamed.result, out, ("json", "md"), generated_at="2026-12-06T00:00:00+00:00")
+        outputs.append(out)
+    for name in ("facilities.csv", "facilities.parquet", "report.json", "report.md"):
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
+    assert sum(judged_as_columns) > 300  # most rows went as columns
+    table = (outputs[0] / "facilities.csv").read_text(encoding="utf-8-sig")
+    assert table.count("duplicate id") == 2 and "300.1.1.1" in table
+
+
 def test_a_failure_in_the_geometry_thread_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from auditor.engine import columnar, stream
     from auditor.inventory.read import TableChunks

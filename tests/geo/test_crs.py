@@ -300,3 +300,20 @@ def test_datum_ambiguity_outside_china_is_only_the_baidu_shift(place):
     bd = float(metres(lon, lat, *crs.to_wgs84(lon, lat, "bd09")))
     assert d == pytest.approx(bd, abs=1e-6)
     assert 500.0 < d < 1100.0
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_conversion_of_a_point_does_not_depend_on_the_points_beside_it(system: str) -> None:
+    """Each point stops iterating at its own convergence: the same bits alone, in any batch, in any order
+    (a streamed audit converts chunks, and pieces of chunks, of different make-up)."""
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(73.0, 135.0, 500), rng.uniform(18.0, 53.0, 500)
+    lon[:5], lat[:5] = [121.5, 116.4, 113.9, 110.3, 87.6], [31.2, 39.9, 22.5, 20.0, 43.8]
+    to_wgs84, from_wgs84 = crs.to_wgs84, crs.from_wgs84
+    batch = to_wgs84(lon, lat, system)
+    alone = np.array([to_wgs84(x, y, system) for x, y in zip(lon, lat)])
+    order = rng.permutation(500)
+    shuffled = to_wgs84(lon[order], lat[order], system)
+    assert np.array_equal(batch[0], alone[:, 0]) and np.array_equal(batch[1], alone[:, 1])
+    assert np.array_equal(batch[0][order], shuffled[0]) and np.array_equal(batch[1][order], shuffled[1])
+    assert np.abs(np.array(from_wgs84(*batch, system)) - np.array([lon, lat])).max() < 1e-9
