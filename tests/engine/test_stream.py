@@ -271,3 +271,28 @@ def test_a_parquet_write_that_fails_on_its_thread_stops_the_tables(tmp_path: Pat
         assert all(p is not None and p.exists() for p in staged)
         writer.abort()
         assert not any(p is not None and p.exists() for p in staged)
+
+
+def test_a_duplicate_id_row_has_no_findings_of_its_own(tmp_path: Path) -> None:
+    """The second row with an id is an error row: it lists no rules and no findings (they are the first
+    row's), the tallies count the first row's findings once, and a streamed audit whose detail holds
+    both rows keeps the first row's claims and findings — in memory and streamed alike."""
+    rows = [["A", 120.15, 30.27, "wgs84"], ["B", 121.47, 31.23, "wgs84"], ["A", 121.9, 30.9, "wgs84"]]  # A fails: listed in detail
+    path = write_csv(tmp_path / "f.csv", ["id", "lon", "lat", "crs"], rows)
+    result = audit(path, region="shanghai", as_of=AS_OF)
+    first, _, again = result.facilities
+    assert again.errors and result.findings_of(again) == [] and result.findings_of(first)
+    tallies = result.tallies()
+    assert sum(tallies.rules["facility_in_region"].values()) == 2  # A and B, not A twice
+    write_reports(result, tmp_path / "mem", ("json", "csv"), generated_at="2026-12-06T00:00:00+00:00")
+    table = (tmp_path / "mem" / "facilities.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert table[3].split(",")[15:25] == ["error"] + [""] * 9 and "duplicate id" in table[3]
+    report = json.loads((tmp_path / "mem" / "report.json").read_text(encoding="utf-8"))
+    by_row = {f["row"]: f for f in report["facilities"]}
+    assert by_row[4]["findings"] == [] and by_row[2]["findings"]
+    streamed = audit_streamed(path, tmp_path / "st", region="shanghai", as_of=AS_OF, chunk_rows=2, formats=("csv",))
+    write_reports(streamed.result, tmp_path / "st", ("json",), generated_at="2026-12-06T00:00:00+00:00")
+    assert (tmp_path / "st" / "facilities.csv").read_bytes() == (tmp_path / "mem" / "facilities.csv").read_bytes()
+    st_report = json.loads((tmp_path / "st" / "report.json").read_text(encoding="utf-8"))
+    st_rows = {f["row"]: f for f in st_report["facilities"]}
+    assert st_rows[4]["findings"] == [] and st_rows[2]["findings"] == by_row[2]["findings"] and st_rows[2]["claims"] == by_row[2]["claims"]
