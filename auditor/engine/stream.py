@@ -240,8 +240,9 @@ def _finish_columns(started: _Started, places: Any, plan: ChunkPlan) -> ChunkOut
     )
 
 
-#: a chunk that is not plain is cut in halves until its pieces are plain or this small (see _judged_here)
-PIECE_ROWS = 2_000
+#: a chunk that is not plain is cut in halves until its pieces are plain or this small (see _judged_here);
+#: 200,000 rows with one DMS coordinate every 10,000: 256 -> 5.1 s, 2,000 -> 7.8 s, whole chunks 19.4 s
+PIECE_ROWS = 256
 
 
 def _plain_pieces(table: RawTable, plan: ChunkPlan) -> Iterator[tuple[RawTable, _Started | None]]:
