@@ -22,6 +22,7 @@ import collections
 import itertools
 import math
 import operator
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -180,6 +181,47 @@ def read_plain(
         extra_names=extra_names, extra_values=[list(transposed[i]) for i in extra_idx], raw=transposed,
         lon_text=lon_cells[2], lat_text=lat_cells[2],
     )
+
+
+def likely_plain(table: RawTable) -> list[bool] | None:
+    """Which rows could be plain, by the per-row reasons a chunk most often is not: what the reader
+    said of the row, a filled column other than :data:`PLAIN_COLUMNS` (a province, an address), a
+    missing, repeated or '#' id, coordinates that are not plain decimal degrees, a cell that is not
+    one dotted-quad address. A hint for cutting a chunk into pieces: :func:`read_plain` still decides
+    each piece. None when no row can be (the headers give no longitude and latitude)."""
+    try:
+        cmap = table.column_map()
+        check_columns(table, cmap)
+    except (InventoryError, UsageError):
+        return None
+    index = {canon: i for i, canon in cmap.read.items()}
+    if "lon" not in index or "lat" not in index:
+        return None
+    width = len(table.headers)
+    reader = table.row_problems.keys() | table.cell_problems.keys()
+    ok = [len(v) == width and r not in reader for r, v in table.rows]
+    values = [v if good else [""] * width for good, (_, v) in zip(ok, table.rows)]
+
+    def cells(i: int) -> list[str]:
+        return [v[i].strip() for v in values]
+
+    for canon, i in index.items():
+        if canon not in PLAIN_COLUMNS:
+            ok = [good and not c for good, c in zip(ok, cells(i))]
+    ids = cells(index["id"]) if "id" in index else [""] * len(ok)
+    seen = collections.Counter(ids)
+    ok = [good and bool(fid) and seen[fid] == 1 and "#" not in fid for good, fid in zip(ok, ids)]
+    degrees = _PLAIN_DEGREE.fullmatch
+    for canon in ("lon", "lat"):
+        ok = [good and degrees(c) is not None for good, c in zip(ok, cells(index[canon]))]
+    if "ip" in index:
+        quad = _DOTTED_QUAD.fullmatch
+        ok = [good and (not c or quad(c) is not None) for good, c in zip(ok, cells(index["ip"]))]
+    return ok
+
+
+_PLAIN_DEGREE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_DOTTED_QUAD = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}", re.ASCII)
 
 
 def _extra_name(cmap: Any, i: int) -> str:

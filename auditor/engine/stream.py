@@ -240,24 +240,38 @@ def _finish_columns(started: _Started, places: Any, plan: ChunkPlan) -> ChunkOut
     )
 
 
-#: a chunk that is not plain is cut in halves until its pieces are plain or this small (see _judged_here);
-#: 200,000 rows with one DMS coordinate every 10,000: 256 -> 5.1 s, 2,000 -> 7.8 s, whole chunks 19.4 s
-PIECE_ROWS = 256
+#: in a chunk that is not plain, a run of likely plain rows shorter than this is judged row by row
+#: with the rows around it (a piece of its own would cost more than it saves)
+MIN_PLAIN_RUN = 64
 
 
 def _plain_pieces(table: RawTable, plan: ChunkPlan) -> Iterator[tuple[RawTable, _Started | None]]:
-    """The table's rows in order as pieces: each plain one with its start (as columns), each other one
-    of at most PIECE_ROWS rows with None (row by row). The whole table is known not to be plain."""
-    n = len(table.rows)
-    if n <= PIECE_ROWS:
+    """The table's rows in order as pieces: each run of likely plain rows (:func:`likely_plain`) that
+    is plain, with its start (as columns), and every other run with None (row by row). The whole
+    table is known not to be plain."""
+    from auditor.engine.columnar import likely_plain
+
+    hint = likely_plain(table)
+    if hint is None or sum(hint) < MIN_PLAIN_RUN:
         yield table, None
         return
-    for half in (_rows_of(table, 0, n // 2), _rows_of(table, n // 2, n)):
-        started, _ = _start_columns(half, plan, None)
-        if started is not None:
-            yield half, started
+    runs: list[list[Any]] = []  # [start, stop, plain]
+    for i, plain in enumerate(hint):
+        if runs and runs[-1][2] == plain:
+            runs[-1][1] = i + 1
         else:
-            yield from _plain_pieces(half, plan)
+            runs.append([i, i + 1, plain])
+    merged: list[list[Any]] = []
+    for start, stop, plain in runs:
+        plain = plain and stop - start >= MIN_PLAIN_RUN
+        if merged and merged[-1][2] == plain:
+            merged[-1][1] = stop
+        else:
+            merged.append([start, stop, plain])
+    for start, stop, plain in merged:
+        piece = _rows_of(table, start, stop)
+        started = _start_columns(piece, plan, None)[0] if plain else None
+        yield piece, started
 
 
 def _rows_of(table: RawTable, start: int, stop: int) -> RawTable:
@@ -381,13 +395,12 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             return _judge_rows(table, blank, plan, None, session)
 
     def pieces(job: tuple[Any, ...], parsed: tuple[RawTable, int] | None) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
-        """A chunk that is not plain, cut in halves until each piece is plain (judged as columns) or
-        at most PIECE_ROWS rows (judged row by row): one odd row no longer sends 50,000 rows the slow
-        way. The caller folds the pieces as chunks, and an audit's outcome does not depend on where
+        """A chunk that is not plain, cut into runs of likely plain rows (judged as columns) and the
+        rest (judged row by row): one odd row no longer sends 50,000 rows the slow way. The caller folds the pieces as chunks, and an audit's outcome does not depend on where
         its chunks are cut (tests compare chunk sizes); ids a piece shares with an earlier one are
         the caller's clash, as between chunks."""
         table, blank = parsed or _parsed(job[0])
-        if not _columnar_possible(plan) or len(table.rows) <= PIECE_ROWS:
+        if not _columnar_possible(plan) or len(table.rows) < 2 * MIN_PLAIN_RUN:
             yield job, outcome_of(job, None, (table, blank))
             return
         first = True

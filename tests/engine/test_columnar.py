@@ -302,11 +302,11 @@ def test_chunks_judged_here_are_judge_chunks_in_order(tmp_path: Path, monkeypatc
 
 def test_a_chunk_with_odd_rows_is_judged_in_pieces_as_the_per_row_path_judges_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One odd row (DMS, an address, a duplicate id, a bad IP) no longer sends its whole chunk row by row:
-    the chunk is cut in halves until the pieces are plain or small, and the reports are still byte for
+    the chunk is cut into runs of likely plain rows and the rest, and the reports are still byte for
     byte the per-row path's; the audit still counts its chunks, not the pieces."""
     from auditor.engine import columnar, stream
 
-    monkeypatch.setattr(stream, "PIECE_ROWS", 16)
+    monkeypatch.setattr(stream, "MIN_PLAIN_RUN", 16)
     rows = plain_rows(10, 400, quote_free=True)
     headers = list(HEADERS)
     headers[8] = "address"  # the remark column read as an address: blank but in two rows
@@ -317,6 +317,7 @@ def test_a_chunk_with_odd_rows_is_judged_in_pieces_as_the_per_row_path_judges_it
     rows[250][0] = rows[120][0]      # a duplicate id within the chunk
     rows[251][7] = "300.1.1.1"
     rows[399][0] = rows[3][0]        # and one of the first piece's ids at the very end
+    rows[300][5] = "95.0"            # a latitude out of range: its run looks plain, read_plain refuses it
     listing = tmp_path / "nodes.csv"
     listing.write_text("\n".join([",".join(headers)] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
     judged_as_columns = []
@@ -332,9 +333,30 @@ def test_a_chunk_with_odd_rows_is_judged_in_pieces_as_the_per_row_path_judges_it
         outputs.append(out)
     for name in ("facilities.csv", "facilities.parquet", "report.json", "report.md"):
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
-    assert sum(judged_as_columns) > 300  # most rows went as columns
+    assert 200 < sum(judged_as_columns) < 390  # most rows went as columns, not the run with the bad latitude
     table = (outputs[0] / "facilities.csv").read_text(encoding="utf-8-sig")
     assert table.count("duplicate id") == 2 and "300.1.1.1" in table
+
+
+def test_likely_plain_rows_and_the_pieces_they_give(tmp_path: Path) -> None:
+    from auditor.engine import stream
+    from auditor.engine.columnar import likely_plain
+
+    rows = plain_rows(11, 10, quote_free=True)
+    for r in rows:
+        r[7] = "58.32.0.1"
+    rows[1][4] = "121°30'"        # DMS
+    rows[2][7] = "1.1.1.1;8.8.8.8"  # two addresses
+    rows[3][0] = rows[4][0]        # a repeated id: both rows
+    rows[5][0] = "A#1"
+    rows[6][7] = ""                # no address is plain
+    rows[7][5] = "95.0"            # out of range: only read_plain says so
+    assert likely_plain(table_of(rows)) == [True, False, False, False, False, False, True, True, True, True]
+    headers = HEADERS[:8] + ["province"]
+    every = [r[:8] + ["上海市"] for r in plain_rows(12, 300, quote_free=True)]
+    assert likely_plain(table_of(every, headers=headers)) == [False] * 300
+    table = table_of(every, headers=headers)
+    assert [(p.rows, started) for p, started in stream._plain_pieces(table, chunk_plan(tmp_path, columnar=True))] == [(table.rows, None)]
 
 
 def test_a_failure_in_the_geometry_thread_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
