@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.config import AuditConfig
 from auditor.engine.gather import EvidenceSession, gave_up_notes, merge_gave_up
@@ -59,9 +59,10 @@ from auditor.report.folder import ReportFolder
 from auditor.result import NO_ROWS_WARNING, AuditResult, Tallies
 from auditor.rules.base import FacilityDigest
 
-__all__ = ["ChunkPlan", "ChunkOutcome", "judge_chunk", "audit_streamed", "StreamOutput", "DEFAULT_CHUNK_ROWS", "DETAIL_CAP", "TABLE_FORMATS"]
+__all__ = ["ChunkPlan", "ChunkOutcome", "judge_chunk", "judge_chunk_in_pieces", "audit_streamed", "StreamOutput", "DEFAULT_CHUNK_ROWS", "DETAIL_CAP", "TABLE_FORMATS"]
 
 DEFAULT_CHUNK_ROWS = 50_000
+_T = TypeVar("_T")
 DETAIL_CAP = 1_000
 #: formats a streamed audit writes: full tables (csv, parquet) and capped summaries (json, md, html, sarif)
 TABLE_FORMATS = ("json", "md", "csv", "parquet", "html", "sarif")
@@ -240,6 +241,64 @@ def _finish_columns(started: _Started, places: Any, plan: ChunkPlan) -> ChunkOut
     )
 
 
+def _judged_in_pieces(
+    table: RawTable, blank: int, plan: ChunkPlan, session: EvidenceSession | None
+) -> Iterator[tuple[RawTable, ChunkOutcome]]:
+    """A chunk that is not plain (``table``), cut into runs of likely plain rows (judged as columns)
+    and the rest (judged row by row): one odd row no longer sends 50,000 rows the slow way. Yields
+    (piece, its outcome); the caller folds the pieces as chunks, and an audit's outcome does not
+    depend on where its chunks are cut (tests compare chunk sizes); ids a piece shares with an
+    earlier one are the caller's clash, as between chunks. Runs the geometry in this thread."""
+    from auditor.engine.columnar import locate_plain
+
+    if not _columnar_possible(plan) or len(table.rows) < 2 * MIN_PLAIN_RUN:
+        with paused_gc():
+            yield table, _judge_rows(table, blank, plan, None, session)
+        return
+    for k, (piece, started) in enumerate(_plain_pieces(table, plan)):
+        with paused_gc():
+            if started is not None:
+                started.blank = 0 if k else blank
+                outcome = _finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)
+            else:
+                outcome = _judge_rows(piece, 0 if k else blank, plan, None, session)
+        outcome.continues = k > 0
+        yield piece, outcome
+
+
+def judge_chunk_in_pieces(
+    chunk: RawTable | CsvBlock, plan: ChunkPlan, ids_before: dict[str, int] | None = None, session: EvidenceSession | None = None
+) -> list[ChunkOutcome]:
+    """:func:`judge_chunk` for a Dask worker: a chunk that is not plain comes back as the outcomes of
+    its pieces (see :func:`_judged_in_pieces`), which the command folds in order as chunks."""
+    from auditor.engine.columnar import locate_plain
+
+    session = session or worker_session(plan.session)
+    with paused_gc():
+        started, parsed = _start_columns(chunk, plan, ids_before)
+        if started is not None:
+            return [_finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)]
+        table, blank = parsed or _parsed(chunk)
+        if ids_before:
+            return [_judge_rows(table, blank, plan, ids_before, session)]
+    return [outcome for _, outcome in _judged_in_pieces(table, blank, plan, session)]
+
+
+def _nth_piece(chunk: RawTable | CsvBlock, n: int, plan: ChunkPlan) -> RawTable:
+    """The chunk's ``n``-th piece as :func:`_judged_in_pieces` cut it (the cut depends on the rows alone)."""
+    table, _ = _parsed(chunk)
+    if not _columnar_possible(plan) or len(table.rows) < 2 * MIN_PLAIN_RUN:
+        return table
+    return [piece for piece, _ in _plain_pieces(table, plan)][n]
+
+
+def _pieces_in_order(judged: Iterable[tuple[tuple[Any, ...], list[ChunkOutcome]]]) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
+    """Each chunk's pieces as chunks of their own: (job, outcome), the job naming the piece by its place."""
+    for job, outcomes in judged:
+        for n, outcome in enumerate(outcomes):
+            yield (job if len(outcomes) == 1 else (*job, n)), outcome
+
+
 #: in a chunk that is not plain, a run of likely plain rows shorter than this is judged row by row
 #: with the rows around it (a piece of its own would cost more than it saves)
 MIN_PLAIN_RUN = 64
@@ -351,8 +410,8 @@ def _judge_rows(
 # -- running the chunks ------------------------------------------------------------------------
 
 def _in_order(
-    fn: Callable[..., ChunkOutcome], jobs: Iterable[tuple[Any, ...]], client: Any = None, window: int = 4
-) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
+    fn: Callable[..., _T], jobs: Iterable[tuple[Any, ...]], client: Any = None, window: int = 4
+) -> Iterator[tuple[tuple[Any, ...], _T]]:
     """(job, ``fn(*job)``) for every job, in job order; on a Dask client at most ``window`` in flight
     (so neither the driver nor the cluster holds more than a few chunks at once)."""
     if client is None:
@@ -395,25 +454,9 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             return _judge_rows(table, blank, plan, None, session)
 
     def pieces(job: tuple[Any, ...], parsed: tuple[RawTable, int] | None) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
-        """A chunk that is not plain, cut into runs of likely plain rows (judged as columns) and the
-        rest (judged row by row): one odd row no longer sends 50,000 rows the slow way. The caller folds the pieces as chunks, and an audit's outcome does not depend on where
-        its chunks are cut (tests compare chunk sizes); ids a piece shares with an earlier one are
-        the caller's clash, as between chunks."""
         table, blank = parsed or _parsed(job[0])
-        if not _columnar_possible(plan) or len(table.rows) < 2 * MIN_PLAIN_RUN:
-            yield job, outcome_of(job, None, (table, blank))
-            return
-        first = True
-        for piece, started in _plain_pieces(table, plan):
-            with paused_gc():
-                if started is not None:
-                    started.blank = blank if first else 0
-                    outcome = _finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)
-                else:
-                    outcome = _judge_rows(piece, blank if first else 0, plan, None, session)
-            outcome.continues = not first
-            first = False
-            yield (piece, plan, None, session), outcome
+        for piece, outcome in _judged_in_pieces(table, blank, plan, session):
+            yield ((piece, plan, None, session) if outcome.continues or piece is not table else job), outcome
 
     # the geometry thread holds the GIL only between its C calls; by default it would wait up to 5 ms
     # for it after each one while this thread words rows (1,000,000 rows, benchmarks/scale.py's
@@ -455,9 +498,9 @@ def _switch_interval(seconds: float) -> Iterator[None]:
         sys.setswitchinterval(before)
 
 
-def _collect(future: Any) -> ChunkOutcome:
+def _collect(future: Any) -> Any:
     try:
-        outcome: ChunkOutcome = future.result()  # a Dask future's result is untyped
+        outcome = future.result()  # a Dask future's result is untyped
         return outcome
     finally:
         future.release()
@@ -690,12 +733,14 @@ def audit_streamed(
             # in this process every chunk shares the audit's session; on Dask each worker keeps its own
             session = EvidenceSession() if client is None else None
             jobs = ((c, chunk_plan, None, session) for c in chunks)
-            judged = _in_order(judge_chunk, jobs, client, window=_window(client)) if client is not None else _judged_here(chunks, chunk_plan, session)
+            judged = (_pieces_in_order(_in_order(judge_chunk_in_pieces, jobs, client, window=_window(client))) if client is not None
+                      else _judged_here(chunks, chunk_plan, session))
             for job, outcome in judged:
                 clash = fold.ids_used_before(outcome)
                 if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
                     continues = outcome.continues
-                    outcome = _run_one(judge_chunk, (job[0], chunk_plan, clash, session), client)
+                    rows = job[0] if len(job) == 4 else _nth_piece(job[0], job[4], chunk_plan)
+                    outcome = _run_one(judge_chunk, (rows, chunk_plan, clash, session), client)
                     outcome.continues = continues
                 detail_of(outcome, detail_cap - len(fold.detail), chunk_plan, session)
                 writer.write(outcome)

@@ -338,6 +338,34 @@ def test_a_chunk_with_odd_rows_is_judged_in_pieces_as_the_per_row_path_judges_it
     assert table.count("duplicate id") == 2 and "300.1.1.1" in table
 
 
+def test_dask_workers_judge_odd_chunks_in_pieces_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Dask, a chunk that is not plain comes back as its pieces' outcomes, folded in order; a clash
+    of a later piece's id with an earlier piece is judged again on the piece, cut again from its chunk."""
+    import distributed
+
+    from auditor.engine import stream
+
+    monkeypatch.setattr(stream, "MIN_PLAIN_RUN", 16)
+    rows = plain_rows(13, 300, quote_free=True)
+    rows[40][4] = "121°30'00\""
+    rows[100][0] = rows[20][0]                  # a repeated id, in another piece of the same chunk
+    rows[200][0] = rows[30][0]                  # and one from the chunk before
+    rows[260][7] = "300.1.1.1"
+    listing = tmp_path / "nodes.csv"
+    listing.write_text("\n".join([",".join(HEADERS)] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
+    continues: list[bool] = []
+    real_add = stream._Fold.add
+    monkeypatch.setattr(stream._Fold, "add", lambda fold, outcome, *more: (continues.append(outcome.continues), real_add(fold, outcome, *more))[1])
+    by_rows = audit_streamed(listing, tmp_path / "rows", region="shanghai", as_of=AS_OF, chunk_rows=150, formats=("csv", "parquet"), columnar=False)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        continues.clear()
+        on_dask = audit_streamed(listing, tmp_path / "dask", region="shanghai", as_of=AS_OF, chunk_rows=150, formats=("csv", "parquet"), client=client)
+    assert on_dask.chunks == by_rows.chunks == 2 and continues.count(False) == 2 and continues.count(True) >= 4  # both chunks in pieces
+    for name in ("facilities.csv", "facilities.parquet"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "rows" / name).read_bytes(), name
+    assert on_dask.result.totals == by_rows.result.totals
+
+
 def test_likely_plain_rows_and_the_pieces_they_give(tmp_path: Path) -> None:
     from auditor.engine import stream
     from auditor.engine.columnar import likely_plain
