@@ -243,6 +243,13 @@ class _VirtualUdp(socket.socket):
         assert port is not None
         self.sent[port] += 1
         self.net.datagrams[port] += 1
+        self.net.flying(self)
+
+    def close(self) -> None:
+        net = getattr(self, "net", None)  # (not set on a socket closed before its set-up)
+        if net is not None:
+            net.landed(self)
+        super().close()
 
     def settled(self) -> bool:
         for port, n in self.sent.items():
@@ -316,6 +323,9 @@ class VirtualNetwork:
         self.stalls = 0
         self.backstop = backstop
         self._poll = poll
+        self._waits: dict[int, list[Any]] = {}  # every wait in progress (threads share the clock): its sockets
+        self._flying: set[Any] = set()           # UDP sockets that sent since their owner last gave up waiting
+        self._waits_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"VirtualNetwork(now={self.now:g})"
@@ -352,24 +362,52 @@ class VirtualNetwork:
             return events
         keys = list(selector.get_map().values())
         give_up = time.monotonic() + self.backstop
-        with selectors.DefaultSelector() as sel:  # the caller's sockets and the ledgers' wake-up call
-            for key in keys:
-                sel.register(key.fileobj, key.events, key)
-            wakeup = _wakeup()
-            sel.register(wakeup.reader, selectors.EVENT_READ, None)
-            while True:
-                wakeup.drain()
-                if all(getattr(key.fileobj, "settled", lambda: False)() for key in keys):
-                    break  # nothing more can come: the whole wait passes at once
-                if time.monotonic() >= give_up:
-                    self.stalls += 1
-                    break
-                ready = [(key.data, mask & key.data.events) for key, mask in sel.select(self._poll) if key.data is not None]
-                if ready:
-                    return ready
-        self.now += timeout
-        self.timeouts.append(timeout)
-        return []
+        me = id(keys)
+        with self._waits_lock:
+            self._waits[me] = keys
+        try:
+            with selectors.DefaultSelector() as sel:  # the caller's sockets and the ledgers' wake-up call
+                for key in keys:
+                    sel.register(key.fileobj, key.events, key)
+                wakeup = _wakeup()
+                sel.register(wakeup.reader, selectors.EVENT_READ, None)
+                while True:
+                    wakeup.drain()
+                    # nothing more can come, to this wait or to any other in progress: the whole wait
+                    # passes at once. While another thread's reply is still coming the clock stands
+                    # still, so that this wait's jump cannot run out that thread's deadline.
+                    if self._all_settled():
+                        break
+                    if time.monotonic() >= give_up:
+                        self.stalls += 1
+                        break
+                    ready = [(key.data, mask & key.data.events) for key, mask in sel.select(self._poll) if key.data is not None]
+                    if ready:
+                        return ready
+            self.now += timeout
+            self.timeouts.append(timeout)
+            for key in keys:  # their owner stops waiting: what they sent no longer holds the clock
+                self.landed(key.fileobj)
+            return []
+        finally:
+            with self._waits_lock:
+                del self._waits[me]
+
+    def flying(self, sock: Any) -> None:
+        """``sock`` sent a datagram: until it is settled, or its owner stops waiting, the clock stands still."""
+        with self._waits_lock:
+            self._flying.add(sock)
+
+    def landed(self, sock: Any) -> None:
+        with self._waits_lock:
+            self._flying.discard(sock)
+
+    def _all_settled(self) -> bool:
+        """Nothing more can come to any wait in progress, nor to any query sent and not yet waited for
+        (another thread may have sent and not yet begun to wait: its deadline runs on this clock too)."""
+        with self._waits_lock:
+            waiting = [key.fileobj for keys in self._waits.values() for key in keys] + list(self._flying)
+        return all(getattr(sock, "settled", lambda: False)() for sock in waiting)
 
     # ---------------------------------------------------------------- for assertions
     def sent_to(self, port: int) -> int:
