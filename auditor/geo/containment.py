@@ -26,10 +26,14 @@ tree over the densified line, refined to the exact segment distance
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import shapely
@@ -111,6 +115,23 @@ _QUAD_SEGS = 16
 _DENSIFY_DEG = 0.005   # ~500 m: vertex spacing before changing coordinates
 _DENSIFY_M = 500.0
 _SURE_FACTOR = 1.0 / math.cos(math.pi / (4 * _QUAD_SEGS))
+
+
+#: Held by every RegionGeometry call that touches its prepared GEOS geometries: sharing one between
+#: threads at once corrupted the heap (see RegionGeometry.classify_points), so threads that use the
+#: same geometry (a Dask worker with several threads, a notebook's thread pool) take turns.
+_GEOS_LOCK = threading.RLock()
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _one_thread_at_a_time(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(method)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _GEOS_LOCK:
+            return method(*args, **kwargs)
+
+    return locked
 
 
 class BoundaryDistance:
@@ -332,6 +353,7 @@ class RegionGeometry:
 
     # -- points ---------------------------------------------------------------------------
 
+    @_one_thread_at_a_time
     def classify_points(
         self,
         lon: ArrayLike,
@@ -448,6 +470,7 @@ class RegionGeometry:
 
     # -- polygons and other claim geometries ------------------------------------------------
 
+    @_one_thread_at_a_time
     def classify_geometries(
         self,
         geoms: list[BaseGeometry],
@@ -486,6 +509,7 @@ class RegionGeometry:
     def part_lines(self) -> tuple[BoundaryDistance, ...]:
         return tuple(BoundaryDistance(shapely.boundary(g)) for g in self.projected_parts)
 
+    @_one_thread_at_a_time
     def nearest_part_accuracy_m(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
         """The accuracy of the part whose line is nearest to each point (for messages).
 

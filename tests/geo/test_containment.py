@@ -447,3 +447,29 @@ def test_nearest_part_accuracy_is_the_exact_nearest_parts() -> None:
     assert set(expected) == {300.0, 1000.0}
     one_part = load_registry().region("beijing").geometry
     assert (one_part.nearest_part_accuracy_m(lon, lat) == one_part.parts[0].accuracy_m).all()
+
+
+def test_threads_take_turns_with_a_region_geometry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several threads (a Dask worker's, a notebook's pool) using one region's prepared geometries get
+    what one thread gets, and every GEOS call runs under the geometry lock."""
+    import concurrent.futures
+
+    from auditor.regions import load_registry
+
+    geom = load_registry().region("shanghai").geometry
+    rng = np.random.default_rng(21)
+    batches = [(rng.uniform(121.3, 122.1, 2_000), rng.uniform(30.7, 31.4, 2_000)) for _ in range(8)]
+    alone = [geom.classify_points(x, y, 50.0) for x, y in batches]
+    held = []
+    real = shapely.contains_xy
+
+    def watched(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        held.append(containment._GEOS_LOCK._is_owned())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(containment.shapely, "contains_xy", watched)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda b: geom.classify_points(b[0], b[1], 50.0), batches))
+    for a, t in zip(alone, together):
+        assert np.array_equal(a.verdict, t.verdict) and np.array_equal(a.distance_m, t.distance_m)
+    assert held and all(held)
