@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -292,7 +292,7 @@ def _nth_piece(chunk: RawTable | CsvBlock, n: int, plan: ChunkPlan) -> RawTable:
     return [piece for piece, _ in _plain_pieces(table, plan)][n]
 
 
-def _pieces_in_order(judged: Iterable[tuple[tuple[Any, ...], list[ChunkOutcome]]]) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
+def _pieces_in_order(judged: Iterable[tuple[tuple[Any, ...], list[ChunkOutcome]]]) -> Generator[tuple[tuple[Any, ...], ChunkOutcome], None, None]:
     """Each chunk's pieces as chunks of their own: (job, outcome), the job naming the piece by its place."""
     for job, outcomes in judged:
         for n, outcome in enumerate(outcomes):
@@ -429,7 +429,7 @@ def _in_order(
         yield job0, _collect(future)
 
 
-def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSession | None) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
+def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSession | None) -> Generator[tuple[tuple[Any, ...], ChunkOutcome], None, None]:
     """(job, ``judge_chunk(*job)``) for every chunk, judged in this process, in order; a plain chunk's
     geometry (:func:`~auditor.engine.columnar.locate_plain`: GEOS and k-d tree queries, which release
     the GIL) runs on a thread while the chunk before it is worded and rendered in Python, so that the
@@ -735,17 +735,18 @@ def audit_streamed(
             jobs = ((c, chunk_plan, None, session) for c in chunks)
             judged = (_pieces_in_order(_in_order(judge_chunk_in_pieces, jobs, client, window=_window(client))) if client is not None
                       else _judged_here(chunks, chunk_plan, session))
-            for job, outcome in judged:
-                clash = fold.ids_used_before(outcome)
-                if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
-                    continues = outcome.continues
-                    rows = job[0] if len(job) == 4 else _nth_piece(job[0], job[4], chunk_plan)
-                    outcome = _run_one(judge_chunk, (rows, chunk_plan, clash, session), client)
-                    outcome.continues = continues
-                detail_of(outcome, detail_cap - len(fold.detail), chunk_plan, session)
-                writer.write(outcome)
-                fold.add(outcome, clash)
-                step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
+            with contextlib.closing(judged):  # closed at once on an error: its threads and switch interval too
+                for job, outcome in judged:
+                    clash = fold.ids_used_before(outcome)
+                    if clash:  # ids used in earlier chunks: judge again knowing them (rare; exact as in one pass)
+                        continues = outcome.continues
+                        rows = job[0] if len(job) == 4 else _nth_piece(job[0], job[4], chunk_plan)
+                        outcome = _run_one(judge_chunk, (rows, chunk_plan, clash, session), client)
+                        outcome.continues = continues
+                    detail_of(outcome, detail_cap - len(fold.detail), chunk_plan, session)
+                    writer.write(outcome)
+                    fold.add(outcome, clash)
+                    step("judge facilities", fold.totals.facility_count, chunks.info.rows_count or fold.totals.facility_count)
         except BaseException:
             writer.abort()  # no half-written table may pass for a whole one
             raise

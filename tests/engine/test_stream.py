@@ -296,3 +296,33 @@ def test_a_duplicate_id_row_has_no_findings_of_its_own(tmp_path: Path) -> None:
     st_report = json.loads((tmp_path / "st" / "report.json").read_text(encoding="utf-8"))
     st_rows = {f["row"]: f for f in st_report["facilities"]}
     assert st_rows[4]["findings"] == [] and st_rows[2]["findings"] == by_row[2]["findings"] and st_rows[2]["claims"] == by_row[2]["claims"]
+
+
+def test_an_audit_that_stops_midway_leaves_the_interpreter_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process runner sets a short thread switch interval while a chunk's geometry runs beside
+    the wording of another; an audit stopped by an error restores it at once, even while the caller
+    keeps the error (and its traceback, which holds the runner's frames)."""
+    import sys
+
+    from auditor.engine.stream import TableWriter
+
+    path = write_csv(tmp_path / "f.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(9)])
+    before = sys.getswitchinterval()
+    calls = []
+    real_write = TableWriter.write
+
+    def failing(self, outcome):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_write(self, outcome)
+
+    monkeypatch.setattr(TableWriter, "write", failing)
+    kept = None
+    try:
+        audit_streamed(path, tmp_path / "o", region="shanghai", as_of=AS_OF, chunk_rows=3, formats=("csv",))
+    except OSError as error:
+        kept = error
+    assert kept is not None and kept.__traceback__ is not None
+    assert sys.getswitchinterval() == before
+    assert not (tmp_path / "o" / "facilities.csv").exists()
