@@ -35,7 +35,7 @@ from auditor.geo.crs import CRS, datum_ambiguity_m, parse_crs, to_wgs84
 from auditor.inventory.read import RawTable
 from auditor.inventory.validate import check_columns, extra_name, header_crs, text_cell
 from auditor.inventory.values import crs_word, kind_word, tenure_word
-from auditor.iptext import global_ipv4
+from auditor.iptext import global_ipv4, is_dotted_quad
 from auditor.model import EvidenceSource
 from auditor.resolve.ipgeo.xdb import parse_ipv4
 from auditor.result import Tallies
@@ -215,13 +215,11 @@ def likely_plain(table: RawTable) -> list[bool] | None:
     for canon in ("lon", "lat"):
         ok = [good and degrees(c) is not None for good, c in zip(ok, cells(index[canon]))]
     if "ip" in index:
-        quad = _DOTTED_QUAD.fullmatch
-        ok = [good and (not c or quad(c) is not None) for good, c in zip(ok, cells(index["ip"]))]
+        ok = [good and (not c or is_dotted_quad(c)) for good, c in zip(ok, cells(index["ip"]))]
     return ok
 
 
 _PLAIN_DEGREE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-_DOTTED_QUAD = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}", re.ASCII)
 
 
 def _extra_name(cmap: Any, i: int) -> str:

@@ -167,9 +167,7 @@ def _judge_chunk(
 ) -> ChunkOutcome:
     started, parsed = _start_columns(chunk, plan, ids_before)
     if started is not None:
-        from auditor.engine.columnar import locate_plain
-
-        return _finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)
+        return _finish_columns(started, started.located(), plan)
     table, blank = parsed or _parsed(chunk)
     return _judge_rows(table, blank, plan, ids_before, session)
 
@@ -187,6 +185,12 @@ class _Started:
     blank: int
     plain: Any        # auditor.engine.columnar.PlainStart
     plan: AuditPlan
+
+    def located(self) -> Any:
+        """Where its points lie (:func:`~auditor.engine.columnar.locate_plain`): the chunk's GEOS work."""
+        from auditor.engine.columnar import locate_plain
+
+        return locate_plain(self.plain, self.plan.region.geometry)
 
 
 def _start_columns(
@@ -249,17 +253,11 @@ def _judged_in_pieces(
     (piece, its outcome); the caller folds the pieces as chunks, and an audit's outcome does not
     depend on where its chunks are cut (tests compare chunk sizes); ids a piece shares with an
     earlier one are the caller's clash, as between chunks. Runs the geometry in this thread."""
-    from auditor.engine.columnar import locate_plain
-
-    if not _columnar_possible(plan) or len(table.rows) < 2 * MIN_PLAIN_RUN:
-        with paused_gc():
-            yield table, _judge_rows(table, blank, plan, None, session)
-        return
-    for k, (piece, started) in enumerate(_plain_pieces(table, plan)):
+    for k, (piece, started) in enumerate(_cut(table, plan)):
         with paused_gc():
             if started is not None:
                 started.blank = 0 if k else blank
-                outcome = _finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)
+                outcome = _finish_columns(started, started.located(), plan)
             else:
                 outcome = _judge_rows(piece, 0 if k else blank, plan, None, session)
         outcome.continues = k > 0
@@ -271,13 +269,11 @@ def judge_chunk_in_pieces(
 ) -> list[ChunkOutcome]:
     """:func:`judge_chunk` for a Dask worker: a chunk that is not plain comes back as the outcomes of
     its pieces (see :func:`_judged_in_pieces`), which the command folds in order as chunks."""
-    from auditor.engine.columnar import locate_plain
-
     session = session or worker_session(plan.session)
     with paused_gc():
         started, parsed = _start_columns(chunk, plan, ids_before)
         if started is not None:
-            return [_finish_columns(started, locate_plain(started.plain, started.plan.region.geometry), plan)]
+            return [_finish_columns(started, started.located(), plan)]
         table, blank = parsed or _parsed(chunk)
         if ids_before:
             return [_judge_rows(table, blank, plan, ids_before, session)]
@@ -286,10 +282,16 @@ def judge_chunk_in_pieces(
 
 def _nth_piece(chunk: RawTable | CsvBlock, n: int, plan: ChunkPlan) -> RawTable:
     """The chunk's ``n``-th piece as :func:`_judged_in_pieces` cut it (the cut depends on the rows alone)."""
-    table, _ = _parsed(chunk)
+    return [piece for piece, _ in _cut(_parsed(chunk)[0], plan)][n]
+
+
+def _cut(table: RawTable, plan: ChunkPlan) -> Iterator[tuple[RawTable, _Started | None]]:
+    """A chunk that is not plain as pieces (:func:`_plain_pieces`), or whole (row by row) when
+    columns cannot be used or it is too short to be worth cutting."""
     if not _columnar_possible(plan) or len(table.rows) < 2 * MIN_PLAIN_RUN:
-        return table
-    return [piece for piece, _ in _plain_pieces(table, plan)][n]
+        yield table, None
+    else:
+        yield from _plain_pieces(table, plan)
 
 
 def _pieces_in_order(judged: Iterable[tuple[tuple[Any, ...], list[ChunkOutcome]]]) -> Generator[tuple[tuple[Any, ...], ChunkOutcome], None, None]:
@@ -442,16 +444,11 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from auditor.engine.columnar import locate_plain
-
     held: tuple[tuple[Any, ...], _Started | None, Any] | None = None  # (job, started, its places or its parsed table)
 
-    def outcome_of(job: tuple[Any, ...], started: _Started | None, more: Any) -> ChunkOutcome:
+    def finished(started: _Started, places: Any) -> ChunkOutcome:
         with paused_gc():
-            if started is not None:
-                return _finish_columns(started, more, plan)
-            table, blank = more or _parsed(job[0])
-            return _judge_rows(table, blank, plan, None, session)
+            return _finish_columns(started, places, plan)
 
     def pieces(job: tuple[Any, ...], parsed: tuple[RawTable, int] | None) -> Iterator[tuple[tuple[Any, ...], ChunkOutcome]]:
         table, blank = parsed or _parsed(job[0])
@@ -469,9 +466,9 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             if held is not None and held[1] is None:  # not plain: before any geometry runs on the thread
                 yield from pieces(held[0], held[2])
                 held = None
-            future = pool.submit(locate_plain, started.plain, started.plan.region.geometry) if started is not None else None
+            future = pool.submit(started.located) if started is not None else None
             try:
-                outcome = outcome_of(*held) if held is not None else None
+                outcome = finished(held[1], held[2]) if held is not None and held[1] is not None else None
             finally:
                 places = future.result() if future is not None else None  # the thread is idle from here on
             if held is not None and outcome is not None:
@@ -481,7 +478,7 @@ def _judged_here(chunks: Iterable[Any], plan: ChunkPlan, session: EvidenceSessio
             if held[1] is None:
                 yield from pieces(held[0], held[2])
             else:
-                yield held[0], outcome_of(*held)
+                yield held[0], finished(held[1], held[2])
 
 
 #: the interpreter's thread switch interval while a chunk's geometry runs beside the wording of another
