@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.inventory.read_csv import CsvBlock, CsvBlocks, CsvChunks, decode_text, read_csv, sniff_encoding
+from auditor.inventory.read_csv import CsvBlock, CsvBlocks, CsvChunks, decode_text, lines_up_to, read_csv, sniff_encoding
 from auditor.inventory.read_geo import read_geo, read_parquet
-from auditor.inventory.read_xlsx import read_xlsx
+from auditor.inventory.read_xlsx import read_xlsx, rows_up_to
 from auditor.inventory.reading import InventorySource, Reading, source_and_reading
 from auditor.inventory.table import FORMATS, CellProblem, RawTable
 from auditor.paths import sha256_file
 
 __all__ = ["FORMATS", "CellProblem", "CsvBlock", "CsvChunks", "InventorySource", "RawTable", "Reading", "TableChunks",
-           "decode_text", "read_table"]
+           "decode_text", "more_rows_than", "read_table"]
 
 
 def read_table(path: Path | str | InventorySource, reading: Reading | None = None) -> RawTable:
@@ -57,6 +57,31 @@ def read_table(path: Path | str | InventorySource, reading: Reading | None = Non
     table.column_map()  # a mapping that names no header is refused here, before any row is judged
     table.sha256 = sha256_file(p)
     return table
+
+
+def more_rows_than(path: Path | str | InventorySource, limit: int, reading: Reading | None = None) -> bool:
+    """Whether the facility list holds more than about ``limit`` rows, found without reading it whole:
+    a CSV's lines, the chosen sheet's rows, a geospatial file's or Parquet file's feature count
+    (title and header rows count; enough to choose between an in-memory and a streamed audit).
+    A file that cannot be sized says False: the audit that reads it then names what is wrong."""
+    p, how = source_and_reading(path, reading)
+    kind = FORMATS.get(p.suffix.lower())
+    try:
+        if kind == "csv":
+            return lines_up_to(p, limit) > limit
+        if kind == "xlsx":
+            return rows_up_to(p, how, limit) > limit
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(p).metadata.num_rows) > limit
+        if kind == "geo":
+            import pyogrio
+
+            return int(pyogrio.read_info(p, force_feature_count=True).get("features", -1)) > limit
+    except Exception:  # noqa: BLE001 - any reader's trouble: the audit's reader reports it properly
+        return False
+    return False
 
 
 class TableChunks:

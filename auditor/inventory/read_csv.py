@@ -93,6 +93,26 @@ def sniff_encoding(p: Path) -> _TextFacts:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def lines_up_to(p: Path, limit: int) -> int:
+    """The file's line count, counted no further than ``limit + 1`` (a quoted cell's line breaks count
+    too: an estimate of its rows, for deciding how to audit it). Reads in blocks; only UTF-16, whose
+    other characters may hold a 0x0A byte, is decoded to count."""
+    import codecs
+
+    count = 0
+    with p.open("rb") as fh:
+        first = fh.read(READ_BLOCK)
+        decoder = codecs.getincrementaldecoder("utf-16")(errors="replace") if first.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+        block, ends = first, b""
+        while block:
+            ends = block[-1:]
+            count += decoder.decode(block).count("\n") if decoder else block.count(b"\n")
+            if count > limit:
+                return count
+            block = fh.read(READ_BLOCK)
+    return count + (1 if ends and ends != b"\n" and decoder is None else 0)  # a last line without its line end
+
+
 def _open_text(p: Path, encoding: str) -> io.TextIOWrapper:
     return open(p, encoding=encoding, newline="")  # noqa: SIM115 - the caller closes it
 

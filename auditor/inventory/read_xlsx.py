@@ -251,6 +251,26 @@ def read_xlsx(p: Path, reading: Reading | None = None) -> RawTable:
     return table
 
 
+def rows_up_to(p: Path, reading: Reading | None, limit: int) -> int:
+    """The rows of the sheet :func:`read_xlsx` would read (title and header rows included), counted
+    no further than ``limit + 1``: an estimate of its size, for deciding how to audit it."""
+    import openpyxl
+
+    _check_zip_bomb(p)
+    wb = _open_workbook(openpyxl, p, data_only=True)
+    try:
+        ws = _choose_sheet(wb, reading or Reading(), p)[0]
+        ws.reset_dimensions()  # a stale <dimension> says nothing sure about the rows
+        count = 0
+        for _ in ws.iter_rows(values_only=True):
+            count += 1
+            if count > limit:
+                break
+        return count
+    finally:
+        wb.close()
+
+
 def _open_workbook(openpyxl: Any, p: Path, *, data_only: bool) -> Any:
     try:
         return openpyxl.load_workbook(p, read_only=True, data_only=data_only)

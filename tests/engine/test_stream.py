@@ -199,19 +199,37 @@ def test_streamed_waivers_equal_in_memory_waivers(tmp_path: Path) -> None:
     assert _comparable(st_doc) == _comparable(mem_doc)
 
 
-def test_cli_streams_large_lists_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_streams_long_lists_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import auditor.cli as cli
 
     path = write_csv(tmp_path / "big.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(30)])
-    monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 30)  # 31 lines: the header and 30 rows
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "o"), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "streamed: the summary reports detail 0 facilities" in result.output
     # every row in facilities.csv; no facilities.parquet, since neither geojson nor parquet was asked for
     assert (tmp_path / "o" / "facilities.csv").exists() and not (tmp_path / "o" / "facilities.parquet").exists()
-    monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", path.stat().st_size)
+    monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 31)
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "p"), "--format", "json"])
     assert result.exit_code == 0 and "streamed" not in result.output
+
+
+def test_a_long_list_with_bundle_is_audited_whole_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--bundle needs a whole audit: a list long enough to be streamed is held in memory instead
+    (with a note), not refused; --stream with --bundle is still refused."""
+    import auditor.cli as cli
+
+    path = write_csv(tmp_path / "big.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(30)])
+    monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 10)
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "o"), "--bundle"])
+    assert result.exit_code == 0, result.output
+    assert "big.csv has over 10 rows, which are streamed by default; --bundle needs a whole audit" in result.output
+    assert (tmp_path / "o" / "evidence-bundle.zip").exists() and (tmp_path / "o" / "facilities.geojson").exists()
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", "-", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["facilities"]) == 30  # every row in report.json: not streamed
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "s"), "--bundle", "--stream"])
+    assert result.exit_code == 2 and "--bundle needs a whole audit" in result.output
 
 
 def test_a_chunk_that_cannot_be_judged_leaves_no_half_table(tmp_path: Path) -> None:
