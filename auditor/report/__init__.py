@@ -188,6 +188,18 @@ def write_reports(
         figure_names = [p.stem for p in paths if p.suffix == ".svg"]
         if progress:
             progress("write reports", 1, total)
+    from auditor.report.json_report import facility_entries_shared
+
+    with facility_entries_shared():  # report.json, .md, .html and .sarif list the same facility entries: built once
+        written += _write_formats(result, folder, fmts, stamp, sarif_root, lang, figure_names, progress, total - len(fmts))
+    return written
+
+
+def _write_formats(result: AuditResult, folder: ReportFolder, fmts: list[str], stamp: str, sarif_root: str | Path | None, lang: str,
+                   figure_names: list[str], progress: Callable[..., None] | None, before: int) -> list[Path]:
+    """Render and stage each format (``before``: the steps progress has counted already)."""
+    written: list[Path] = []
+    total = before + len(fmts)
     for i, fmt in enumerate(fmts):
         path = folder.path(_FILENAMES[fmt])
         if fmt == "parquet":
@@ -196,7 +208,7 @@ def write_reports(
             write_parquet(result, path)
             written.append(path)
             if progress:
-                progress("write reports", i + 1 + (1 if figures else 0), total)
+                progress("write reports", before + i + 1, total)
             continue
         if fmt in BINARY_FORMATS:
             data = render(result, fmt, generated_at=stamp, lang=lang)
@@ -204,7 +216,7 @@ def write_reports(
             path.write_bytes(data)
             written.append(path)
             if progress:
-                progress("write reports", i + 1 + (1 if figures else 0), total)
+                progress("write reports", before + i + 1, total)
             continue
         text = render(result, fmt, generated_at=stamp, sarif_root=sarif_root, lang=lang)
         assert isinstance(text, str)
@@ -215,7 +227,7 @@ def write_reports(
         path.write_text(text, encoding="utf-8", newline="")
         written.append(path)
         if progress:
-            progress("write reports", i + 1 + (1 if figures else 0), total)
+            progress("write reports", before + i + 1, total)
     return written
 
 

@@ -31,7 +31,6 @@ What a code-scanning UI needs, and SARIF 2.1.0 requires:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import posixpath
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.report.diff import finding_keys
+from auditor.report.jsontext import indented_json
 
 __all__ = ["BASE_ID", "FINGERPRINT", "SARIF_SCHEMA_URI", "SARIF_VERSION", "build_sarif", "render_sarif", "sarif_kind_level"]
 
@@ -98,8 +98,23 @@ class _Base:
             (str(i.get("path")) for i in inputs if i.get("role") == "facility_list" and i.get("path")), None)
         self.anchor = None if anchor is None else _posix(str(anchor))
         self.folder = posixpath.dirname(self.anchor) if self.anchor else ""
+        self._relative: dict[str, str] = {}  # every finding names one of a few files: each is worked out once
+        self._uri: dict[str, str] = {}
 
     def relative(self, path: str) -> str:
+        got = self._relative.get(path)
+        if got is None:
+            got = self._relative[path] = self._relative_of(path)
+        return got
+
+    def uri(self, path: str) -> str:
+        """:meth:`relative`, quoted as a URI reference."""
+        got = self._uri.get(path)
+        if got is None:
+            got = self._uri[path] = _uri(self.relative(path))
+        return got
+
+    def _relative_of(self, path: str) -> str:
         path = _posix(path)
         if self.root is not None:
             base = self.root
@@ -123,7 +138,7 @@ def _uri(path: str) -> str:
 
 
 def _artifact(path: str, base: _Base) -> dict[str, Any]:
-    return {"uri": _uri(base.relative(path)), "uriBaseId": BASE_ID}
+    return {"uri": base.uri(path), "uriBaseId": BASE_ID}
 
 
 def _location(subject: str, facility: Mapping[str, Any] | None, base: _Base) -> tuple[dict[str, Any], str]:
@@ -298,4 +313,4 @@ def render_sarif(
 ) -> str:
     """SARIF 2.1.0 JSON text for an AuditResult or a report.json mapping; deterministic (see :func:`build_sarif`)."""
     log = build_sarif(source, waived=waived, root=root, include_passing=include_passing)
-    return json.dumps(log, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return indented_json(log) + "\n"
