@@ -108,7 +108,7 @@ def scale_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--dask", "dask_address", metavar="ADDRESS", help="Judge the chunks on this Dask scheduler (e.g. tcp://10.0.0.5:8786); implies --stream.")(fn)
     fn = click.option("--workers", "workers", type=click.IntRange(1, 256), help="Judge the chunks on a local Dask cluster of N worker processes; implies --stream.")(fn)
     fn = click.option("--chunk-rows", "chunk_rows", type=click.IntRange(1), help="Rows per chunk in a streamed audit (default 50,000); implies --stream.")(fn)
-    fn = click.option("--stream", "stream", is_flag=True, default=None, help="Stream: judge the facility list in chunks and write facilities.csv/.parquet as it goes (bounded memory). Automatic for lists of over 50,000 rows.")(fn)
+    fn = click.option("--stream/--no-stream", "stream", default=None, help="Stream: judge the facility list in chunks and write facilities.csv/.parquet as it goes (bounded memory). Automatic for lists of over 50,000 rows; --no-stream audits a long list in memory (about 27 KB a row at peak) for reports that list every facility.")(fn)
     return fn
 
 

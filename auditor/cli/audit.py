@@ -71,7 +71,10 @@ def _should_stream(target: str, scale: dict[str, Any], reading: dict[str, Any], 
     """Whether to stream the audit, and a note when a long list is audited in memory anyway: asked
     (--stream, --chunk-rows, --workers, --dask), else for a list of over STREAM_ABOVE_ROWS rows unless
     ``whole`` names an option that needs a whole audit (--bundle, --record-dns, --out -)."""
-    if scale["stream"] is not None or scale["chunk_rows"] or scale["workers"] or scale["dask_address"]:
+    implied = [flag for flag, key in (("--chunk-rows", "chunk_rows"), ("--workers", "workers"), ("--dask", "dask_address")) if scale[key]]
+    if scale["stream"] is False and implied:
+        raise UsageError("--no-stream", "", (), message=f"--no-stream audits in memory: {' and '.join(implied)} needs a streamed audit")
+    if scale["stream"] is not None or implied:
         return bool(scale["stream"] is not False), ""
     from auditor.inventory.profile import PROFILE_SUFFIXES
     from auditor.inventory.read import more_rows_than

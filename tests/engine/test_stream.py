@@ -209,6 +209,11 @@ def test_cli_streams_long_lists_by_itself(tmp_path: Path, monkeypatch: pytest.Mo
     assert "streamed: the summary reports detail 0 facilities" in result.output
     # every row in facilities.csv; no facilities.parquet, since neither geojson nor parquet was asked for
     assert (tmp_path / "o" / "facilities.csv").exists() and not (tmp_path / "o" / "facilities.parquet").exists()
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "n"), "--format", "json", "--no-stream"])
+    assert result.exit_code == 0 and "streamed" not in result.output   # asked in memory: every facility listed
+    assert len(_report(tmp_path / "n")["facilities"]) == 30
+    result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "w"), "--no-stream", "--chunk-rows", "5"])
+    assert result.exit_code == 2 and "--no-stream audits in memory: --chunk-rows needs a streamed audit" in result.output
     monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 31)
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "p"), "--format", "json"])
     assert result.exit_code == 0 and "streamed" not in result.output
