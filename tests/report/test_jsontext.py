@@ -44,7 +44,7 @@ def test_small_floats_as_keys_values_and_in_text(values: list[float], key: str) 
     assert indented_json(doc) == _stdlib(doc)
 
 
-class _Kind(str, enum.Enum):
+class _Kind(enum.StrEnum):
     DC = "idc"
 
 
