@@ -96,6 +96,11 @@ class PlainRows:
     # (facilities.csv writes the coordinates as given with repr; None: it formats them itself)
     lon_text: list[str] | None = None
     lat_text: list[str] | None = None
+    # the stripped cells and their decimal places (where lon_text and lat_text are given: the cells are repr's, padded)
+    lon_cells: list[str] | None = None
+    lat_cells: list[str] | None = None
+    lon_places: np.ndarray | None = None
+    lat_places: np.ndarray | None = None
 
 
 def read_plain(
@@ -179,7 +184,8 @@ def read_plain(
         rows=list(row_numbers), ids=ids, names=_texts(column("name")), kinds=kind_codes,
         tenures=tenure_texts, lon=lon_a, lat=lat_a, decimals=decimals, crs=list(crs), ips=ips, has_ip=has_ip, ip_values=ip_values,
         extra_names=extra_names, extra_values=[list(transposed[i]) for i in extra_idx], raw=transposed,
-        lon_text=lon_cells[2], lat_text=lat_cells[2],
+        lon_text=lon_cells[2], lat_text=lat_cells[2], lon_cells=lon_cells[3], lat_cells=lat_cells[3],
+        lon_places=lon_cells[1], lat_places=lat_cells[1],
     )
 
 
@@ -267,8 +273,8 @@ def _texts(cells: list[str]) -> list[str]:
 
 #: the characters of plain decimal degrees (and the line ends between them)
 _DEGREE_CHARS = b"0123456789.+-\n"
-def _plain_degrees(cells: list[str]) -> tuple[np.ndarray, np.ndarray, list[str] | None] | None:
-    """(values, decimal places, what repr() writes of each value where the cells tell it) of a column of
+def _plain_degrees(cells: list[str]) -> tuple[np.ndarray, np.ndarray, list[str] | None, list[str]] | None:
+    """(values, decimal places, what repr() writes of each value where the cells tell it, the stripped cells) of a column of
     plain decimal degrees, as :func:`~auditor.inventory.values.parse_degrees` reads them; None when a
     cell is anything else. Made only of digits, signs and points, a cell is plain decimal degrees
     exactly when ``float`` reads it (no exponent, no underscores, no words are left to it)."""
@@ -283,14 +289,26 @@ def _plain_degrees(cells: list[str]) -> tuple[np.ndarray, np.ndarray, list[str] 
         values = np.array(list(map(float, texts)), dtype=np.float64)
     except ValueError:  # "", ".", "1.2.3", "+-1", "1-2"
         return None
-    n = len(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    points = np.fromiter(map(str.find, texts, itertools.repeat(".")), dtype=np.int64, count=n)
+    lengths, points, starts = _cell_shapes(raw, len(texts))
     decimals = np.where(points >= 0, lengths - points - 1, 0)
-    return values, decimals, _as_repr(texts) if _repr_is_trimmed(raw, lengths, points, values) else None
+    return values, decimals, _as_repr(texts) if _repr_is_trimmed(raw, lengths, points, starts, values) else None, texts
 
 
-def _repr_is_trimmed(raw: bytes, lengths: np.ndarray, points: np.ndarray, values: np.ndarray) -> bool:
+def _cell_shapes(raw: bytes, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(length, offset of the point or -1, start in ``raw``) of each of the ``n`` cells joined by line
+    ends in ``raw``, none holding a line end or more than one point (as any that ``float`` read)."""
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.concatenate((ends, [len(data)])) - starts
+    dots = np.flatnonzero(data == ord("."))
+    points = np.full(n, -1, dtype=np.int64)
+    cell = np.searchsorted(starts, dots, side="right") - 1
+    points[cell] = dots - starts[cell]
+    return lengths, points, starts
+
+
+def _repr_is_trimmed(raw: bytes, lengths: np.ndarray, points: np.ndarray, starts: np.ndarray, values: np.ndarray) -> bool:
     """Whether repr() of every value is its cell without trailing zeros (``raw``: the cells joined by
     line ends, each of digits, signs and points, read by ``float``). So it is for a cell with no sign
     but a minus, one to three digits before its point, no leading zero, digits after it, at most 15
@@ -300,7 +318,6 @@ def _repr_is_trimmed(raw: bytes, lengths: np.ndarray, points: np.ndarray, values
     if b"+" in raw or raw.count(b".") != n or (points < 0).any():
         return False
     data = np.frombuffer(raw, dtype=np.uint8)
-    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
     minus = (data[starts] == ord("-")).astype(np.int64)
     whole = points - minus  # digits before the point
     if raw.count(b"-") != minus.sum() or ((whole < 1) | (whole > 3)).any() or (lengths - points < 2).any() or (lengths - minus > 16).any():
@@ -643,17 +660,15 @@ def table_columns(j: PlainJudgement) -> dict[str, Any]:
 def written_coordinates(j: PlainJudgement) -> dict[str, list[str]]:
     """The coordinate columns already as facilities.csv writes them, where the cells gave them: as given
     (repr of the value), and as WGS-84 (seven decimals) where no row was moved from another datum and no
-    cell has more than seven decimals — then the seven-decimal text is repr's padded with zeros, since a
-    double read from a decimal of at most seven places is far nearer it than half of the seventh place."""
+    cell has more than seven decimals — then the seven-decimal text is the cell (which is repr's but for
+    trailing zeros) padded with zeros, since a double read from a decimal of at most seven places is far
+    nearer it than half of the seventh place."""
     p = j.rows
     written = {c: text for c, text in (("lon", p.lon_text), ("lat", p.lat_text)) if text is not None}
     if "lon" in written and "lat" in written and not any(c in _MOVED for c in dict.fromkeys(p.crs)):
-        for c in ("lon", "lat"):
-            text = written[c]
-            pad = 7 + 1 + np.fromiter(map(str.find, text, itertools.repeat(".")), dtype=np.int64, count=len(text)) \
-                - np.fromiter(map(len, text), dtype=np.int64, count=len(text))
-            if len(pad) and pad.min() >= 0:
-                written[f"{c}_wgs84"] = list(map(str.__add__, text, map(_ZEROS.__getitem__, pad.tolist())))
+        for c, cells, places in (("lon", p.lon_cells, p.lon_places), ("lat", p.lat_cells, p.lat_places)):
+            if cells is not None and places is not None and len(places) and places.max() <= 7:
+                written[f"{c}_wgs84"] = list(map(str.__add__, cells, map(_ZEROS.__getitem__, (7 - places).tolist())))
     return written
 
 

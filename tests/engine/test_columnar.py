@@ -175,6 +175,8 @@ def test_coordinates_are_taken_from_their_cells_only_where_repr_writes_them_so()
     def from_cells(texts: list[str]) -> list[str] | None:
         read = _plain_degrees(texts)
         assert read is not None, texts
+        # and the decimal places, found in the joined bytes, are each cell's own
+        assert read[1].tolist() == [len(t) - t.find(".") - 1 if "." in t else 0 for t in texts], texts
         return read[2]
 
     rng = random.Random(7)
