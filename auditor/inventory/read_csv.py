@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,24 +94,36 @@ def sniff_encoding(p: Path) -> _TextFacts:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: a line of nothing but delimiters and spaces: a spreadsheet's export keeps its formatted empty rows so
+_BLANK_LINE = re.compile(rb"^[ \t\r,;|]*\n", re.MULTILINE)
+_BLANK_TEXT_LINE = re.compile(r"^[ \t\r,;|]*\n", re.MULTILINE)
+
+
 def lines_up_to(p: Path, limit: int) -> int:
-    """The file's line count, counted no further than ``limit + 1`` (a quoted cell's line breaks count
-    too: an estimate of its rows, for deciding how to audit it). Reads in blocks; only UTF-16, whose
-    other characters may hold a 0x0A byte, is decoded to count."""
+    """The file's lines that hold more than delimiters and spaces, counted no further than ``limit + 1``
+    (a quoted cell's line breaks count too: an estimate of its rows, for deciding how to audit it).
+    Reads in blocks; only UTF-16, whose other characters may hold a 0x0A byte, is decoded to count."""
     import codecs
 
     count = 0
     with p.open("rb") as fh:
-        first = fh.read(READ_BLOCK)
-        decoder = codecs.getincrementaldecoder("utf-16")(errors="replace") if first.startswith((b"\xff\xfe", b"\xfe\xff")) else None
-        block, ends = first, b""
+        block = fh.read(READ_BLOCK)
+        decoder = codecs.getincrementaldecoder("utf-16")(errors="replace") if block.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+        newline: Any
+        blank: Any
+        carry: Any
+        newline, blank, carry, spaces, mark = (("\n", _BLANK_TEXT_LINE, "", " \t\r,;|", "x") if decoder
+                                              else (b"\n", _BLANK_LINE, b"", b" \t\r,;|", b"x"))
         while block:
-            ends = block[-1:]
-            count += decoder.decode(block).count("\n") if decoder else block.count(b"\n")
+            text: Any = carry + (decoder.decode(block) if decoder else block)
+            cut = text.rfind(newline) + 1  # whole lines now; the last, partial one goes on with the next block,
+            whole, carry = text[:cut], text[cut:]
+            carry = mark if carry.strip(spaces) else carry[:0]  # as one character that says whether it holds anything
+            count += whole.count(newline) - len(blank.findall(whole))
             if count > limit:
                 return count
             block = fh.read(READ_BLOCK)
-    return count + (1 if ends and ends != b"\n" and decoder is None else 0)  # a last line without its line end
+    return count + (1 if carry.strip(spaces) else 0)  # a last line without its line end
 
 
 def _open_text(p: Path, encoding: str) -> io.TextIOWrapper:

@@ -252,23 +252,73 @@ def read_xlsx(p: Path, reading: Reading | None = None) -> RawTable:
 
 
 def rows_up_to(p: Path, reading: Reading | None, limit: int) -> int:
-    """The rows of the sheet :func:`read_xlsx` would read (title and header rows included), counted
-    no further than ``limit + 1``: an estimate of its size, for deciding how to audit it."""
-    import openpyxl
+    """The rows that hold a value (title and header rows included; a template's formatted empty rows
+    not) in the sheet named by ``reading``, else in the largest of the sheets :func:`read_xlsx` would
+    choose from first (visible, not instructions), counted no further than ``limit + 1``: an estimate
+    of the list's size, for deciding how to audit it. The sheets' XML is scanned as bytes: openpyxl
+    took 15 s to count 60,000 rows of a workbook saved without a <dimension>."""
+    import zipfile
 
     _check_zip_bomb(p)
-    wb = _open_workbook(openpyxl, p, data_only=True)
-    try:
-        ws = _choose_sheet(wb, reading or Reading(), p)[0]
-        ws.reset_dimensions()  # a stale <dimension> says nothing sure about the rows
-        count = 0
-        for _ in ws.iter_rows(values_only=True):
-            count += 1
-            if count > limit:
+    with zipfile.ZipFile(p) as z:
+        sheets = _sheet_parts(z)
+        want = (reading or Reading()).sheet
+        if want is not None:
+            named = [part for name, part, _ in sheets if name == str(want)]
+            if not named and (isinstance(want, int) or str(want).isdigit()) and 1 <= int(want) <= len(sheets):
+                named = [sheets[int(want) - 1][1]]
+            parts = named
+        else:
+            parts = [part for name, part, visible in sheets if visible and not _looks_like_instructions(name)] or [part for _, part, _ in sheets]
+        most = 0
+        for part in parts:
+            most = max(most, _value_rows(z, part, limit))
+            if most > limit:
                 break
-        return count
-    finally:
-        wb.close()
+        return most
+
+
+def _sheet_parts(z: Any) -> list[tuple[str, str, bool]]:
+    """(name, zip member, visible) of each sheet, in the workbook's order (xl/workbook.xml and its relationships)."""
+    import posixpath
+    import xml.etree.ElementTree as ET  # noqa: S405 - two small parts of a workbook already checked against zip bombs
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    targets = {}
+    for rel in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")):  # noqa: S314
+        target = rel.get("Target", "")
+        targets[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    out = []
+    for el in ET.fromstring(z.read("xl/workbook.xml")).iter():  # noqa: S314
+        if local(el.tag) == "sheet":
+            rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
+            if rid in targets:
+                out.append((el.get("name", ""), targets[rid], el.get("state", "visible") == "visible"))
+    return out
+
+
+#: the start of a row element, and a value (or inline string) in a row's cells; any namespace prefix
+_ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)[\s>]")
+
+
+def _value_rows(z: Any, part: str, limit: int) -> int:
+    """The rows of one sheet's XML that hold a value, counted no further than ``limit + 1``."""
+    count, carry, in_row = 0, b"", False
+    with z.open(part) as fh:
+        while block := fh.read(READ_BLOCK):
+            pieces = _ROW_START.split(carry + block)
+            carry = pieces.pop()  # after the last row start seen: the row may go on in the next block
+            if not pieces:
+                continue
+            rows = pieces if in_row else pieces[1:]  # the first piece ends the row carried over, or precedes the first row
+            count += sum(1 for row in rows if _CELL_VALUE.search(row))
+            in_row = True
+            if count > limit:
+                return count
+    return count + (1 if in_row and _CELL_VALUE.search(carry) else 0)
 
 
 def _open_workbook(openpyxl: Any, p: Path, *, data_only: bool) -> Any:

@@ -24,6 +24,15 @@ def test_csv_counts_its_lines(tmp_path: Path, end: str, last_end: bool) -> None:
     assert more_rows_than(p, 10) and not more_rows_than(p, 11)   # 11 lines: header and 10 rows
 
 
+def test_lines_of_nothing_but_delimiters_do_not_count(tmp_path: Path) -> None:
+    """A spreadsheet's export keeps its formatted empty rows as ',,,' lines: 3 rows, not 40,003."""
+    rows = ["id,lon,lat", "F1,121.5,31.2", ",,", "F2,121.5,31.2", " , ,\t", "F3,121.5,31.2"] + [",,"] * 40_000 + [",,"]
+    p = _lines(tmp_path / "f.csv", rows, last_end=False)
+    assert more_rows_than(p, 3) and not more_rows_than(p, 4)
+    p = _lines(tmp_path / "g.csv", rows[:-1] + ["F4,121.5,31.2"], last_end=False)  # the last line, without its end, counts
+    assert more_rows_than(p, 4) and not more_rows_than(p, 5)
+
+
 def test_csv_in_utf16_counts_characters_not_bytes(tmp_path: Path) -> None:
     # 上 is U+4E0A: in UTF-16 one of its bytes is 0x0A, a line feed when bytes are counted
     p = _lines(tmp_path / "f.csv", ["编号,名称", "F1," + "上" * 50, "F2,上海"], encoding="utf-16")
@@ -62,8 +71,37 @@ def test_workbook_counts_the_sheet_the_reader_reads(tmp_path: Path) -> None:
         "填表说明": [[f"第{i}条"] for i in range(40)],
         "节点清单": [["某运营商节点清单"], ["节点编号", "经度", "纬度"]] + [[f"N{i}", 121.5, 31.2] for i in range(6)],
     })
+    import openpyxl
+    from openpyxl.styles import Border, Side
+
+    wb = openpyxl.load_workbook(p)
+    edge = Side(style="thin")
+    for row in range(9, 3000):  # the template's formatted empty rows: cells with borders and no value
+        for col in range(1, 4):
+            wb["节点清单"].cell(row=row, column=col).border = Border(left=edge, right=edge, top=edge, bottom=edge)
+    wb.save(p)
     assert more_rows_than(p, 7) and not more_rows_than(p, 8)
     assert more_rows_than(p, 39, Reading(sheet="填表说明")) and not more_rows_than(p, 40, Reading(sheet="填表说明"))
+
+
+def test_workbook_sheets_by_position_hidden_ones_and_inline_strings(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)  # inline strings, no <dimension>: as streaming writers save
+    data, lookup = wb.create_sheet("data"), wb.create_sheet("lookup")
+    data.append(["id", "lon", "lat"])
+    for i in range(5):
+        data.append([f"F{i}", 121.5, 31.2])
+    for i in range(50):
+        lookup.append([f"code {i}"])
+    wb.save(tmp_path / "w.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "w.xlsx")
+    wb["lookup"].sheet_state = "hidden"
+    wb.save(tmp_path / "hidden.xlsx")
+    assert more_rows_than(tmp_path / "w.xlsx", 49)                           # the larger of two visible sheets
+    assert not more_rows_than(tmp_path / "hidden.xlsx", 6)                    # a hidden sheet is not the list
+    assert more_rows_than(tmp_path / "hidden.xlsx", 49, Reading(sheet=2))     # unless named, here by position
+    assert not more_rows_than(tmp_path / "w.xlsx", 6, Reading(sheet="data"))
 
 
 def test_parquet_and_geojson_count_their_features(tmp_path: Path) -> None:
