@@ -43,6 +43,7 @@ check: setup-test
 bench: setup-test
 	$(BIN)/python benchmarks/judging.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/reports.py
 	$(BIN)/python benchmarks/containment.py
 	$(BIN)/python benchmarks/ip_lookup.py
 	$(BIN)/python benchmarks/footprint.py
