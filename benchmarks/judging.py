@@ -63,8 +63,10 @@ def timed(fn: object, *args: object, **kwargs: object) -> float:
 
 
 def stage_profile(path: Path, region: str) -> dict[str, float]:
-    """Seconds per stage of the streamed audit's columnar path, summed over the chunks."""
+    """Seconds per stage of the streamed audit's columnar path, summed over the chunks (the cyclic
+    garbage collector paused over each chunk, as the audit pauses it)."""
     from auditor.engine import columnar
+    from auditor.engine.judge import paused_gc
     from auditor.engine.plan import prepare
     from auditor.inventory.read import RawTable, TableChunks
     from auditor.report.table import csv_text_of_columns
@@ -80,15 +82,16 @@ def stage_profile(path: Path, region: str) -> dict[str, float]:
 
     chunks = iter(TableChunks(path, 50_000))
     while (block := step("read: split the file into blocks", next, chunks, None)) is not None:
-        split = step("read: block into columns", block.split_columns)
-        header = RawTable(block.source, "csv", block.headers, [], columns=block.columns, reading=block.reading)
-        rows = step("validate (read_plain)", columnar.read_plain, header, None, None, split)
-        started = step("points, radii, IP database (start_plain)", columnar.start_plain, rows, plan)
-        places = step("contain: geometry (locate_plain, own thread)", columnar.locate_plain, started, plan.region.geometry)
-        judged = step("rules + words (finish_plain)", columnar.finish_plain, started, places, plan)
-        step("tallies", columnar.plain_tallies, judged)
-        step("write: facilities.csv text", csv_text_of_columns, columnar.table_columns(judged), rows.extra_names,
-             columnar.written_coordinates(judged))
+        with paused_gc():
+            split = step("read: block into columns", block.split_columns)
+            header = RawTable(block.source, "csv", block.headers, [], columns=block.columns, reading=block.reading)
+            rows = step("validate (read_plain)", columnar.read_plain, header, None, None, split)
+            started = step("points, radii, IP database (start_plain)", columnar.start_plain, rows, plan)
+            places = step("contain: geometry (locate_plain, own thread)", columnar.locate_plain, started, plan.region.geometry)
+            judged = step("rules + words (finish_plain)", columnar.finish_plain, started, places, plan)
+            step("tallies", columnar.plain_tallies, judged)
+            step("write: facilities.csv text", csv_text_of_columns, columnar.table_columns(judged), rows.extra_names,
+                 columnar.written_coordinates(judged))
     return dict(spent)
 
 
