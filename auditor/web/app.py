@@ -38,6 +38,7 @@ from starlette.staticfiles import StaticFiles
 
 from auditor.errors import AuditorError, InputError
 from auditor.web.i18n import LANGS, pick_lang, words
+from auditor.web.intake import MAX_LIST_ROWS
 from auditor.web.jobs import BUNDLE, JobRunner, download_formats, make_download
 from auditor.web.workspace import DEFAULT_MAX_UPLOAD_BYTES, LIST_SUFFIXES, PROFILE_TYPES, Job, Session, Store, check_options, stored_suffix
 
@@ -142,7 +143,7 @@ def _templates() -> Any:
 
 
 def create_app(db_url: str | None = None, workdir: str | Path | None = None, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-               allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS, secure_cookies: bool = False) -> Starlette:
+               allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS, secure_cookies: bool = False, max_list_rows: int = MAX_LIST_ROWS) -> Starlette:
     """The workbench application (nothing is served until an ASGI server runs it).
 
     Parameters
@@ -160,6 +161,9 @@ def create_app(db_url: str | None = None, workdir: str | Path | None = None, *, 
         a reverse proxy that checks it).
     secure_cookies : bool
         Mark the cookies ``Secure`` (when served over HTTPS).
+    max_list_rows : int
+        The longest facility list audited (50,000 rows by default: an audit is held in memory, about
+        27 KB a row); a longer one is refused at upload with a pointer to ``auditor audit --stream``.
 
     Examples
     --------
@@ -257,7 +261,7 @@ def create_app(db_url: str | None = None, workdir: str | Path | None = None, *, 
                 list_name, list_path = files.get("list_file", ("", None))
                 waivers_name, waivers_path = files.get("waivers", ("", None))
                 item = prepare_upload(ident, folder, main_name=main_name, main_path=main_path, list_name=list_name, list_path=list_path,
-                                      waivers_name=waivers_name, waivers_path=waivers_path, options=options)
+                                      waivers_name=waivers_name, waivers_path=waivers_path, options=options, max_rows=max_list_rows)
             except _UploadTooLarge:
                 import shutil
 

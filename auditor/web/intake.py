@@ -15,16 +15,22 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.web.workspace import LIST_SUFFIXES, Upload
 
-__all__ = ["EVIDENCE_NOTE", "prepare_upload"]
+__all__ = ["EVIDENCE_NOTE", "MAX_LIST_ROWS", "prepare_upload"]
+
+#: the longest list the workbench audits: it holds an audit in memory (about 27 KB a row at peak,
+#: benchmarks/README.md), and keeps each finished one for its pages; longer lists are for
+#: ``auditor audit --stream``, which the command chooses by itself above the same length
+MAX_LIST_ROWS = 50_000
 
 EVIDENCE_NOTE = ("the profile's evidence section (files and servers) is not used in the workbench: "
                  "the audit uses the embedded IP database and the uploaded files only")
 
 
 def prepare_upload(ident: str, folder: Path, *, main_name: str, main_path: Path, list_name: str = "", list_path: Path | None = None,
-                   waivers_name: str = "", waivers_path: Path | None = None, options: dict[str, Any]) -> Upload:
+                   waivers_name: str = "", waivers_path: Path | None = None, options: dict[str, Any], max_rows: int = MAX_LIST_ROWS) -> Upload:
     """An :class:`Upload` from the files stored in ``folder``. ``main_path`` is a facility list, or a
-    profile (then ``list_path`` is its list); raises :class:`InputError` when they cannot be used."""
+    profile (then ``list_path`` is its list); raises :class:`InputError` when they cannot be used, or
+    when the list has more than ``max_rows`` rows."""
     from auditor.inventory.profile import PROFILE_SUFFIXES, load_profile, parse_profile, profile_columns
 
     if waivers_path is not None:
@@ -35,6 +41,7 @@ def prepare_upload(ident: str, folder: Path, *, main_name: str, main_path: Path,
         if list_path is None:
             raise InputError("an operator profile needs its facility list: choose the list file too",
                              source=main_name, hint="the list types: " + ", ".join(LIST_SUFFIXES))
+        _check_length(list_path, list_name, max_rows)
         _, doc = load_profile(main_path)
         doc = dict(doc)
         notes = []
@@ -55,4 +62,13 @@ def prepare_upload(ident: str, folder: Path, *, main_name: str, main_path: Path,
         raise InputError("a second file is only for an operator profile's facility list", source=list_name)
     if not options.get("region"):
         raise InputError("choose the region to audit the list against", source=main_name)
+    _check_length(main_path, main_name, max_rows)
     return Upload(ident, folder, main_path, main_name, waivers_path=waivers_path, waivers_name=waivers_name, **options)
+
+
+def _check_length(path: Path, shown: str, max_rows: int) -> None:
+    from auditor.inventory.read import more_rows_than
+
+    if more_rows_than(path, max_rows):
+        raise InputError(f"the list has over {max_rows:,} rows, more than the workbench audits (it holds an audit in memory)",
+                         source=shown, hint=f"audit it with the command line, which streams a long list: auditor audit {shown} --region ...")

@@ -61,6 +61,24 @@ def test_an_oversized_upload_is_refused_and_nothing_is_kept(tmp_path):
         assert small.status_code == 200 and "/review/" in str(small.url)   # the same session goes on
 
 
+def test_a_list_longer_than_the_workbench_audits_is_refused_and_nothing_is_kept(tmp_path):
+    """The workbench holds an audit in memory: a list of more rows than it is set to audit is refused at
+    upload (with the command line to use), not audited until the server runs out of memory."""
+    app = create_app(workdir=tmp_path, max_list_rows=100)
+    with TestClient(app, base_url=BASE) as client:
+        b = Bench(client, app)
+        long_list = small_list(*[LINGANG.replace("in-lingang", f"site-{i:05d}") for i in range(100)])  # 101 lines
+        r = b.upload({"file": ("long.csv", long_list)}, region="shanghai")
+        assert r.status_code == 400
+        assert "the list has over 100 rows" in r.text and "auditor audit long.csv" in r.text
+        assert not list(tmp_path.glob("session-*/upload-*"))
+        profile = b"name: Long\nregion: shanghai\nfacilities: long.csv\n"
+        r = b.upload({"file": ("operator.yaml", profile), "list_file": ("long.csv", long_list)})
+        assert r.status_code == 400 and "the list has over 100 rows" in r.text
+        fits = small_list(*[LINGANG.replace("in-lingang", f"site-{i:05d}") for i in range(99)])  # the header and 99 rows
+        assert b.upload_list("fits.csv", fits)
+
+
 def test_a_request_body_larger_than_it_says_is_cut_off(tmp_path):
     app = create_app(workdir=tmp_path, max_upload_bytes=1024)
     with TestClient(app, base_url=BASE) as client:
