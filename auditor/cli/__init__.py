@@ -108,7 +108,7 @@ def scale_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--dask", "dask_address", metavar="ADDRESS", help="Judge the chunks on this Dask scheduler (e.g. tcp://10.0.0.5:8786); implies --stream.")(fn)
     fn = click.option("--workers", "workers", type=click.IntRange(1, 256), help="Judge the chunks on a local Dask cluster of N worker processes; implies --stream.")(fn)
     fn = click.option("--chunk-rows", "chunk_rows", type=click.IntRange(1), help="Rows per chunk in a streamed audit (default 50,000); implies --stream.")(fn)
-    fn = click.option("--stream/--no-stream", "stream", default=None, help="Stream: judge the facility list in chunks and write facilities.csv/.parquet as it goes (bounded memory). Automatic for lists of over 50,000 rows; --no-stream audits a long list in memory (about 27 KB a row at peak) for reports that list every facility.")(fn)
+    fn = click.option("--stream/--no-stream", "stream", default=None, help="Stream: judge the facility list in chunks and write facilities.csv/.parquet as it goes (bounded memory). Automatic for lists of over 50,000 rows; --no-stream audits a long list in memory (about 20 KB a row at peak) for reports that list every facility.")(fn)
     return fn
 
 
@@ -145,8 +145,9 @@ def _reading(sheet: str | None, header_row: int | None, columns: tuple[str, ...]
 
 _SCALE_KEYS = ("stream", "chunk_rows", "workers", "dask_address")
 #: a list of more rows is streamed unless told otherwise. An in-memory audit holds every row's claims,
-#: findings and report entries: measured 1.5 GB peak and 59 s for 50,000 synthetic rows (about 27 KB a
-#: row), where a streamed one holds a chunk (benchmarks/scale.py: 0.8 GB for 1,000,000 rows)
+#: findings and report entries: /usr/bin/time measured 1.1 GB peak and 19 s for 50,000 synthetic rows,
+#: 0.55 GB for 20,000 (about 20 KB a row), where a streamed one holds a chunk (benchmarks/scale.py:
+#: 0.74 GB for 1,000,000 rows)
 STREAM_ABOVE_ROWS = 50_000
 
 

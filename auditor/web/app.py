@@ -163,7 +163,7 @@ def create_app(db_url: str | None = None, workdir: str | Path | None = None, *, 
         Mark the cookies ``Secure`` (when served over HTTPS).
     max_list_rows : int
         The longest facility list audited (50,000 rows by default: an audit is held in memory, about
-        27 KB a row); a longer one is refused at upload with a pointer to ``auditor audit --stream``.
+        20 KB a row); a longer one is refused at upload with a pointer to ``auditor audit --stream``.
 
     Examples
     --------

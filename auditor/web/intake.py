@@ -17,7 +17,7 @@ from auditor.web.workspace import LIST_SUFFIXES, Upload
 
 __all__ = ["EVIDENCE_NOTE", "MAX_LIST_ROWS", "prepare_upload"]
 
-#: the longest list the workbench audits: it holds an audit in memory (about 27 KB a row at peak,
+#: the longest list the workbench audits: it holds an audit in memory (about 20 KB a row at peak,
 #: benchmarks/README.md), and keeps each finished one for its pages; longer lists are for
 #: ``auditor audit --stream``, which the command chooses by itself above the same length
 MAX_LIST_ROWS = 50_000
