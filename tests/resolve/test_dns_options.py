@@ -47,8 +47,9 @@ _watch: dict[str, Any] = {"on": False, "seen": []}
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if _watch["on"] and event in _SOCKET_EVENTS:
-        _watch["seen"].append(event)
+    watch = _watch  # None once the interpreter tears the module down: the hook stays installed till the end
+    if watch is not None and watch["on"] and event in _SOCKET_EVENTS:
+        watch["seen"].append(event)
 
 
 sys.addaudithook(_hook)  # PEP 578: observes, patches nothing; inert unless a test watches
