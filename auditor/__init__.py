@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see through the lazy names belo
         DataError,
         InputError,
         InventoryError,
+        LongListWarning,
         RegionalAudit,
         RegistryError,
         UsageError,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see through the lazy names belo
 __all__ = [
     "__version__",
     "AuditResult", "RegionalAudit",
-    "AuditorError", "BoundaryError", "DataError", "InputError", "InventoryError", "RegistryError", "UsageError",
+    "AuditorError", "BoundaryError", "DataError", "InputError", "InventoryError", "LongListWarning", "RegistryError", "UsageError",
     "audit", "audit_streamed", "diff", "load_inventory", "load_registry", "locate", "regions_frame", "render",
     "verify_bundle", "where", "write_bundle", "write_reports",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "DataError",
     "InputError",
     "InventoryError",
+    "LongListWarning",
     "RegistryError",
     "UsageError",
 ]
@@ -36,6 +37,13 @@ __all__ = [
 
 class AuditorError(Exception):
     """Root of every error the auditor raises on purpose."""
+
+
+class LongListWarning(UserWarning):
+    """A list of over 50,000 rows is audited in memory (about 20 KB a row); audit_streamed bounds it.
+
+    Warned by :func:`auditor.audit`; the length is :data:`auditor.config.IN_MEMORY_ROWS`.
+    """
 
 
 class DataError(AuditorError):

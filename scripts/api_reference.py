@@ -23,7 +23,7 @@ FUNCTIONS = ["audit", "where", "locate", "regions_frame", "diff", "load_inventor
              "audit_streamed", "write_bundle", "verify_bundle"]
 CLASSES = {"AuditResult": ["verdict", "exit_code", "facilities_frame", "findings_frame", "facility_verdict", "facility_basis"],
            "RegionalAudit": ["verdict", "exit_code", "facilities_frame", "findings_frame"]}
-ERRORS = ["AuditorError", "InputError", "InventoryError", "UsageError", "DataError", "BoundaryError", "RegistryError"]
+ERRORS = ["AuditorError", "InputError", "InventoryError", "UsageError", "DataError", "BoundaryError", "RegistryError", "LongListWarning"]
 
 
 def _signature(obj: object) -> str:
@@ -56,7 +56,7 @@ def render() -> str:
             target = attr.fget if isinstance(attr, property) else attr
             kind = "property" if isinstance(attr, property) else f"method{_signature(target)}"
             out += [f"#### `{cls_name}.{m}` ({kind})", "", _block(inspect.getdoc(target)), ""]
-    out += ["## Errors", "", "| exception | is a | what it means |", "|---|---|---|"]
+    out += ["## Errors and warnings", "", "| exception | is a | what it means |", "|---|---|---|"]
     for name in ERRORS:
         cls = getattr(auditor, name)
         bases = ", ".join(b.__name__ for b in cls.__bases__)

@@ -20,6 +20,7 @@ from auditor.errors import (
     DataError,
     InputError,
     InventoryError,
+    LongListWarning,
     RegistryError,
     UsageError,
 )
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from auditor.model import Facility
 
 __all__ = [
-    "AuditResult", "AuditorError", "BoundaryError", "DataError", "InputError", "InventoryError", "RegionalAudit",
+    "AuditResult", "AuditorError", "BoundaryError", "DataError", "InputError", "InventoryError", "LongListWarning", "RegionalAudit",
     "RegistryError", "UsageError", "audit", "diff", "load_inventory", "load_registry", "locate", "regions_frame", "where",
 ]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import warnings as _warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.config import AuditConfig
-from auditor.errors import UsageError
+from auditor.errors import AuditorError, LongListWarning, UsageError
 from auditor.model import Facility, Operator, RowError
 from auditor.regions import Registry, load_registry
 from auditor.result import AuditResult
@@ -187,6 +188,13 @@ def audit(
     UsageError
         An unknown region or option, a bad ``as_of``, a frame without regions. A ``ValueError``.
 
+    Warns
+    -----
+    LongListWarning
+        The list has more rows (50,000, :data:`auditor.config.IN_MEMORY_ROWS`) than an audit is best
+        held in memory for, at about 20 KB a row at peak: :func:`auditor.audit_streamed` audits a file
+        in bounded memory.
+
     Examples
     --------
     >>> import pandas as pd
@@ -203,6 +211,7 @@ def audit(
     from auditor.engine.audit import audit as audit_target
 
     day = as_date(as_of) or dt.date.today()
+    _warn_if_long(data, sheet)
     if not isinstance(data, pd.DataFrame):
         if lon or lat or id:
             raise UsageError("lon/lat/id", data, (), message="lon=, lat= and id= name a DataFrame's columns; for a file use columns=")
@@ -220,6 +229,32 @@ def audit(
         raise UsageError("region", None, reg.region_ids, message=(
             f"a DataFrame needs region=<one of {', '.join(reg.region_ids)}> or a {region_column!r} column naming each row's region"))
     return _audit_by_region(data, table, region_column, day, crs, reg, config, progress)
+
+
+def _warn_if_long(data: str | Path | pd.DataFrame, sheet: str | int | None) -> None:
+    """A :class:`~auditor.errors.LongListWarning` when the list has more rows than an audit is best
+    held in memory for (:data:`auditor.config.IN_MEMORY_ROWS`, read at call time)."""
+    import pandas as pd
+
+    from auditor.config import IN_MEMORY_ROWS  # at call time: tests lower it
+    from auditor.inventory.profile import PROFILE_SUFFIXES, load_profile
+    from auditor.inventory.read import more_rows_than
+    from auditor.inventory.reading import Reading
+
+    limit = IN_MEMORY_ROWS
+    if isinstance(data, pd.DataFrame):
+        long, what = len(data) > limit, f"the frame has {len(data):,} rows"
+    else:
+        path = Path(data)
+        if path.suffix.lower() in PROFILE_SUFFIXES and path.is_file():
+            try:
+                path = Path(load_profile(path)[0].facilities_path or "")
+            except AuditorError:
+                return  # the audit itself says what is wrong with the profile
+        long, what = more_rows_than(path, limit, Reading(sheet=sheet)), f"{path.name} has over {limit:,} rows"
+    if long:
+        _warnings.warn(f"{what}, audited in memory (about 20 KB a row at peak): auditor.audit_streamed(file, out_dir, ...) audits a "
+                      "file in bounded memory and writes every row to facilities.csv/.parquet", LongListWarning, stacklevel=3)
 
 
 def frame_table(data: pd.DataFrame, *, lon: str | None = None, lat: str | None = None, id: str | None = None) -> RawTable:  # noqa: A002

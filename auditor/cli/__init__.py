@@ -144,11 +144,6 @@ def _reading(sheet: str | None, header_row: int | None, columns: tuple[str, ...]
 
 
 _SCALE_KEYS = ("stream", "chunk_rows", "workers", "dask_address")
-#: a list of more rows is streamed unless told otherwise. An in-memory audit holds every row's claims,
-#: findings and report entries: /usr/bin/time measured 1.1 GB peak and 19 s for 50,000 synthetic rows,
-#: 0.55 GB for 20,000 (about 20 KB a row), where a streamed one holds a chunk (benchmarks/scale.py:
-#: 0.74 GB for 1,000,000 rows)
-STREAM_ABOVE_ROWS = 50_000
 
 
 crs_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), help="Coordinate system of coordinates that do not state one.")

@@ -69,7 +69,7 @@ def _given_files(target: str, waivers_path: str | None, cli_config: dict[str, An
 
 def _should_stream(target: str, scale: dict[str, Any], reading: dict[str, Any], whole: list[str]) -> tuple[bool, str]:
     """Whether to stream the audit, and a note when a long list is audited in memory anyway: asked
-    (--stream, --chunk-rows, --workers, --dask), else for a list of over STREAM_ABOVE_ROWS rows unless
+    (--stream, --chunk-rows, --workers, --dask), else for a list of over IN_MEMORY_ROWS rows unless
     ``whole`` names an option that needs a whole audit (--bundle, --record-dns, --out -)."""
     implied = [flag for flag, key in (("--chunk-rows", "chunk_rows"), ("--workers", "workers"), ("--dask", "dask_address")) if scale[key]]
     if scale["stream"] is False and implied:
@@ -85,13 +85,14 @@ def _should_stream(target: str, scale: dict[str, Any], reading: dict[str, Any], 
         from auditor.inventory.profile import load_profile
 
         path = Path(load_profile(path)[0].facilities_path or "")
-    import auditor.cli as cli  # read at call time: tests lower it
+    from auditor.config import IN_MEMORY_ROWS  # at call time: tests lower it
 
+    limit = IN_MEMORY_ROWS
     how = Reading(sheet=reading.get("sheet"), header_row=reading.get("header_row"), columns=reading.get("columns", {}))
-    if not path.is_file() or not more_rows_than(path, cli.STREAM_ABOVE_ROWS, how):
+    if not path.is_file() or not more_rows_than(path, limit, how):
         return False, ""
     if whole:
-        return False, (f"{path.name} has over {cli.STREAM_ABOVE_ROWS:,} rows, which are streamed by default; {' and '.join(whole)} "
+        return False, (f"{path.name} has over {limit:,} rows, which are streamed by default; {' and '.join(whole)} "
                        f"needs a whole audit, so every row is held in memory (measured: about 20 KB a row at peak): leave it out to stream the list")
     return True, ""
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from auditor.config import IN_MEMORY_ROWS
 from auditor.errors import InputError
 from auditor.web.workspace import LIST_SUFFIXES, Upload
 
 __all__ = ["EVIDENCE_NOTE", "MAX_LIST_ROWS", "prepare_upload"]
 
-#: the longest list the workbench audits: it holds an audit in memory (about 20 KB a row at peak,
-#: benchmarks/README.md), and keeps each finished one for its pages; longer lists are for
-#: ``auditor audit --stream``, which the command chooses by itself above the same length
-MAX_LIST_ROWS = 50_000
+#: the longest list the workbench audits: it holds an audit in memory (auditor.config.IN_MEMORY_ROWS),
+#: and keeps each finished one for its pages; longer lists are for ``auditor audit``, which streams them
+MAX_LIST_ROWS = IN_MEMORY_ROWS
 
 EVIDENCE_NOTE = ("the profile's evidence section (files and servers) is not used in the workbench: "
                  "the audit uses the embedded IP database and the uploaded files only")

@@ -44,6 +44,28 @@ def test_exceptions_are_exported_and_are_value_errors():
         auditor.where(121.5, 31.2, region="mars")
 
 
+def test_a_long_list_audited_in_memory_is_warned_of(tmp_path, monkeypatch):
+    """Longer than auditor.config.IN_MEMORY_ROWS (lowered here): a LongListWarning naming audit_streamed,
+    for a frame, a file and a profile's list; the audit still runs and keeps every row."""
+    import warnings
+
+    import auditor.config
+
+    monkeypatch.setattr(auditor.config, "IN_MEMORY_ROWS", 3)
+    frame = pd.DataFrame({"id": [f"F{i}" for i in range(4)], "lon": [121.93] * 4, "lat": [30.905] * 4, "crs": ["wgs84"] * 4})
+    with pytest.warns(auditor.LongListWarning, match=r"the frame has 4 rows, audited in memory .*auditor\.audit_streamed"):
+        result = auditor.audit(frame, "shanghai", as_of=AS_OF)
+    assert len(result.facilities) == 4
+    frame.to_csv(tmp_path / "four.csv", index=False)
+    (tmp_path / "operator.yaml").write_text("name: Four\nregion: shanghai\nfacilities: four.csv\n", encoding="utf-8")
+    for target in (tmp_path / "four.csv", tmp_path / "operator.yaml"):
+        with pytest.warns(auditor.LongListWarning, match="four.csv has over 3 rows"):
+            auditor.audit(target, region="shanghai", as_of=AS_OF)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auditor.audit(frame.head(2), "shanghai", as_of=AS_OF)   # short enough: no warning
+
+
 PUBLIC_FUNCTIONS = ["audit", "where", "locate", "regions_frame", "load_inventory", "diff"]
 
 

@@ -200,10 +200,10 @@ def test_streamed_waivers_equal_in_memory_waivers(tmp_path: Path) -> None:
 
 
 def test_cli_streams_long_lists_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import auditor.cli as cli
+    import auditor.config as config
 
     path = write_csv(tmp_path / "big.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(30)])
-    monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 30)  # 31 lines: the header and 30 rows
+    monkeypatch.setattr(config, "IN_MEMORY_ROWS", 30)  # 31 lines: the header and 30 rows
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "o"), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "streamed: the summary reports detail 0 facilities" in result.output
@@ -214,7 +214,7 @@ def test_cli_streams_long_lists_by_itself(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(_report(tmp_path / "n")["facilities"]) == 30
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "w"), "--no-stream", "--chunk-rows", "5"])
     assert result.exit_code == 2 and "--no-stream audits in memory: --chunk-rows needs a streamed audit" in result.output
-    monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 31)
+    monkeypatch.setattr(config, "IN_MEMORY_ROWS", 31)
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "p"), "--format", "json"])
     assert result.exit_code == 0 and "streamed" not in result.output
 
@@ -222,10 +222,10 @@ def test_cli_streams_long_lists_by_itself(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_long_list_with_bundle_is_audited_whole_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--bundle needs a whole audit: a list long enough to be streamed is held in memory instead
     (with a note), not refused; --stream with --bundle is still refused."""
-    import auditor.cli as cli
+    import auditor.config as config
 
     path = write_csv(tmp_path / "big.csv", ["id", "lon", "lat", "crs"], [[f"F{i}", 121.6, 31.2, "wgs84"] for i in range(30)])
-    monkeypatch.setattr(cli, "STREAM_ABOVE_ROWS", 10)
+    monkeypatch.setattr(config, "IN_MEMORY_ROWS", 10)
     result = CliRunner().invoke(main, ["audit", str(path), "--region", "shanghai", "--out", str(tmp_path / "o"), "--bundle"])
     assert result.exit_code == 0, result.output
     assert "big.csv has over 10 rows, which are streamed by default; --bundle needs a whole audit" in result.output
