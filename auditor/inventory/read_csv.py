@@ -102,7 +102,8 @@ _BLANK_TEXT_LINE = re.compile(r"^[ \t\r,;|]*\n", re.MULTILINE)
 def lines_up_to(p: Path, limit: int) -> int:
     """The file's lines that hold more than delimiters and spaces, counted no further than ``limit + 1``
     (a quoted cell's line breaks count too: an estimate of its rows, for deciding how to audit it).
-    Reads in blocks; only UTF-16, whose other characters may hold a 0x0A byte, is decoded to count."""
+    Reads in blocks; only UTF-16, whose other characters may hold a 0x0A byte, is decoded to count.
+    A file whose first block has no line feed but carriage returns has its lines ended by CR alone."""
     import codecs
 
     count = 0
@@ -114,8 +115,11 @@ def lines_up_to(p: Path, limit: int) -> int:
         carry: Any
         newline, blank, carry, spaces, mark = (("\n", _BLANK_TEXT_LINE, "", " \t\r,;|", "x") if decoder
                                               else (b"\n", _BLANK_LINE, b"", b" \t\r,;|", b"x"))
+        old_mac = block.find(b"\n") < 0 < block.find(b"\r")  # lines ended by CR alone: counted as if by LF
         while block:
             text: Any = carry + (decoder.decode(block) if decoder else block)
+            if old_mac:
+                text = text.replace("\r" if decoder else b"\r", newline)
             cut = text.rfind(newline) + 1  # whole lines now; the last, partial one goes on with the next block,
             whole, carry = text[:cut], text[cut:]
             carry = mark if carry.strip(spaces) else carry[:0]  # as one character that says whether it holds anything

@@ -24,6 +24,11 @@ def test_csv_counts_its_lines(tmp_path: Path, end: str, last_end: bool) -> None:
     assert more_rows_than(p, 10) and not more_rows_than(p, 11)   # 11 lines: header and 10 rows
 
 
+def test_lines_ended_by_carriage_returns_alone(tmp_path: Path) -> None:
+    p = _lines(tmp_path / "mac.csv", ["id,lon,lat"] + [f"F{i},121.5,31.2" for i in range(10)] + [",,"], end="\r")
+    assert more_rows_than(p, 10) and not more_rows_than(p, 11)
+
+
 def test_lines_of_nothing_but_delimiters_do_not_count(tmp_path: Path) -> None:
     """A spreadsheet's export keeps its formatted empty rows as ',,,' lines: 3 rows, not 40,003."""
     rows = ["id,lon,lat", "F1,121.5,31.2", ",,", "F2,121.5,31.2", " , ,\t", "F3,121.5,31.2"] + [",,"] * 40_000 + [",,"]
