@@ -237,7 +237,7 @@ def _warn_if_long(data: str | Path | pd.DataFrame, sheet: str | int | None) -> N
     import pandas as pd
 
     from auditor.config import IN_MEMORY_ROWS  # at call time: tests lower it
-    from auditor.inventory.profile import PROFILE_SUFFIXES, load_profile
+    from auditor.inventory.profile import facility_list_of
     from auditor.inventory.read import more_rows_than
     from auditor.inventory.reading import Reading
 
@@ -245,12 +245,10 @@ def _warn_if_long(data: str | Path | pd.DataFrame, sheet: str | int | None) -> N
     if isinstance(data, pd.DataFrame):
         long, what = len(data) > limit, f"the frame has {len(data):,} rows"
     else:
-        path = Path(data)
-        if path.suffix.lower() in PROFILE_SUFFIXES and path.is_file():
-            try:
-                path = Path(load_profile(path)[0].facilities_path or "")
-            except AuditorError:
-                return  # the audit itself says what is wrong with the profile
+        try:
+            path = facility_list_of(data)
+        except AuditorError:
+            return  # the audit itself says what is wrong with the profile
         long, what = more_rows_than(path, limit, Reading(sheet=sheet)), f"{path.name} has over {limit:,} rows"
     if long:
         _warnings.warn(f"{what}, audited in memory (about 20 KB a row at peak): auditor.audit_streamed(file, out_dir, ...) audits a "

@@ -76,16 +76,12 @@ def _should_stream(target: str, scale: dict[str, Any], reading: dict[str, Any], 
         raise UsageError("--no-stream", "", (), message=f"--no-stream audits in memory: {' and '.join(implied)} needs a streamed audit")
     if scale["stream"] is not None or implied:
         return bool(scale["stream"] is not False), ""
-    from auditor.inventory.profile import PROFILE_SUFFIXES
+    from auditor.config import IN_MEMORY_ROWS  # at call time: tests lower it
+    from auditor.inventory.profile import facility_list_of
     from auditor.inventory.read import more_rows_than
     from auditor.inventory.reading import Reading
 
-    path = Path(target)
-    if path.suffix.lower() in PROFILE_SUFFIXES:
-        from auditor.inventory.profile import load_profile
-
-        path = Path(load_profile(path)[0].facilities_path or "")
-    from auditor.config import IN_MEMORY_ROWS  # at call time: tests lower it
+    path = facility_list_of(target)
 
     limit = IN_MEMORY_ROWS
     how = Reading(sheet=reading.get("sheet"), header_row=reading.get("header_row"), columns=reading.get("columns", {}))

@@ -43,7 +43,7 @@ from auditor.geo.crs import parse_crs
 from auditor.inventory.read import decode_text
 from auditor.model import Operator, PilotApproval
 
-__all__ = ["load_profile", "parse_profile", "profile_columns", "profile_default_crs", "PROFILE_SUFFIXES"]
+__all__ = ["facility_list_of", "load_profile", "parse_profile", "profile_columns", "profile_default_crs", "PROFILE_SUFFIXES"]
 
 PROFILE_SUFFIXES = (".yaml", ".yml", ".toml")
 _KNOWN = {
@@ -81,6 +81,15 @@ def load_profile(path: Path | str) -> tuple[Operator, dict[str, Any]]:
     else:
         doc = load_yaml(text, source=str(p), what="profile")
     return parse_profile(doc, source=str(p)), doc
+
+
+def facility_list_of(target: Path | str) -> Path:
+    """The facility list ``target`` names: for an operator profile (:data:`PROFILE_SUFFIXES`) the list
+    the profile names (raises InputError when the profile cannot be used), else ``target`` itself."""
+    path = Path(target)
+    if path.suffix.lower() in PROFILE_SUFFIXES:
+        return Path(load_profile(path)[0].facilities_path or "")
+    return path
 
 
 def _expect(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], source: str, default: Any) -> Any:
