@@ -96,38 +96,34 @@ def sniff_encoding(p: Path) -> _TextFacts:
 
 #: a line of nothing but delimiters and spaces: a spreadsheet's export keeps its formatted empty rows so
 _BLANK_LINE = re.compile(rb"^[ \t\r,;|]*\n", re.MULTILINE)
-_BLANK_TEXT_LINE = re.compile(r"^[ \t\r,;|]*\n", re.MULTILINE)
+_SPACES = b" \t\r,;|"
 
 
 def lines_up_to(p: Path, limit: int) -> int:
     """The file's lines that hold more than delimiters and spaces, counted no further than ``limit + 1``
     (a quoted cell's line breaks count too: an estimate of its rows, for deciding how to audit it).
-    Reads in blocks; only UTF-16, whose other characters may hold a 0x0A byte, is decoded to count.
-    A file whose first block has no line feed but carriage returns has its lines ended by CR alone."""
+    Reads in blocks; only UTF-16, whose other characters may hold a 0x0A byte, is decoded (and
+    counted as UTF-8). A file whose first block has no line feed but carriage returns has its lines
+    ended by CR alone."""
     import codecs
 
-    count = 0
+    count, carry = 0, b""
     with p.open("rb") as fh:
         block = fh.read(READ_BLOCK)
         decoder = codecs.getincrementaldecoder("utf-16")(errors="replace") if block.startswith((b"\xff\xfe", b"\xfe\xff")) else None
-        newline: Any
-        blank: Any
-        carry: Any
-        newline, blank, carry, spaces, mark = (("\n", _BLANK_TEXT_LINE, "", " \t\r,;|", "x") if decoder
-                                              else (b"\n", _BLANK_LINE, b"", b" \t\r,;|", b"x"))
         old_mac = block.find(b"\n") < 0 < block.find(b"\r")  # lines ended by CR alone: counted as if by LF
         while block:
-            text: Any = carry + (decoder.decode(block) if decoder else block)
+            text = carry + (decoder.decode(block).encode("utf-8") if decoder else block)
             if old_mac:
-                text = text.replace("\r" if decoder else b"\r", newline)
-            cut = text.rfind(newline) + 1  # whole lines now; the last, partial one goes on with the next block,
-            whole, carry = text[:cut], text[cut:]
-            carry = mark if carry.strip(spaces) else carry[:0]  # as one character that says whether it holds anything
-            count += whole.count(newline) - len(blank.findall(whole))
+                text = text.replace(b"\r", b"\n")
+            cut = text.rfind(b"\n") + 1  # whole lines now; the last, partial one goes on with the next block,
+            whole, rest = text[:cut], text[cut:]
+            carry = b"x" if rest.strip(_SPACES) else b""  # as one character that says whether it holds anything
+            count += whole.count(b"\n") - len(_BLANK_LINE.findall(whole))
             if count > limit:
                 return count
             block = fh.read(READ_BLOCK)
-    return count + (1 if carry.strip(spaces) else 0)  # a last line without its line end
+    return count + (1 if carry else 0)  # a last line without its line end
 
 
 def _open_text(p: Path, encoding: str) -> io.TextIOWrapper:
