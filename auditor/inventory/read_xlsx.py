@@ -66,20 +66,31 @@ def _leading_rows(ws: Any, header_row: int | None) -> tuple[list[tuple[int, list
 
 def _named_sheet(wb: Any, want: str | int, p: Path) -> Any:
     names = list(wb.sheetnames)
+    found = _sheet_named(names, len(wb.worksheets), want)
+    if isinstance(found, str):
+        return wb[found]
+    if found is not None:
+        return wb.worksheets[found - 1]
+    if isinstance(want, str) and not want.strip().isdigit():
+        raise InputError(f"--sheet {want!r}: no such sheet; the workbook has {', '.join(repr(n) for n in names)}", source=str(p),
+                         hint="give a sheet's name, or its position (1 is the first)")
+    raise InputError(f"--sheet {int(want)}: the workbook has {len(wb.worksheets)} sheet(s): {', '.join(repr(n) for n in names)}",
+                     source=str(p), hint="give a sheet's name, or its position (1 is the first)")
+
+
+def _sheet_named(names: list[str], count: int, want: str | int) -> str | int | None:
+    """The sheet ``want`` names: one of ``names`` (exactly, else ignoring case and surrounding spaces),
+    or digits or an int giving a 1-based position among ``count`` worksheets; None when it names none."""
     if isinstance(want, str):
         if want in names:
-            return wb[want]
+            return want
         folded = {n.strip().casefold(): n for n in names}
         if want.strip().casefold() in folded:
-            return wb[folded[want.strip().casefold()]]
+            return folded[want.strip().casefold()]
         if not want.strip().isdigit():
-            raise InputError(f"--sheet {want!r}: no such sheet; the workbook has {', '.join(repr(n) for n in names)}", source=str(p),
-                             hint="give a sheet's name, or its position (1 is the first)")
+            return None
         want = int(want.strip())
-    if not 1 <= want <= len(wb.worksheets):
-        raise InputError(f"--sheet {want}: the workbook has {len(wb.worksheets)} sheet(s): {', '.join(repr(n) for n in names)}",
-                         source=str(p), hint="give a sheet's name, or its position (1 is the first)")
-    return wb.worksheets[want - 1]
+    return want if 1 <= want <= count else None
 
 
 def _choose_sheet(wb: Any, reading: Reading, p: Path) -> tuple[Any, Header, bool, list[str]]:
@@ -263,11 +274,9 @@ def rows_up_to(p: Path, reading: Reading | None, limit: int) -> int:
     with zipfile.ZipFile(p) as z:
         sheets = _sheet_parts(z)
         want = (reading or Reading()).sheet
-        if want is not None:
-            named = [part for name, part, _ in sheets if name == str(want)]
-            if not named and (isinstance(want, int) or str(want).isdigit()) and 1 <= int(want) <= len(sheets):
-                named = [sheets[int(want) - 1][1]]
-            parts = named
+        if want is not None:  # as read_xlsx finds it; a sheet it names none of is refused there
+            found = _sheet_named([name for name, _, _ in sheets], len(sheets), want)
+            parts = [sheets[found - 1][1]] if isinstance(found, int) else [part for name, part, _ in sheets if name == found]
         else:
             parts = [part for name, part, visible in sheets if visible and not _looks_like_instructions(name)] or [part for _, part, _ in sheets]
         most = 0
@@ -279,7 +288,8 @@ def rows_up_to(p: Path, reading: Reading | None, limit: int) -> int:
 
 
 def _sheet_parts(z: Any) -> list[tuple[str, str, bool]]:
-    """(name, zip member, visible) of each sheet, in the workbook's order (xl/workbook.xml and its relationships)."""
+    """(name, zip member, visible) of each worksheet, in the workbook's order (xl/workbook.xml and its
+    relationships; chart sheets left out, as openpyxl's ``worksheets`` leaves them)."""
     import posixpath
     import xml.etree.ElementTree as ET  # noqa: S405 - two small parts of a workbook already checked against zip bombs
 
@@ -288,6 +298,8 @@ def _sheet_parts(z: Any) -> list[tuple[str, str, bool]]:
 
     targets = {}
     for rel in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")):  # noqa: S314
+        if not rel.get("Type", "").endswith("/worksheet"):
+            continue
         target = rel.get("Target", "")
         targets[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
     out = []

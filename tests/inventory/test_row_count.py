@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from inventory_helpers import xlsx
 
 from auditor.inventory.read import more_rows_than
 from auditor.inventory.reading import Reading
@@ -56,23 +57,10 @@ def test_a_long_csv_is_not_read_past_the_limit(tmp_path: Path) -> None:
     assert not more_rows_than(p, 300_001)
 
 
-def _xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
-
-
 def test_workbook_counts_the_sheet_the_reader_reads(tmp_path: Path) -> None:
     """The instructions sheet (first, and longer) is passed over as the reader passes it over; the
     title row of 节点清单 counts."""
-    p = _xlsx(tmp_path / "f.xlsx", {
+    p = xlsx(tmp_path / "f.xlsx", {
         "填表说明": [[f"第{i}条"] for i in range(40)],
         "节点清单": [["某运营商节点清单"], ["节点编号", "经度", "纬度"]] + [[f"N{i}", 121.5, 31.2] for i in range(6)],
     })
@@ -106,6 +94,7 @@ def test_workbook_sheets_by_position_hidden_ones_and_inline_strings(tmp_path: Pa
     assert more_rows_than(tmp_path / "w.xlsx", 49)                           # the larger of two visible sheets
     assert not more_rows_than(tmp_path / "hidden.xlsx", 6)                    # a hidden sheet is not the list
     assert more_rows_than(tmp_path / "hidden.xlsx", 49, Reading(sheet=2))     # unless named, here by position
+    assert more_rows_than(tmp_path / "hidden.xlsx", 49, Reading(sheet=" LOOKUP "))  # or by name, as the reader matches it
     assert not more_rows_than(tmp_path / "w.xlsx", 6, Reading(sheet="data"))
 
 
