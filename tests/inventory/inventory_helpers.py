@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 from auditor.inventory.read import read_table
@@ -46,3 +47,21 @@ def errors_on(fac: Facility, column: str | None) -> list[RowError]:
 LONLAT = ["id", "lon", "lat"]
 
 
+
+
+def xlsx(path: Path, sheets: dict[str, list[list[object]]], *, hidden: Iterable[str] = (), merges: Iterable[tuple[str, str]] = ()) -> Path:
+    """A workbook of ``sheets`` (title: rows, appended as given), some sheets hidden, some cells merged (title, range)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+        if title in hidden:
+            ws.sheet_state = "hidden"
+    for title, ref in merges:
+        wb[title].merge_cells(ref)
+    wb.save(path)
+    return path

@@ -9,7 +9,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inventory_helpers import csv_text, write
+from inventory_helpers import csv_text, write, xlsx
 
 from auditor.errors import InputError, InventoryError, UsageError
 from auditor.inventory import load_inventory
@@ -171,25 +171,8 @@ def test_header_row_given_in_a_streamed_csv(tmp_path) -> None:
                                                   "1 row(s) above the header skipped (titles, notes): row 1 '说明：下表为节点'"])
 
 
-def _xlsx(path, sheets: dict, *, hidden=(), merges=()):
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-        if title in hidden:
-            ws.sheet_state = "hidden"
-    for title, ref in merges:
-        wb[title].merge_cells(ref)
-    wb.save(path)
-    return path
-
-
 def test_sheet_given_by_name_or_position(tmp_path) -> None:
-    p = _xlsx(tmp_path / "w.xlsx", {"CDN节点": [["节点编号", "经度", "纬度"], ["C1", 121.5, 31.2]],
+    p = xlsx(tmp_path / "w.xlsx", {"CDN节点": [["节点编号", "经度", "纬度"], ["C1", 121.5, 31.2]],
                                     "IDC机房": [["机房编号", "经度", "纬度"], ["I1", 121.6, 31.3]]})
     assert [r[1][0] for r in read_table(p).rows] == ["C1"]
     assert "sheet 'IDC机房' also holds a table (header on row 1) and was not read: audit it with --sheet 'IDC机房'" in read_table(p).notes
@@ -205,7 +188,7 @@ def test_sheet_given_by_name_or_position(tmp_path) -> None:
 
 
 def test_hidden_and_instruction_sheets_are_passed_over(tmp_path) -> None:
-    p = _xlsx(tmp_path / "w.xlsx", {
+    p = xlsx(tmp_path / "w.xlsx", {
         "示例": [["节点编号", "经度", "纬度"], ["EXAMPLE", 121.5, 31.2]],       # an example filled in: never audited by default
         "字典": [["节点类型", "坐标系"], ["CDN节点", "高德"]],
         "Sheet3": [["节点编号", "经度", "纬度"], ["REAL", 121.6, 31.3]],
@@ -216,7 +199,7 @@ def test_hidden_and_instruction_sheets_are_passed_over(tmp_path) -> None:
 
 
 def test_cells_merged_down_a_column_are_read_on_each_row(tmp_path) -> None:
-    p = _xlsx(tmp_path / "w.xlsx", {"s": [["节点编号", "所属省份", "所在城市", "经度", "纬度"],
+    p = xlsx(tmp_path / "w.xlsx", {"s": [["节点编号", "所属省份", "所在城市", "经度", "纬度"],
                                           ["A", "上海市", "上海市", 121.5, 31.2], ["B", None, None, 121.6, 31.3],
                                           ["C", "北京市", "北京市", 116.4, 39.9], ["备注：以上为全部节点", None, None, None, None]]},
               merges=[("s", "B2:B3"), ("s", "C2:C3"), ("s", "A5:E5")])
